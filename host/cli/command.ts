@@ -1,0 +1,30 @@
+// The shape of a `tidepool` sub-command. Each file in host/cli/commands/ exports `command`;
+// host/cli/main.ts discovers them, so adding a command touches no shared file.
+import { parseArgs, type ParseArgsConfig } from "node:util";
+
+export interface Command {
+  name: string;
+  summary: string;
+  usage: string;
+  run(argv: string[]): Promise<number | void>;
+}
+
+/** An error whose message is shown to the user as is (no stack trace), with exit code 2 for usage errors, 1 otherwise. */
+export class UserError extends Error {
+  constructor(message: string, readonly exitCode = 1) { super(message); this.name = "UserError"; }
+}
+
+export function parseCommandArgs<T extends NonNullable<ParseArgsConfig["options"]>>(argv: string[], options: T, usage: string, allowPositionals = true) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals, strict: true });
+  } catch (e) {
+    throw new UserError(`${(e as Error).message}\nusage: ${usage}`, 2);
+  }
+}
+
+/** "320x240" -> {width, height}. */
+export function parseFrame(s: string): { width: number; height: number } {
+  const m = /^(\d+)x(\d+)$/.exec(s);
+  if (!m || +m[1] < 1 || +m[2] < 1) throw new UserError(`invalid frame size "${s}": expected WIDTHxHEIGHT, e.g. 320x240`, 2);
+  return { width: +m[1], height: +m[2] };
+}

@@ -1,0 +1,20 @@
+import { loadBoards } from "../../boards/boards.ts";
+import { parseCommandArgs, type Command } from "../command.ts";
+
+const usage = "tidepool boards [--json]";
+
+export const command: Command = {
+  name: "boards",
+  summary: "list the supported boards (clock, arena budget, camera, serial, runtime)",
+  usage,
+  async run(argv) {
+    const { values } = parseCommandArgs(argv, { json: { type: "boolean" } }, usage, false);
+    const boards = loadBoards();
+    if (values.json) { console.log(JSON.stringify(boards, null, 2)); return 0; }
+    console.log("board        clock    arena budget  camera                   serial   runtime  title");
+    for (const b of boards)
+      console.log(`${b.name.padEnd(12)} ${String(b.cpu.clockHz / 1e6).padStart(4)} MHz ${String(b.memory.arenaBudgetBytes).padStart(8)} B   ` +
+        `${`${b.camera.sensor} ${b.camera.format} ${b.camera.width}x${b.camera.height}`.padEnd(24)} ${String(b.serial.baud).padEnd(8)} ${b.runtime.default.padEnd(8)} ${b.title}`);
+    return 0;
+  },
+};
