@@ -15,16 +15,16 @@ import {
 // @ts-ignore: TIDEPOOL_PLAN_OFFSET is a global introduced by asc --use
 const PLAN_OFFSET: i32 = TIDEPOOL_PLAN_OFFSET;
 
-export const ABI_VERSION: i32 = 1;
+const ABI_VERSION: i32 = 1;
 
 // Status / error codes (negative = error), see docs/device-abi.md.
-export const OK: i32 = 0;
-export const E_BAD_PLAN: i32 = -1;
-export const E_BAD_FORMAT: i32 = -2;
-export const E_FRAME_TOO_LARGE: i32 = -3;
-export const E_FRAME_TOO_SMALL: i32 = -4;
-export const E_NOT_INITIALISED: i32 = -5;
-export const E_FRAME_COMPLETE: i32 = -6;
+const OK: i32 = 0;
+const E_BAD_PLAN: i32 = -1;
+const E_BAD_FORMAT: i32 = -2;
+const E_FRAME_TOO_LARGE: i32 = -3;
+const E_FRAME_TOO_SMALL: i32 = -4;
+const E_NOT_INITIALISED: i32 = -5;
+const E_FRAME_COMPLETE: i32 = -6;
 
 let frameWidth: i32 = 0;
 let frameHeight: i32 = 0;

@@ -86,8 +86,8 @@ export function writeModel(model: Model): Uint8Array {
 class ByteReader {
   private view: DataView;
   pos: number;
-  constructor(private bytes: Uint8Array, start: number, readonly end: number, private where: string, private source: string) {
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  constructor(private buf: Uint8Array, start: number, readonly end: number, private where: string, private source: string) {
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     this.pos = start;
   }
   private need(n: number, what: string) {
@@ -100,7 +100,7 @@ class ByteReader {
   i32(what: string) { this.need(4, what); const v = this.view.getInt32(this.pos, true); this.pos += 4; return v; }
   f32(what: string) { this.need(4, what); const v = this.view.getFloat32(this.pos, true); this.pos += 4; return v; }
   bytes(n: number, what: string) { this.need(n, what); const b = this.bytes_(this.pos, n); this.pos += n; return b; }
-  private bytes_(at: number, n: number) { return this.bytes.slice(at, at + n); }
+  private bytes_(at: number, n: number) { return this.buf.slice(at, at + n); }
   ascii(n: number, what: string) { return String.fromCharCode(...this.bytes(n, what)); }
 }
 
