@@ -1,30 +1,33 @@
-// Entry point of the `tidepool` CLI: dispatches to host/cli/commands/<name>.ts.
-import { readdirSync } from "node:fs";
+// Entry point of the `tidepool` CLI: host/cli/commands/<name>.ts implements `tidepool <name>`.
+// Only the command being run is imported, so a command never pays for another's dependencies.
+import { existsSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { UserError, type Command } from "./command.ts";
 
-async function loadCommands(): Promise<Command[]> {
-  const dir = join(dirname(fileURLToPath(import.meta.url)), "commands");
-  const files = readdirSync(dir).filter((f) => f.endsWith(".ts")).sort();
-  const commands: Command[] = [];
-  for (const f of files) {
-    const mod = await import(pathToFileURL(join(dir, f)).href);
-    if (mod.command) commands.push(mod.command as Command);
-  }
-  return commands;
+const COMMANDS_DIR = join(dirname(fileURLToPath(import.meta.url)), "commands");
+
+function commandNames(): string[] {
+  return readdirSync(COMMANDS_DIR).filter((f) => f.endsWith(".ts")).map((f) => f.slice(0, -3)).sort();
 }
 
-function help(commands: Command[]): string {
+async function loadCommand(name: string): Promise<Command | null> {
+  const file = join(COMMANDS_DIR, `${name}.ts`);
+  if (!/^[a-z][a-z0-9-]*$/.test(name) || !existsSync(file)) return null;
+  const mod = await import(pathToFileURL(file).href);
+  return (mod.command as Command) ?? null;
+}
+
+async function help(): Promise<string> {
+  const commands = (await Promise.all(commandNames().map(loadCommand))).filter((c): c is Command => c !== null);
   return ["usage: tidepool <command> [options]", "", "commands:", ...commands.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`), "", "Run `tidepool <command> --help` for a command's options."].join("\n");
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const commands = await loadCommands();
   const [name, ...rest] = argv;
-  if (!name || name === "--help" || name === "-h" || name === "help") { console.log(help(commands)); return name ? 0 : 2; }
-  const cmd = commands.find((c) => c.name === name);
-  if (!cmd) { console.error(`tidepool: unknown command "${name}"\n\n${help(commands)}`); return 2; }
+  if (!name || name === "--help" || name === "-h" || name === "help") { console.log(await help()); return name ? 0 : 2; }
+  const cmd = await loadCommand(name);
+  if (!cmd) { console.error(`tidepool: unknown command "${name}" (commands: ${commandNames().join(", ")})`); return 2; }
   if (rest.includes("--help") || rest.includes("-h")) { console.log(`usage: ${cmd.usage}\n\n${cmd.summary}`); return 0; }
   try {
     return (await cmd.run(rest)) ?? 0;

@@ -44,7 +44,7 @@ export class EncoderInstance {
       const allowed = Math.max(1, Math.ceil(board.memory.arenaBudgetBytes / 65536)) * 65536;
       if (bytes > allowed) throw new EncoderRuntimeError(`module needs ${bytes} bytes of linear memory; board ${board.name} allows ${board.memory.arenaBudgetBytes} (${allowed} in whole pages)`);
     }
-    const { instance } = await WebAssembly.instantiate(wasm, { env: { abort: (_m: number, _f: number, line: number, col: number) => { throw new EncoderRuntimeError(`encoder aborted at ${line}:${col}`); } } });
+    const instance = await WebAssembly.instantiate(await WebAssembly.compile(wasm as Uint8Array<ArrayBuffer>), { env: { abort: (_m: number, _f: number, line: number, col: number) => { throw new EncoderRuntimeError(`encoder aborted at ${line}:${col}`); } } });
     return new EncoderInstance(instance.exports as unknown as EncoderExports, bytes);
   }
 

@@ -1,0 +1,23 @@
+import { renderBoardMaps, staleBoardMaps, writeBoardMaps, MAPS_DIR } from "../../memory-map/board-maps.ts";
+import { parseCommandArgs, UserError, type Command } from "../command.ts";
+
+const usage = "tidepool maps [--check]";
+
+export const command: Command = {
+  name: "maps",
+  summary: "build every board with the default model and write memory-maps/<board>.map(.json); --check only compares",
+  usage,
+  async run(argv) {
+    const { values } = parseCommandArgs(argv, { check: { type: "boolean" } }, usage, false);
+    const maps = await renderBoardMaps();
+    if (values.check) {
+      const stale = staleBoardMaps(maps);
+      if (stale.length) throw new UserError(`memory maps out of date for ${stale.join(", ")}: run \`tidepool maps\``);
+      console.log(`memory maps in ${MAPS_DIR} are current`);
+      return 0;
+    }
+    writeBoardMaps(maps);
+    for (const m of maps) console.log(`${m.board.padEnd(12)} arena ${String(m.arenaBytes).padStart(6)} / ${String(m.budget).padStart(6)} B   module ${m.moduleBytes} B   -> memory-maps/${m.board}.map`);
+    return 0;
+  },
+};
