@@ -1,0 +1,173 @@
+// Builds the encoder WASM for one board: plan the arena, compile assembly/ with asc for the board's
+// asconfig target, place the initialised arena block (plan + weights) at its fixed offset.
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from "node:fs";
+import { join, relative, resolve } from "node:path";
+import { getBoard, type Board } from "../boards/boards.ts";
+import { readModel } from "../model/format.ts";
+import { randomModel } from "../model/random.ts";
+import type { Model } from "../model/types.ts";
+import { planArena, type ExtraRegion, type MemoryMap } from "../memory-map/planner.ts";
+import { mapToJson, renderMapText } from "../memory-map/render.ts";
+import type { PixelFormat } from "../image/pixel-format.ts";
+import { repoPath } from "../paths.ts";
+import { appendDataSegment, dataSegments, memoryLimits } from "./wasm-binary.ts";
+
+export const PAGE = 65536;
+export const DEFAULT_MODEL_PATH = repoPath("models", "default.tpm");
+
+export interface BuildOptions {
+  board: string | Board;
+  model?: Model;
+  modelPath?: string;
+  width?: number;
+  height?: number;
+  format?: PixelFormat;
+  outDir?: string;
+  extra?: ExtraRegion[];
+}
+
+export interface BuildResult {
+  board: Board;
+  model: Model;
+  map: MemoryMap;
+  wasm: Uint8Array;
+  moduleBytes: number;
+  memoryPages: number;
+  staticDataBytes: number;
+  files?: { wasm: string; map: string; mapJson: string; report: string };
+}
+
+export class BuildError extends Error { constructor(m: string) { super(m); this.name = "BuildError"; } }
+
+/** The model a build uses when none is given: the trained default if shipped, else the seeded random one. */
+export function loadDefaultModel(): Model {
+  try { return readModel(readFileSync(DEFAULT_MODEL_PATH), DEFAULT_MODEL_PATH); }
+  catch (e) { if ((e as NodeJS.ErrnoException).code === "ENOENT") return randomModel({ seed: 1 }); throw e; }
+}
+
+const CACHE_DIR = repoPath("build", ".cache");
+
+function assemblySources(dir = repoPath("assembly")): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? assemblySources(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : []).sort();
+}
+
+/** Key of a compilation: compiler version, config, every AssemblyScript source and the arguments. */
+function compileKey(args: string[]): string {
+  const h = createHash("sha256");
+  h.update(JSON.parse(readFileSync(repoPath("node_modules", "assemblyscript", "package.json"), "utf8")).version);
+  h.update(readFileSync(repoPath("asconfig.json")));
+  for (const f of assemblySources()) { h.update(relative(repoPath(), f)); h.update(readFileSync(f)); }
+  h.update(JSON.stringify(args));
+  return h.digest("hex").slice(0, 32);
+}
+
+/**
+ * Compiles assembly/ for an asconfig target with the plan-specific constants. Results are cached in
+ * build/.cache by a hash of the sources and arguments (asc -O3 takes seconds; the cache makes
+ * repeated builds of the same shape instant).
+ */
+export async function compileEncoder(target: string, planOffset: number, memoryBase: number, pages: number): Promise<Uint8Array> {
+  const args = [
+    "--config", "asconfig.json", "--target", target,
+    "--outFile", "encoder.wasm",
+    "--use", `TIDEPOOL_PLAN_OFFSET=${planOffset}`,
+    "--memoryBase", String(memoryBase),
+    "--initialMemory", String(pages), "--maximumMemory", String(pages),
+  ];
+  const cached = join(CACHE_DIR, `${compileKey(args)}.wasm`);
+  if (existsSync(cached)) return new Uint8Array(readFileSync(cached));
+  const { default: asc } = await import("assemblyscript/asc");
+  const outputs: Record<string, Uint8Array> = {};
+  let log = "";
+  const sink = { write(s: string | Uint8Array) { log += typeof s === "string" ? s : new TextDecoder().decode(s); return true; } };
+  const cwd = process.cwd();
+  process.chdir(repoPath()); // asc resolves the config's entries against the working directory
+  try {
+    const { error } = await asc.main(args, {
+      writeFile: (name: string, contents: string | Uint8Array) => { outputs[name] = typeof contents === "string" ? new TextEncoder().encode(contents) : contents; },
+      stdout: sink as never, stderr: sink as never,
+    });
+    if (error) throw new BuildError(`AssemblyScript compilation failed: ${error.message}\n${log}`);
+  } finally { process.chdir(cwd); }
+  const wasm = outputs["encoder.wasm"];
+  if (!wasm) throw new BuildError(`asc produced no module\n${log}`);
+  mkdirSync(CACHE_DIR, { recursive: true });
+  atomicWrite(cached, wasm);
+  return wasm;
+}
+
+export async function buildEncoder(opts: BuildOptions): Promise<BuildResult> {
+  const board = typeof opts.board === "string" ? getBoard(opts.board) : opts.board;
+  const model = opts.model ?? (opts.modelPath ? readModel(readFileSync(opts.modelPath), opts.modelPath) : loadDefaultModel());
+  const width = opts.width ?? board.camera.width;
+  const height = opts.height ?? board.camera.height;
+  const format = opts.format ?? board.camera.format;
+  if (model.input.channels === 1 && format !== "gray8") {
+    // A grey model accepts colour rows (luma is taken on the device), so this is allowed; nothing to check.
+  }
+  const map = planArena({ model, board, width, height, format, extra: opts.extra });
+  // AssemblyScript's own static data (if any) goes after the arena; the build then checks it fits too.
+  const memoryBase = map.arenaBytes;
+  const pages = Math.max(1, Math.ceil((memoryBase + 1024) / PAGE));
+  const target = board.name in JSON.parse(readFileSync(repoPath("asconfig.json"), "utf8")).targets ? board.name : "release";
+  const compiled = await compileEncoder(target, map.planOffset, memoryBase, pages);
+  const wasm = appendDataSegment(compiled, map.initOffset, map.init);
+  const limits = memoryLimits(wasm);
+  if (!limits || limits.maximum !== pages) throw new BuildError(`module memory is ${JSON.stringify(limits)}, expected a fixed ${pages} page(s)`);
+  const staticDataBytes = staticDataAfter(wasm, memoryBase);
+  const total = memoryBase + staticDataBytes;
+  if (total > board.memory.arenaBudgetBytes)
+    throw new BuildError(`arena for ${board.name} does not fit: ${total} bytes with ${staticDataBytes} bytes of AssemblyScript static data (region "as-static"), budget ${board.memory.arenaBudgetBytes} (${total - board.memory.arenaBudgetBytes} bytes over)`);
+
+  const result: BuildResult = { board, model, map, wasm, moduleBytes: wasm.length, memoryPages: pages, staticDataBytes };
+  if (opts.outDir) {
+    const dir = resolve(opts.outDir);
+    mkdirSync(dir, { recursive: true });
+    const files = {
+      wasm: join(dir, `tidepool-${board.name}.wasm`),
+      map: join(dir, `tidepool-${board.name}.map`),
+      mapJson: join(dir, `tidepool-${board.name}.map.json`),
+      report: join(dir, `tidepool-${board.name}.report.json`),
+    };
+    atomicWrite(files.wasm, wasm);
+    atomicWrite(files.map, renderMapText(map, { moduleBytes: wasm.length, staticDataBytes, memoryPages: pages }));
+    atomicWrite(files.mapJson, JSON.stringify(mapToJson(map, { moduleBytes: wasm.length, staticDataBytes, memoryPages: pages }), null, 2) + "\n");
+    atomicWrite(files.report, JSON.stringify(buildReport(result, files), null, 2) + "\n");
+    result.files = files;
+  }
+  return result;
+}
+
+export function buildReport(r: BuildResult, files?: BuildResult["files"]) {
+  return {
+    board: r.board.name,
+    frame: `${r.map.width}x${r.map.height}`,
+    format: r.map.format,
+    model: r.model.meta.name ?? "unnamed",
+    arenaBytes: r.map.arenaBytes,
+    arenaBudgetBytes: r.map.arenaBudgetBytes,
+    headroomBytes: r.map.headroomBytes,
+    staticDataBytes: r.staticDataBytes,
+    memoryPages: r.memoryPages,
+    moduleBytes: r.moduleBytes,
+    wasm: files?.wasm ?? null,
+    map: files?.map ?? null,
+    mapJson: files?.mapJson ?? null,
+  };
+}
+
+/** Writes to a temporary name and renames, so an interrupted build never leaves a half file in place. */
+export function atomicWrite(path: string, data: string | Uint8Array) {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, data);
+  renameSync(tmp, path);
+}
+
+/** Bytes of data segments the compiler placed at or after the arena end (strings, static arrays). */
+function staticDataAfter(wasm: Uint8Array, base: number): number {
+  let end = base;
+  for (const seg of dataSegments(wasm)) if (seg.offset >= base) end = Math.max(end, seg.offset + seg.length);
+  return end - base;
+}
