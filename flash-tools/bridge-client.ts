@@ -1,0 +1,123 @@
+// Host side of the bridge: starts it over the raw REPL, then speaks frames (bridge-protocol.ts).
+import { createHash } from "node:crypto";
+import { SerialLink } from "./serial-link.ts";
+import { RawRepl } from "./raw-repl.ts";
+import { encodeFrame, FrameSplitter, MAX_BODY, R, T, type Frame } from "./bridge-protocol.ts";
+import { FORMAT_CODE, BYTES_PER_PIXEL, type PixelFormat } from "../host/image/pixel-format.ts";
+import type { Latent } from "../host/reference/encoder.ts";
+
+export class BridgeError extends Error { constructor(m: string) { super(m); this.name = "BridgeError"; } }
+
+export interface BoardEncodeResult { latent: Latent; encodeUs: number }
+
+export class BridgeClient {
+  private seq = 1;
+  private pending: { seq: number; resolve: (f: Frame) => void; reject: (e: Error) => void } | null = null;
+  private unsubscribe: () => void;
+  badFrames = 0;
+
+  private constructor(readonly link: SerialLink, readonly timeoutMs: number) {
+    const splitter = new FrameSplitter((f) => this.onFrame(f), () => { this.badFrames++; });
+    this.unsubscribe = link.onData((d) => splitter.push(d));
+  }
+
+  /** Imports and starts the bridge on a board whose raw REPL is entered. */
+  static async start(repl: RawRepl, board: string, timeoutMs = 15_000): Promise<BridgeClient> {
+    await repl.execNoFollow(`import sys\nsys.path.insert(0, 'tidepool')\nimport tidepool_bridge\ntidepool_bridge.serve(${JSON.stringify(board)})\n`);
+    repl.link.drain();
+    const client = new BridgeClient(repl.link, timeoutMs);
+    await client.info(); // proves the bridge answers
+    return client;
+  }
+
+  private onFrame(f: Frame) {
+    const p = this.pending;
+    if (!p || f.seq !== p.seq) return; // stale reply (e.g. after a timeout): ignored
+    this.pending = null;
+    if (f.type === R.ERR) p.reject(new BridgeError(`board: ${new TextDecoder().decode(f.body)}`));
+    else p.resolve(f);
+  }
+
+  request(type: number, body: Uint8Array = new Uint8Array(0), what = `request ${type}`): Promise<Frame> {
+    const seq = this.seq = (this.seq + 1) & 0xffff || 1;
+    this.link.discardThroughLast(0); // frames already handled by the splitter
+    return new Promise<Frame>((resolve, reject) => {
+      const timer = setTimeout(() => { this.pending = null; reject(new BridgeError(`${what}: no reply within ${this.timeoutMs} ms`)); }, this.timeoutMs);
+      this.pending = { seq, resolve: (f) => { clearTimeout(timer); resolve(f); }, reject: (e) => { clearTimeout(timer); reject(e); } };
+      this.link.write(encodeFrame(type, seq, body)).catch((e) => { clearTimeout(timer); this.pending = null; reject(e); });
+    });
+  }
+
+  async info(): Promise<Record<string, unknown>> {
+    const f = await this.request(T.INFO, undefined, "bridge INFO");
+    return JSON.parse(new TextDecoder().decode(f.body));
+  }
+
+  async stats(): Promise<Record<string, number>> {
+    const f = await this.request(T.STATS, undefined, "bridge STATS");
+    return JSON.parse(new TextDecoder().decode(f.body));
+  }
+
+  /**
+   * Uploads to a temporary name, the board verifies size and sha256, then renames over `name`:
+   * an interrupted upload never replaces a good file. Returns false when already up to date.
+   */
+  async putFile(name: string, data: Uint8Array, onProgress?: (sent: number) => void): Promise<boolean> {
+    const digest = createHash("sha256").update(data).digest();
+    const nameBytes = new TextEncoder().encode(name);
+    const open = new Uint8Array(36 + nameBytes.length);
+    new DataView(open.buffer).setUint32(0, data.length, true);
+    open.set(digest, 4); open.set(nameBytes, 36);
+    const r = await this.request(T.PUT_OPEN, open, `PUT_OPEN ${name}`);
+    if (r.body[0] === 1) return false;
+    const chunk = MAX_BODY - 4;
+    for (let off = 0; off < data.length; off += chunk) {
+      const part = data.subarray(off, off + chunk);
+      const body = new Uint8Array(4 + part.length);
+      new DataView(body.buffer).setUint32(0, off, true);
+      body.set(part, 4);
+      await this.request(T.PUT_DATA, body, `PUT_DATA ${name} @${off}`);
+      onProgress?.(off + part.length);
+    }
+    await this.request(T.PUT_CLOSE, undefined, `PUT_CLOSE ${name}`);
+    return true;
+  }
+
+  /** Encodes a frame on the board: rows sent from the host, or (frame = null) captured by its camera. */
+  async encode(width: number, height: number, format: PixelFormat, frame: Uint8Array | null, module = "encoder.wasm"): Promise<BoardEncodeResult> {
+    const name = new TextEncoder().encode(module);
+    const head = new Uint8Array(6 + name.length);
+    const dv = new DataView(head.buffer);
+    dv.setUint16(0, width, true); dv.setUint16(2, height, true); head[4] = FORMAT_CODE[format]; head[5] = frame ? 0 : 1;
+    head.set(name, 6);
+    let result = await this.request(T.ENCODE, head, "ENCODE");
+    if (frame) {
+      const rowBytes = width * BYTES_PER_PIXEL[format];
+      if (rowBytes > MAX_BODY) throw new BridgeError(`rows of ${rowBytes} bytes exceed the ${MAX_BODY}-byte frame body`);
+      if (frame.length !== rowBytes * height) throw new BridgeError(`frame has ${frame.length} bytes, expected ${rowBytes * height}`);
+      for (let y = 0; y < height; y++) result = await this.request(T.ROW, frame.subarray(y * rowBytes, (y + 1) * rowBytes), `ROW ${y}`);
+    }
+    if (result.type !== R.RESULT) throw new BridgeError(`expected RESULT after the last row, got frame type 0x${result.type.toString(16)}`);
+    const rv = new DataView(result.body.buffer, result.body.byteOffset);
+    const lw = rv.getUint16(0, true), lh = rv.getUint16(2, true), lc = rv.getUint16(4, true), len = rv.getUint32(6, true), us = rv.getUint32(10, true);
+    const data = new Uint8Array(len);
+    for (let off = 0; off < len; off += MAX_BODY) {
+      const req = new Uint8Array(6);
+      new DataView(req.buffer).setUint32(0, off, true);
+      new DataView(req.buffer).setUint16(4, Math.min(MAX_BODY, len - off), true);
+      const d = await this.request(T.READ, req, `READ latent @${off}`);
+      data.set(d.body, off);
+    }
+    return { latent: { width: lw, height: lh, channels: lc, data }, encodeUs: us };
+  }
+
+  /** Leaves the bridge; the board returns to its raw REPL prompt. */
+  async exit(repl: RawRepl) {
+    await this.request(T.EXIT, undefined, "EXIT");
+    this.unsubscribe();
+    this.link.discardThroughLast(0);
+    await repl.follow(); // the end of the serve() exec: \x04 \x04 then the prompt
+  }
+
+  detach() { this.unsubscribe(); }
+}

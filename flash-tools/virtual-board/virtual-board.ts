@@ -1,0 +1,178 @@
+// A virtual board: real MicroPython (npm WebAssembly port, in a worker) behind a real
+// pseudo-terminal. Any raw-REPL client (mpremote, `serialport`) opens its /dev/pts/N like a USB
+// board. The line is paced at the configured baud (10 bits a byte, like a USB-UART); the board's
+// arena limit is enforced on the WASM runtime it gives MicroPython; a camera serves frames from a folder.
+import { Worker } from "node:worker_threads";
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import pty from "node-pty";
+import type { Board } from "../../host/boards/boards.ts";
+import { loadRgb, toFrame } from "../../host/image/load.ts";
+import { FORMAT_CODE } from "../../host/image/pixel-format.ts";
+import { repoPath } from "../../host/paths.ts";
+
+export interface VirtualBoardOptions {
+  board: Board;
+  baud?: number;
+  /** Folder of images the emulated camera serves (resized to the board's camera frame). */
+  cameraDir?: string;
+  /** Files on the board's /flash at power-on. */
+  files?: Record<string, Uint8Array>;
+  /** Print every line byte to stderr (debugging). */
+  trace?: boolean;
+}
+
+interface CameraFrame { width: number; height: number; format: number; data: Uint8Array }
+
+export class VirtualBoard {
+  readonly path: string;
+  private term: any;
+  private worker!: Worker;
+  private busy = false;
+  private bridgeMode = false;
+  private inbox: number[] = [];
+  private outbox: number[] = [];
+  private files: Record<string, Uint8Array>;
+  private timers: NodeJS.Timeout[] = [];
+  private busySince = 0;
+  private closed = false;
+  private probe: number[] = [];
+  private readyResolve: (() => void) | null = null;
+  private rawMode = false;
+  restarts = 0;
+
+  private constructor(readonly opts: Required<Pick<VirtualBoardOptions, "board" | "baud">> & VirtualBoardOptions, private camera: CameraFrame[]) {
+    this.files = { ...(opts.files ?? {}) };
+    this.term = (pty as unknown as { open(o: object): any }).open({ encoding: null }); // open() is in node-pty but not in its typings
+    this.term._slave.pause();
+    this.term._slave.setRawMode(true);
+    this.path = this.term._pty;
+    this.term._master.on("data", (d: Buffer) => this.receive(d));
+    this.term._master.on("error", () => {}); // EIO when the client closes its side
+  }
+
+  static async start(opts: VirtualBoardOptions): Promise<VirtualBoard> {
+    const camera: CameraFrame[] = [];
+    if (opts.cameraDir) {
+      const { width, height, format } = opts.board.camera;
+      for (const f of readdirSync(opts.cameraDir).filter((x) => /\.(png|jpe?g|webp)$/i.test(x)).sort()) {
+        const img = await loadRgb(join(opts.cameraDir, f), { width, height });
+        camera.push({ width, height, format: FORMAT_CODE[format], data: toFrame(img, format) });
+      }
+    }
+    const vb = new VirtualBoard({ baud: 115200, ...opts }, camera);
+    await vb.boot(false);
+    // Pace the line: every tick, move baud/10 bytes per second each way.
+    const tickMs = 5;
+    vb.timers.push(setInterval(() => vb.pump(tickMs), tickMs));
+    return vb;
+  }
+
+  private boot(rawMode: boolean): Promise<void> {
+    const heapBytes = Math.min(this.opts.board.memory.totalBytes, 1 << 20);
+    this.worker = new Worker(new URL("./micropython-worker.mjs", import.meta.url), {
+      workerData: { files: this.files, cameraFrames: this.camera, arenaLimitBytes: this.opts.board.memory.arenaBudgetBytes, heapBytes, rawMode },
+    });
+    this.worker.on("message", (m) => this.fromWorker(m));
+    this.worker.on("error", (e) => { if (!this.closed) process.stderr.write(`virtual board: MicroPython worker failed: ${e.message}\n`); });
+    this.busy = true;
+    return new Promise((resolve) => { this.readyResolve = resolve; });
+  }
+
+  private fromWorker(m: any) {
+    if (m.type === "ready") { this.busy = false; this.readyResolve?.(); this.readyResolve = null; this.feedWorker(); return; }
+    if (m.type === "out") { for (const b of m.data) this.outbox.push(b); return; }
+    if (m.type === "done") {
+      this.busy = false;
+      this.bridgeMode = m.bridge;
+      this.files = m.fs;
+      this.feedWorker();
+    }
+  }
+
+  /** Bytes from the client: held in the inbox, released at line rate by pump(). */
+  private receive(d: Buffer) {
+    if (this.opts.trace) process.stderr.write(`vb< ${JSON.stringify(d.toString("latin1"))}\n`);
+    for (const b of d) this.inbox.push(b);
+  }
+
+  private released: number[] = [];
+  private pump(ms: number) {
+    const budget = Math.max(1, Math.round((this.opts.baud / 10) * (ms / 1000)));
+    // client -> board
+    const n = Math.min(budget, this.inbox.length);
+    if (n) { this.released.push(...this.inbox.splice(0, n)); this.feedWorker(); }
+    // board -> client
+    const m = Math.min(budget, this.outbox.length);
+    if (m && !this.closed) {
+      const chunk = Buffer.from(this.outbox.splice(0, m));
+      if (this.opts.trace) process.stderr.write(`vb> ${JSON.stringify(chunk.toString("latin1"))}\n`);
+      this.term._master.write(chunk);
+    }
+  }
+
+  private async feedWorker() {
+    if (this.released.length === 0) return;
+    if (this.busy) {
+      // A Ctrl-C while MicroPython is stuck in a script: the worker cannot be interrupted from
+      // JavaScript, so restart it on the saved filesystem and answer as the board would.
+      const ctrlC = this.released.indexOf(3);
+      if (ctrlC >= 0 && !this.bridgeMode && Date.now() - this.busySince > 200) {
+        this.released.splice(0, ctrlC + 1);
+        await this.restartAfterInterrupt();
+      }
+      return;
+    }
+    let data = this.released.splice(0);
+    if (!this.bridgeMode) data = this.interceptRawPasteProbe(data);
+    if (data.length === 0) return;
+    for (const b of data) { if (b === 1) this.rawMode = true; if (b === 2) this.rawMode = false; }
+    this.busy = true;
+    this.busySince = Date.now();
+    this.worker.postMessage({ type: this.bridgeMode ? "bridge" : "chars", data: Uint8Array.from(data) });
+  }
+
+  /** This MicroPython port hangs on raw-paste, so the board answers the probe as one without it. */
+  private interceptRawPasteProbe(data: number[]): number[] {
+    const out: number[] = [];
+    for (const b of data) {
+      const expect = [5, 0x41, 1][this.probe.length];
+      if (b === expect) {
+        this.probe.push(b);
+        if (this.probe.length === 3) { this.outbox.push(0x52, 0x00); this.probe = []; }
+        continue;
+      }
+      if (this.probe.length) { out.push(...this.probe); this.probe = []; }
+      out.push(b);
+    }
+    return out;
+  }
+
+  private async restartAfterInterrupt() {
+    this.restarts++;
+    await this.worker.terminate();
+    this.bridgeMode = false;
+    const tb = "Traceback (most recent call last):\r\n  File \"<stdin>\", line 1, in <module>\r\nKeyboardInterrupt: \r\n";
+    await this.boot(this.rawMode);
+    // In raw REPL the interrupted exec ends with its traceback on stderr, then \x04 and the prompt.
+    for (const b of Buffer.from(this.rawMode ? `\x04${tb}\x04>` : `${tb}>>> `, "latin1")) this.outbox.push(b);
+  }
+
+  /** The board's files as last seen (after the most recent command finished). */
+  fileNames(): string[] { return Object.keys(this.files); }
+  file(name: string): Uint8Array | undefined { return this.files[name]; }
+
+  async stop() {
+    if (this.closed) return;
+    this.closed = true;
+    for (const t of this.timers) clearInterval(t);
+    await this.worker.terminate();
+    try { this.term._master.destroy(); } catch { /* already closed */ }
+    try { this.term._slave.destroy(); } catch { /* already closed */ }
+  }
+}
+
+/** The bridge script's source, installed on boards by `tidepool flash`. */
+export function bridgeSource(): Uint8Array {
+  return readFileSync(repoPath("flash-tools", "bridge", "tidepool_bridge.py"));
+}

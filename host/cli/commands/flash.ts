@@ -1,0 +1,33 @@
+import { getBoard } from "../../boards/boards.ts";
+import { buildEncoder } from "../../build/build.ts";
+import { SerialLink } from "../../../flash-tools/serial-link.ts";
+import { RawRepl } from "../../../flash-tools/raw-repl.ts";
+import { installTidepool } from "../../../flash-tools/install.ts";
+import { bridgeSource } from "../../../flash-tools/virtual-board/virtual-board.ts";
+import { parseCommandArgs, UserError, type Command } from "../command.ts";
+
+const usage = "tidepool flash --board NAME --port PATH [--baud N] [--model FILE] [--json]";
+
+export const command: Command = {
+  name: "flash",
+  summary: "build the encoder for a board and install it with the MicroPython bridge over serial (verified, atomic)",
+  usage,
+  async run(argv) {
+    const { values } = parseCommandArgs(argv, { board: { type: "string" }, port: { type: "string" }, baud: { type: "string" }, model: { type: "string" }, json: { type: "boolean" } }, usage, false);
+    if (!values.board || !values.port) throw new UserError(`--board and --port are required\nusage: ${usage}`, 2);
+    const board = getBoard(values.board);
+    const built = await buildEncoder({ board, modelPath: values.model });
+    const link = await SerialLink.open(values.port, values.baud ? Number(values.baud) : board.serial.baud);
+    try {
+      const repl = new RawRepl(link);
+      await repl.enter(true);
+      const { result, bridge } = await installTidepool(repl, board.name, bridgeSource(), built.wasm);
+      await bridge.exit(repl);
+      await repl.exit();
+      const report = { board: board.name, port: values.port, moduleBytes: built.moduleBytes, ...result };
+      if (values.json) console.log(JSON.stringify(report, null, 2));
+      else console.log(`flashed ${board.name} on ${values.port}: ${result.bytes} bytes written in ${result.seconds.toFixed(2)} s (bridge ${result.bridgeWritten ? "updated" : "up to date"}, encoder ${result.moduleWritten ? "updated" : "up to date"}), sha256 verified on the board`);
+      return 0;
+    } finally { await link.close(); }
+  },
+};
