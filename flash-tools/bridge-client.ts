@@ -19,6 +19,7 @@ export class BridgeClient {
   private constructor(readonly link: SerialLink, readonly timeoutMs: number) {
     const splitter = new FrameSplitter((f) => this.onFrame(f), () => { this.badFrames++; });
     this.unsubscribe = link.onData((d) => splitter.push(d));
+    link.port.once("close", () => { const p = this.pending; this.pending = null; p?.reject(new BridgeError(`serial port ${link.path} closed`)); });
   }
 
   /** Imports and starts the bridge on a board whose raw REPL is entered. */

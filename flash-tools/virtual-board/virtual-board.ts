@@ -16,6 +16,8 @@ export interface VirtualBoardOptions {
   baud?: number;
   /** Folder of images the emulated camera serves (resized to the board's camera frame). */
   cameraDir?: string;
+  /** Or an explicit list of image files for the camera. */
+  cameraImages?: string[];
   /** Files on the board's /flash at power-on. */
   files?: Record<string, Uint8Array>;
   /** Print every line byte to stderr (debugging). */
@@ -53,10 +55,12 @@ export class VirtualBoard {
 
   static async start(opts: VirtualBoardOptions): Promise<VirtualBoard> {
     const camera: CameraFrame[] = [];
-    if (opts.cameraDir) {
+    const images = opts.cameraImages ?? (opts.cameraDir
+      ? readdirSync(opts.cameraDir).filter((x) => /\.(png|jpe?g|webp)$/i.test(x)).sort().map((f) => join(opts.cameraDir!, f)) : []);
+    {
       const { width, height, format } = opts.board.camera;
-      for (const f of readdirSync(opts.cameraDir).filter((x) => /\.(png|jpe?g|webp)$/i.test(x)).sort()) {
-        const img = await loadRgb(join(opts.cameraDir, f), { width, height });
+      for (const path of images) {
+        const img = await loadRgb(path, { width, height });
         camera.push({ width, height, format: FORMAT_CODE[format], data: toFrame(img, format) });
       }
     }
