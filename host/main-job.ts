@@ -1,5 +1,7 @@
-// `npm start`: build the encoder for the default board (k210) and encode the sample photos,
-// printing board, arena bytes / budget, module size and host encode time per image.
+// `npm start`: the whole loop on a virtual board. Build the encoder for the default board (k210),
+// start a virtual board whose camera serves the sample photos, flash it over the pseudo-terminal,
+// encode every photo on the board, check each latent on the host against the host-run WASM, and
+// print sizes and timings.
 import { performance } from "node:perf_hooks";
 import { basename, dirname } from "node:path";
 import { buildEncoder } from "./build/build.ts";
@@ -7,24 +9,60 @@ import { loadRgb, toFrame } from "./image/load.ts";
 import { samplePhotos } from "./image/samples.ts";
 import { EncoderInstance } from "./runtime/encoder-instance.ts";
 import { repoPath } from "./paths.ts";
+import type { Latent } from "./reference/encoder.ts";
+import { VirtualBoard, bridgeSource } from "../flash-tools/virtual-board/virtual-board.ts";
+import { SerialLink } from "../flash-tools/serial-link.ts";
+import { RawRepl } from "../flash-tools/raw-repl.ts";
+import { installTidepool } from "../flash-tools/install.ts";
 
 const BOARD = process.env.TIDEPOOL_BOARD_NAME ?? "k210";
+const BAUD = Number(process.env.TIDEPOOL_BAUD ?? 921_600);
+
+/** Host side of what the board sent. Today: the latent must match the host-run encoder bit for bit. */
+function checkOnHost(received: Latent, expected: Latent): string {
+  return Buffer.from(received.data).equals(Buffer.from(expected.data)) ? "bit-exact" : "MISMATCH";
+}
 
 async function main() {
+  const photos = samplePhotos();
   const built = await buildEncoder({ board: BOARD, outDir: repoPath("build", BOARD) });
-  const enc = await EncoderInstance.load(built.wasm, built.board);
   const { width, height, format } = built.map;
-  console.log(`Tidepool encoder for ${built.board.name}: ${built.files!.wasm}`);
-  console.log(`model: ${built.model.meta.name ?? "unnamed"}; frame ${width}x${height} ${format}\n`);
-  console.log("board   image                    arena B / budget B   module B   latent     encode ms (host WASM)");
-  for (const path of samplePhotos()) {
-    const frame = toFrame(await loadRgb(path, { width, height }), format);
-    enc.encode(frame, width, height, format); // warm-up
-    const t0 = performance.now();
-    const latent = enc.encode(frame, width, height, format);
-    const ms = performance.now() - t0;
-    const name = basename(dirname(dirname(path))).replace("datasets-img-", "");
-    console.log(`${built.board.name.padEnd(7)} ${name.padEnd(24)} ${`${built.map.arenaBytes} / ${built.map.arenaBudgetBytes}`.padEnd(20)} ${String(built.moduleBytes).padEnd(10)} ${`${latent.channels}x${latent.height}x${latent.width}`.padEnd(10)} ${ms.toFixed(2)}`);
+  console.log(`1. built ${built.files!.wasm}: ${built.moduleBytes} B module, arena ${built.map.arenaBytes} / ${built.map.arenaBudgetBytes} B, model ${built.model.meta.name ?? "unnamed"}`);
+
+  const vb = await VirtualBoard.start({ board: built.board, baud: BAUD, cameraImages: photos });
+  const link = await SerialLink.open(vb.path, BAUD);
+  try {
+    console.log(`2. virtual ${built.board.name} (MicroPython, ${built.board.camera.sensor} camera with ${photos.length} sample photos) on ${vb.path} at ${BAUD} baud`);
+    const repl = new RawRepl(link);
+    await repl.enter(true);
+    const { result, bridge } = await installTidepool(repl, built.board.name, bridgeSource(), built.wasm);
+    console.log(`3. flashed ${result.bytes} B in ${result.seconds.toFixed(2)} s, sha256 verified on the board\n`);
+
+    const host = await EncoderInstance.load(built.wasm, built.board);
+    console.log("board   image                  arena B / budget B  module B  latent      board encode ms  host encode ms  round trip ms  check");
+    let failures = 0;
+    for (const path of photos) {
+      const t0 = performance.now();
+      const got = await bridge.encode(width, height, format, null);
+      const roundTrip = performance.now() - t0;
+      const frame = toFrame(await loadRgb(path, { width, height }), format);
+      const t1 = performance.now();
+      const want = host.encode(frame, width, height, format);
+      const hostMs = performance.now() - t1;
+      const check = checkOnHost(got.latent, want);
+      if (check !== "bit-exact") failures++;
+      const name = basename(dirname(dirname(path))).replace("datasets-img-", "");
+      console.log(`${built.board.name.padEnd(7)} ${name.padEnd(22)} ${`${built.map.arenaBytes} / ${built.map.arenaBudgetBytes}`.padEnd(19)} ${String(built.moduleBytes).padEnd(9)} ` +
+        `${`${got.latent.channels}x${got.latent.height}x${got.latent.width}`.padEnd(11)} ${(got.encodeUs / 1000).toFixed(1).padStart(15)}  ${hostMs.toFixed(2).padStart(14)}  ${roundTrip.toFixed(0).padStart(13)}  ${check}`);
+    }
+    const stats = await bridge.stats();
+    await bridge.exit(repl);
+    console.log(`\nbridge: ${stats.frames_in} frames in, ${stats.frames_out} out, ${stats.bad_frames} bad; latent ${width / 8}x${height / 8}x12 symbols per image (${(width / 8) * (height / 8) * 12} B before entropy coding)`);
+    console.log("board encode ms is the virtual board's own clock (MicroPython in WebAssembly on this host), not a prediction for the real board.");
+    if (failures) throw new Error(`${failures} image(s) differ between board and host`);
+  } finally {
+    await link.close();
+    await vb.stop();
   }
 }
 
