@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-// Launches the TypeScript CLI through tsx so the bin works from a fresh clone without a compile step.
-import { spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
+// Runs the TypeScript CLI in a child Node with tsx's loader, so the bin works from a fresh clone
+// without a compile step. Signals are passed on, so stopping `tidepool emulate` stops its board.
+import { spawn } from "node:child_process";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { dirname, join } from "node:path";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const tsx = join(root, "node_modules", "tsx", "dist", "cli.mjs");
+const loader = pathToFileURL(join(root, "node_modules", "tsx", "dist", "loader.mjs")).href;
 const main = join(root, "host", "cli", "main.ts");
-const result = spawnSync(process.execPath, [tsx, main, ...process.argv.slice(2)], { stdio: "inherit" });
-process.exit(result.status ?? 1);
+const child = spawn(process.execPath, ["--import", loader, main, ...process.argv.slice(2)], { stdio: "inherit" });
+for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(sig, () => child.kill(sig));
+child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
