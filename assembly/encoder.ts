@@ -123,22 +123,22 @@ function normaliseRow(dst: i32): void {
 // Dot products of int8 weights with int8 / uint8 activations, unrolled by 4: on an interpreter
 // (wasm3) the loop overhead costs as much as the multiply-add itself.
 @inline function dotSigned(w: i32, x: i32, n: i32): i32 {
-  let acc = 0, i = 0;
-  for (; i + 4 <= n; i += 4) {
-    acc += <i32>load<i8>(w + i) * <i32>load<i8>(x + i) + <i32>load<i8>(w + i + 1) * <i32>load<i8>(x + i + 1)
-         + <i32>load<i8>(w + i + 2) * <i32>load<i8>(x + i + 2) + <i32>load<i8>(w + i + 3) * <i32>load<i8>(x + i + 3);
+  let acc = 0;
+  for (; n >= 4; n -= 4, w += 4, x += 4) {
+    acc += <i32>load<i8>(w) * <i32>load<i8>(x) + <i32>load<i8>(w, 1) * <i32>load<i8>(x, 1)
+         + <i32>load<i8>(w, 2) * <i32>load<i8>(x, 2) + <i32>load<i8>(w, 3) * <i32>load<i8>(x, 3);
   }
-  for (; i < n; i++) acc += <i32>load<i8>(w + i) * <i32>load<i8>(x + i);
+  for (; n > 0; n--, w++, x++) acc += <i32>load<i8>(w) * <i32>load<i8>(x);
   return acc;
 }
 
 @inline function dotUnsigned(w: i32, x: i32, n: i32): i32 {
-  let acc = 0, i = 0;
-  for (; i + 4 <= n; i += 4) {
-    acc += <i32>load<i8>(w + i) * <i32>load<u8>(x + i) + <i32>load<i8>(w + i + 1) * <i32>load<u8>(x + i + 1)
-         + <i32>load<i8>(w + i + 2) * <i32>load<u8>(x + i + 2) + <i32>load<i8>(w + i + 3) * <i32>load<u8>(x + i + 3);
+  let acc = 0;
+  for (; n >= 4; n -= 4, w += 4, x += 4) {
+    acc += <i32>load<i8>(w) * <i32>load<u8>(x) + <i32>load<i8>(w, 1) * <i32>load<u8>(x, 1)
+         + <i32>load<i8>(w, 2) * <i32>load<u8>(x, 2) + <i32>load<i8>(w, 3) * <i32>load<u8>(x, 3);
   }
-  for (; i < n; i++) acc += <i32>load<i8>(w + i) * <i32>load<u8>(x + i);
+  for (; n > 0; n--, w++, x++) acc += <i32>load<i8>(w) * <i32>load<u8>(x);
   return acc;
 }
 

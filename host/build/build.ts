@@ -25,6 +25,8 @@ export interface BuildOptions {
   format?: PixelFormat;
   outDir?: string;
   extra?: ExtraRegion[];
+  /** Keep the function-name section (for profiling); the code is the same. */
+  withNames?: boolean;
 }
 
 export interface BuildResult {
@@ -68,8 +70,9 @@ function compileKey(args: string[]): string {
  * build/.cache by a hash of the sources and arguments (asc -O3 takes seconds; the cache makes
  * repeated builds of the same shape instant).
  */
-export async function compileEncoder(target: string, planOffset: number, memoryBase: number, pages: number): Promise<Uint8Array> {
+export async function compileEncoder(target: string, planOffset: number, memoryBase: number, pages: number, withNames = false): Promise<Uint8Array> {
   const args = [
+    ...(withNames ? ["--debug"] : []),
     "--config", "asconfig.json", "--target", target,
     "--outFile", "encoder.wasm",
     "--use", `TIDEPOOL_PLAN_OFFSET=${planOffset}`,
@@ -112,7 +115,7 @@ export async function buildEncoder(opts: BuildOptions): Promise<BuildResult> {
   const memoryBase = map.arenaBytes;
   const pages = Math.max(1, Math.ceil((memoryBase + 1024) / PAGE));
   const target = board.name in JSON.parse(readFileSync(repoPath("asconfig.json"), "utf8")).targets ? board.name : "release";
-  const compiled = await compileEncoder(target, map.planOffset, memoryBase, pages);
+  const compiled = await compileEncoder(target, map.planOffset, memoryBase, pages, opts.withNames);
   const wasm = appendDataSegment(compiled, map.initOffset, map.init);
   const limits = memoryLimits(wasm);
   if (!limits || limits.maximum !== pages) throw new BuildError(`module memory is ${JSON.stringify(limits)}, expected a fixed ${pages} page(s)`);

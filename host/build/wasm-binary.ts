@@ -118,6 +118,49 @@ export function dataSegments(wasm: Uint8Array): Array<{ offset: number; length: 
   return out;
 }
 
+/** Names of the module's defined functions, in definition order: from the name section when present, else `func<index>`. */
+export function definedFunctionNames(wasm: Uint8Array): string[] {
+  const secs = sections(wasm);
+  let imported = 0;
+  const imp = secs.find((s) => s.id === 2);
+  if (imp) {
+    let [count, p] = readU32(wasm, imp.payloadStart);
+    for (let i = 0; i < count; i++) {
+      let n: number;
+      [n, p] = readU32(wasm, p); p += n; // module
+      [n, p] = readU32(wasm, p); p += n; // field
+      const kind = wasm[p++];
+      if (kind === 0) { imported++; [, p] = readU32(wasm, p); }
+      else if (kind === 1) { p++; const f = wasm[p++]; [, p] = readU32(wasm, p); if (f & 1) [, p] = readU32(wasm, p); }
+      else if (kind === 2) { const f = wasm[p++]; [, p] = readU32(wasm, p); if (f & 1) [, p] = readU32(wasm, p); }
+      else if (kind === 3) { p += 2; }
+      else throw new WasmFormatError(`unknown import kind ${kind}`);
+    }
+  }
+  const fsec = secs.find((s) => s.id === 3);
+  const defined = fsec ? readU32(wasm, fsec.payloadStart)[0] : 0;
+  const names = new Map<number, string>();
+  for (const s of secs.filter((x) => x.id === 0)) {
+    let [n, p] = readU32(wasm, s.payloadStart);
+    if (new TextDecoder().decode(wasm.subarray(p, p + n)) !== "name") continue;
+    p += n;
+    while (p < s.end) {
+      const sub = wasm[p++];
+      const [size, q] = readU32(wasm, p);
+      if (sub === 1) {
+        let [count, r] = readU32(wasm, q);
+        for (let i = 0; i < count; i++) {
+          let idx: number, len: number;
+          [idx, r] = readU32(wasm, r); [len, r] = readU32(wasm, r);
+          names.set(idx, new TextDecoder().decode(wasm.subarray(r, r + len))); r += len;
+        }
+      }
+      p = q + size;
+    }
+  }
+  return Array.from({ length: defined }, (_, k) => names.get(imported + k) ?? `func${imported + k}`);
+}
+
 /** Memory limits of the module's own (defined) memory, in 64 KiB pages. */
 export function memoryLimits(wasm: Uint8Array): { initial: number; maximum: number | null } | null {
   const mem = sections(wasm).find((s) => s.id === 5);
