@@ -71,14 +71,18 @@ function compileKey(args: string[]): string {
  * repeated builds of the same shape instant).
  */
 export async function compileEncoder(target: string, planOffset: number, memoryBase: number, pages: number, withNames = false): Promise<Uint8Array> {
-  const args = [
+  return ascCompile([
     ...(withNames ? ["--debug"] : []),
     "--config", "asconfig.json", "--target", target,
-    "--outFile", "encoder.wasm",
     "--use", `TIDEPOOL_PLAN_OFFSET=${planOffset}`,
     "--memoryBase", String(memoryBase),
     "--initialMemory", String(pages), "--maximumMemory", String(pages),
-  ];
+  ]);
+}
+
+/** Runs asc with `args` (plus an output file) from the repository root; cached by sources and arguments. */
+export async function ascCompile(args: string[]): Promise<Uint8Array> {
+  args = [...args, "--outFile", "module.wasm"];
   const cached = join(CACHE_DIR, `${compileKey(args)}.wasm`);
   if (existsSync(cached)) return new Uint8Array(readFileSync(cached));
   const { default: asc } = await import("assemblyscript/asc");
@@ -86,7 +90,7 @@ export async function compileEncoder(target: string, planOffset: number, memoryB
   let log = "";
   const sink = { write(s: string | Uint8Array) { log += typeof s === "string" ? s : new TextDecoder().decode(s); return true; } };
   const cwd = process.cwd();
-  process.chdir(repoPath()); // asc resolves the config's entries against the working directory
+  process.chdir(repoPath()); // asc resolves entries and the config against the working directory
   try {
     const { error } = await asc.main(args, {
       writeFile: (name: string, contents: string | Uint8Array) => { outputs[name] = typeof contents === "string" ? new TextEncoder().encode(contents) : contents; },
@@ -94,7 +98,7 @@ export async function compileEncoder(target: string, planOffset: number, memoryB
     });
     if (error) throw new BuildError(`AssemblyScript compilation failed: ${error.message}\n${log}`);
   } finally { process.chdir(cwd); }
-  const wasm = outputs["encoder.wasm"];
+  const wasm = outputs["module.wasm"];
   if (!wasm) throw new BuildError(`asc produced no module\n${log}`);
   mkdirSync(CACHE_DIR, { recursive: true });
   atomicWrite(cached, wasm);
