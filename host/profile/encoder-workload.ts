@@ -7,7 +7,7 @@ export function encoderWorkload(built: BuildResult, frames: Uint8Array[]): Workl
   const { width, height, format } = built.map;
   const rowBytes = width * BYTES_PER_PIXEL[format];
   return {
-    name: "tidepool", wasm: built.wasm, initEnd: built.map.initOffset + built.map.init.length,
+    name: "tidepool", wasm: built.wasm, initEnd: built.map.initOffset + built.map.init.length, arenaEnd: built.map.arenaBytes,
     pixels: width * height, frames: frames.length,
     run(ex, i) {
       if (ex.tp_init(width, height, FORMAT_CODE[format]) < 0) throw new Error("tp_init failed");

@@ -10,6 +10,8 @@ export interface Workload {
   wasm: Uint8Array;
   /** Bytes below this offset hold initialised data (plan, weights, tables): not canary-filled. */
   initEnd: number;
+  /** End of the static arena; the compiler's own static data after it is left alone. */
+  arenaEnd: number;
   /** Pixels per frame, for per-pixel figures. */
   pixels: number;
   /** Runs one frame on the instance's exports; returns the output size in bytes. */
@@ -58,7 +60,7 @@ export async function profileWorkload(w: Workload, board: Board, runtime: Runtim
   const instance = await WebAssembly.instantiate(mod, { env: { abort: () => { throw new Error(`${w.name} aborted`); } } });
   const ex = instance.exports as Record<string, any>;
   const mem = new Uint8Array(ex.memory.buffer);
-  mem.fill(CANARY, w.initEnd); // untouched bytes keep the canary: the high-water mark is the last byte that changed
+  mem.fill(CANARY, w.initEnd, w.arenaEnd); // untouched bytes keep the canary: the high-water mark is the last byte that changed
   const outputBytes: number[] = [];
   for (let f = 0; f < w.frames; f++) outputBytes.push(w.run(ex, f));
 
@@ -79,7 +81,7 @@ export async function profileWorkload(w: Workload, board: Board, runtime: Runtim
   const counted = Number(ex.__cost.value as bigint);
   if (counted !== cycles) throw new Error(`cost counter ${counted} disagrees with the segment sum ${cycles}`);
   let high = 0, touched = 0;
-  for (let i = w.initEnd; i < mem.length; i++) if (mem[i] !== CANARY) { high = i + 1; touched++; }
+  for (let i = w.initEnd; i < w.arenaEnd; i++) if (mem[i] !== CANARY) { high = i + 1; touched++; }
   const clockHz = board.cpu.clockHz;
   const functions = [...byFn].filter(([, c]) => c > 0).sort((a, b) => b[1] - a[1])
     .map(([name, c]) => ({ name: name.replace(/^assembly\//, ""), cycles: c, share: c / cycles }));

@@ -1,0 +1,63 @@
+import { describe, expect, it } from "vitest";
+import { getBoard, loadBoards } from "../../host/boards/boards.ts";
+import { buildEncoder } from "../../host/build/build.ts";
+import { randomModel } from "../../host/model/random.ts";
+import { profileWorkload } from "../../host/profile/profile.ts";
+import { encoderWorkload } from "../../host/profile/encoder-workload.ts";
+import { calibrate } from "../../host/profile/calibrate.ts";
+import { costTable } from "../../host/profile/cost-models.ts";
+import { packFrame, randomRgb } from "../helpers/frames.ts";
+import { runCli } from "../helpers/cli.ts";
+import { samplePhotos } from "../../host/image/samples.ts";
+
+describe("profiling", () => {
+  it("gives deterministic cycles for every board and runtime, interp above aot", async () => {
+    const frame = packFrame(randomRgb(2, 64, 48), 64, 48, "rgb565");
+    for (const board of loadBoards()) {
+      const built = await buildEncoder({ board, model: randomModel({ seed: 4 }), width: 64, height: 48, format: "rgb565", withNames: true });
+      const aot = await profileWorkload(encoderWorkload(built, [frame]), board, "aot");
+      const again = await profileWorkload(encoderWorkload(built, [frame]), board, "aot");
+      const interp = await profileWorkload(encoderWorkload(built, [frame]), board, "interp");
+      expect(again.cycles).toBe(aot.cycles);
+      expect(interp.cycles).toBeGreaterThan(aot.cycles * 3);
+      expect(interp.instructions).toBe(aot.instructions);
+      expect(aot.functions[0].name).toMatch(/convRow/);
+      expect(aot.functions.reduce((s, f) => s + f.cycles, 0)).toBe(aot.cycles);
+      expect(aot.arenaHighWaterBytes).toBeGreaterThan(0);
+      expect(aot.arenaHighWaterBytes).toBeLessThanOrEqual(built.map.arenaBytes);
+      expect(aot.maxCallDepth).toBeGreaterThanOrEqual(3); // export -> rowArrived -> rowArrived (layer 2)
+      expect(aot.ms).toBeCloseTo((aot.cycles / board.cpu.clockHz) * 1000, 6);
+    }
+  });
+
+  it("calibration recovers known per-group scale factors and reports the residual", () => {
+    const table = costTable("ri5cy", "aot");
+    const truth = { alu: 1.3, muldiv: 0.7, memory: 2.0, control: 1.1 };
+    const samples = [
+      { alu32: 1e6, mul32: 2e5, load8: 3e5, br: 1e5 }, { alu32: 5e5, mul32: 4e5, load8: 1e5, br: 3e5 },
+      { alu32: 2e6, mul32: 1e5, load8: 6e5, br: 2e5 }, { alu32: 8e5, mul32: 3e5, load8: 2e5, br: 5e5 },
+    ].map((counts) => ({
+      counts,
+      measuredCycles: counts.alu32 * table.alu32 * truth.alu + counts.mul32 * table.mul32 * truth.muldiv + counts.load8 * table.load8 * truth.memory + counts.br * table.br * truth.control,
+    }));
+    const c = calibrate(samples, table);
+    for (const [k, v] of Object.entries(truth)) expect(c.scales[k]).toBeCloseTo(v, 3);
+    expect(c.rmsRelativeError).toBeLessThan(1e-6);
+    expect(c.before.rmsRelativeError).toBeGreaterThan(0.1);
+  });
+
+  it("`tidepool profile --json` prints board, runtime, cycles, ms, instructions, functions", async () => {
+    const r = await runCli(["profile", "--board", "openmv-h7", "--runtime", "aot", "--frame", "64x48", samplePhotos()[0], "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ board: "openmv-h7", runtime: "aot" });
+    for (const k of ["cycles", "ms", "instructions"]) expect(out[k]).toBeGreaterThan(0);
+    expect(out.functions.length).toBeGreaterThan(0);
+    const jpeg = await runCli(["profile", "--board", "gap9", "--codec", "jpeg", "--quality", "20", "--frame", "64x48", samplePhotos()[0], "--json"]);
+    expect(jpeg.code, jpeg.stderr).toBe(0);
+    expect(JSON.parse(jpeg.stdout).workload).toBe("jpeg-q20");
+    expect((await runCli(["profile", "--board", "gap8", "--runtime", "jit", samplePhotos()[0]])).stderr).toMatch(/--runtime must be interp or aot/);
+  });
+});
+
+export { getBoard };
