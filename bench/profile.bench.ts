@@ -1,0 +1,85 @@
+// Tidepool's encoder against the on-device baseline JPEG (q = 10 / 20 / 50) on the same row
+// interface: predicted cycles per frame on every board x runtime mode, bytes and quality, and the
+// wall-time overhead of the cycle-counting instrumentation in Node.
+import { performance } from "node:perf_hooks";
+import sharp from "sharp";
+import { loadBoards } from "../host/boards/boards.ts";
+import { buildEncoder, loadDefaultModel } from "../host/build/build.ts";
+import { loadRgb, toFrame } from "../host/image/load.ts";
+import { samplePhotos } from "../host/image/samples.ts";
+import { unpackRow, BYTES_PER_PIXEL, type PixelFormat } from "../host/image/pixel-format.ts";
+import { buildDeviceJpeg, loadDeviceJpeg, runJpeg } from "../host/jpeg/device-jpeg.ts";
+import { profileWorkload } from "../host/profile/profile.ts";
+import { encoderWorkload } from "../host/profile/encoder-workload.ts";
+import { jpegWorkload } from "../host/profile/jpeg-workload.ts";
+import { instrument } from "../host/profile/instrument.ts";
+import { costTable } from "../host/profile/cost-models.ts";
+import { EncoderInstance } from "../host/runtime/encoder-instance.ts";
+
+const QUALITIES = [10, 20, 50];
+const M = (c: number) => (c / 1e6).toFixed(1).padStart(7);
+
+function asSeen(frame: Uint8Array, w: number, h: number, f: PixelFormat) {
+  // The camera frame as the encoders see it (RGB565 quantised, grey replicated), as 8-bit RGB.
+  const out = new Uint8Array(w * h * 3), bpp = BYTES_PER_PIXEL[f];
+  for (let y = 0; y < h; y++) out.set(unpackRow(frame.subarray(y * w * bpp, (y + 1) * w * bpp), w, f, 3), y * w * 3);
+  return { width: w, height: h, data: out };
+}
+
+export default async function profileBench() {
+  const { msssim, psnr } = await import("../host/eval/metrics.ts");
+  const model = loadDefaultModel();
+  const photos = samplePhotos().slice(0, 3);
+  console.log(`workloads: Tidepool encoder (${model.meta.name ?? "model"}) vs baseline JPEG on the device row interface; ${photos.length} sample photos per cell; cycles from the binaryen-instrumented module x docs/cost-models.md`);
+  for (const [w, h] of [[224, 224], [320, 240]] as const) {
+    console.log(`\n=== ${w}x${h}: million cycles per frame (ms at the board clock) ===`);
+    console.log("board        runtime  format  Tidepool         JPEG q10         JPEG q20         JPEG q50         Tidepool / JPEG q20");
+    for (const board of loadBoards()) {
+      const format = board.camera.format;
+      const frames = await Promise.all(photos.map(async (p) => toFrame(await loadRgb(p, { width: w, height: h }), format)));
+      const built = await buildEncoder({ board, model, width: w, height: h, format, withNames: true });
+      const jpeg = await buildDeviceJpeg(w, 64 * 1024, true);
+      for (const runtime of ["interp", "aot"] as const) {
+        const t = await profileWorkload(encoderWorkload(built, frames), board, runtime);
+        const js = await Promise.all(QUALITIES.map((q) => profileWorkload(jpegWorkload(jpeg, frames, w, h, format, q), board, runtime)));
+        const cell = (c: number, ms: number) => `${M(c)} (${ms.toFixed(0).padStart(5)} ms)`;
+        console.log(`${board.name.padEnd(12)} ${runtime.padEnd(8)} ${format.padEnd(7)} ${cell(t.cyclesPerFrame, t.msPerFrame)}  ${js.map((j) => cell(j.cyclesPerFrame, j.msPerFrame)).join("  ")}  ${(t.cyclesPerFrame / js[1].cyclesPerFrame).toFixed(2)}x`);
+      }
+    }
+  }
+
+  console.log("\n=== bytes and quality per frame (224x224 RGB565, mean over the photos) ===");
+  const w = 224, h = 224;
+  const frames = await Promise.all(photos.map(async (p) => toFrame(await loadRgb(p, { width: w, height: h }), "rgb565")));
+  const ex = await loadDeviceJpeg(await buildDeviceJpeg(w));
+  for (const q of QUALITIES) {
+    let bytes = 0, ms = 0, ps = 0;
+    for (const f of frames) {
+      const jpg = runJpeg(ex, f, w, h, "rgb565", q);
+      const dec = await sharp(jpg).raw().toBuffer();
+      const ref = asSeen(f, w, h, "rgb565"), got = { width: w, height: h, data: new Uint8Array(dec) };
+      bytes += jpg.length; ms += msssim(ref, got); ps += psnr(ref, got);
+    }
+    console.log(`device JPEG q${q}: ${(bytes / frames.length).toFixed(0)} B, MS-SSIM ${(ms / frames.length).toFixed(4)}, PSNR ${(ps / frames.length).toFixed(2)} dB`);
+  }
+  const built = await buildEncoder({ board: "k210", model, width: w, height: h, format: "rgb565" });
+  const enc = await EncoderInstance.load(built.wasm);
+  let ent = 0;
+  for (const f of frames) {
+    const lat = enc.encode(f, w, h, "rgb565");
+    const hist = new Map<number, number>();
+    for (const v of lat.data) hist.set(v, (hist.get(v) ?? 0) + 1);
+    for (const n of hist.values()) ent -= n * Math.log2(n / lat.data.length);
+  }
+  console.log(`Tidepool latent: ${built.map.regions.find((r) => r.name === "latent")!.size} symbols, ~${(ent / 8 / frames.length).toFixed(0)} B at per-image zero-order entropy; image quality needs the server decoder (models/decoder.onnx), reported by \`tidepool eval\` when installed`);
+
+  console.log("\n=== instrumentation overhead in Node (k210 build, 320x240 RGB565, median of 7) ===");
+  const b320 = await buildEncoder({ board: "k210", model, withNames: true });
+  const plain = await EncoderInstance.load(b320.wasm);
+  const counted = await EncoderInstance.load(instrument(b320.wasm, { costTable: costTable("rv64gc-k210", "interp"), trackDepth: true }).wasm);
+  const frame = toFrame(await loadRgb(photos[0], { width: 320, height: 240 }), "rgb565");
+  const time = (e: EncoderInstance) => { const ts: number[] = []; for (let i = 0; i < 7; i++) { const t0 = performance.now(); e.encode(frame, 320, 240, "rgb565"); ts.push(performance.now() - t0); } return ts.sort((a, b) => a - b)[3]; };
+  time(plain); time(counted);
+  const tp = time(plain), tc = time(counted);
+  console.log(`plain ${tp.toFixed(2)} ms, instrumented ${tc.toFixed(2)} ms: ${(tc / tp).toFixed(2)}x (goal <= 3x)`);
+}
