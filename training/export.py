@@ -1,0 +1,124 @@
+"""Export a trained checkpoint: models/default.tpm (docs/model-format.md), models/decoder.onnx,
+models/latent-stats.json (per-channel symbol counts on the training split) and golden vectors
+(input frame -> latent symbols from an integer simulation of the device)."""
+import argparse
+import base64
+import json
+import os
+import struct
+import zlib
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from data import split
+from model import CHANNELS, LEVELS, OFFSET, Decoder, Encoder
+from quant import INPUT_SCALE, INPUT_ZERO_POINT, input_to_int, quantize_scale, requantize
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MODELS = os.path.join(HERE, "..", "models")
+
+
+def integer_layers(enc: Encoder):
+    """Weights, biases and (multiplier, shift) exactly as the device uses them."""
+    s_a = float(enc.act_max) / 255.0
+    step = enc.step().detach().double()
+    layers = []
+    for conv, in_scale, act in ((enc.conv1, INPUT_SCALE, "relu"), (enc.conv2, s_a, "latent")):
+        w = conv.weight.detach().double()
+        sw = w.abs().amax(dim=(1, 2, 3)).clamp(min=1e-12) / 127.0
+        wq = torch.clamp(torch.round(w / sw[:, None, None, None]), -127, 127).to(torch.int64)
+        bq = torch.round(conv.bias.detach().double() / (sw * in_scale)).to(torch.int64)
+        out_scale = torch.full_like(sw, s_a) if act == "relu" else step
+        ms = [quantize_scale(float(sw[c] * in_scale / out_scale[c])) for c in range(w.shape[0])]
+        layers.append({"w": wq, "b": bq, "mult": torch.tensor([m for m, _ in ms]), "shift": torch.tensor([s for _, s in ms]),
+                       "stride": conv.stride[0], "pad": conv.padding[0], "act": act, "out_scale": float(out_scale.mean())})
+    return layers, s_a, step
+
+
+def integer_encode(layers, pixels_u8: torch.Tensor) -> torch.Tensor:
+    """Device-exact latent symbols for uint8 NCHW RGB pixels."""
+    x = input_to_int(pixels_u8)
+    for L in layers:
+        acc = F.conv2d(x.double(), L["w"].double(), stride=L["stride"], padding=L["pad"]).round().to(torch.int64) + L["b"][None, :, None, None]
+        acc = ((acc + 2 ** 31) % 2 ** 32) - 2 ** 31  # int32 wrap, as the device
+        v = requantize(acc, L["mult"][None, :, None, None], L["shift"][None, :, None, None])
+        x = torch.clamp(v, 0, 255) if L["act"] == "relu" else torch.clamp(v + OFFSET, 0, LEVELS - 1)
+    return x
+
+
+def section(tag, body):
+    return tag.encode() + struct.pack("<I", len(body)) + body
+
+
+def write_tpm(path, layers, step, meta):
+    secs = [section("INPT", struct.pack("<B", 3) + b"".join(struct.pack("<Bf", INPUT_ZERO_POINT, INPUT_SCALE) for _ in range(3)))]
+    for L in layers:
+        cout, cin, k, _ = L["w"].shape
+        body = struct.pack("<BBBBHHf", k, L["stride"], L["pad"], {"linear": 0, "relu": 1, "latent": 2}[L["act"]], cin, cout, L["out_scale"])
+        body += L["w"].permute(0, 2, 3, 1).contiguous().numpy().astype(np.int8).tobytes()
+        body += L["b"].numpy().astype("<i4").tobytes() + L["mult"].numpy().astype("<i4").tobytes() + L["shift"].numpy().astype(np.uint8).tobytes()
+        secs.append(section("CONV", body))
+    q = struct.pack("<HB", CHANNELS, 4) + b"".join(struct.pack("<iHf", OFFSET, LEVELS, float(step[c])) for c in range(CHANNELS))
+    secs.append(section("QLAT", q))
+    secs.append(section("META", json.dumps(meta).encode()))
+    data = b"TPMD" + struct.pack("<HH", 1, len(secs)) + b"".join(secs)
+    data += struct.pack("<I", zlib.crc32(data) & 0xFFFFFFFF)
+    tmp = path + ".tmp"
+    open(tmp, "wb").write(data)
+    os.replace(tmp, path)
+
+
+def center_crop(path, size):
+    im = Image.open(path).convert("RGB")
+    s = size / min(im.size)
+    im = im.resize((max(size, round(im.size[0] * s)), max(size, round(im.size[1] * s))), Image.LANCZOS)
+    l, t = (im.size[0] - size) // 2, (im.size[1] - size) // 2
+    return np.asarray(im.crop((l, t, l + size, t + size)), dtype=np.uint8)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--run", default=os.path.join(HERE, "runs", "shipped"))
+    args = ap.parse_args()
+    st = torch.load(os.path.join(args.run, "checkpoint.pt"))
+    enc, dec = Encoder(), Decoder(st["config"].get("decoder_width", 48))
+    enc.load_state_dict(st["enc"]); dec.load_state_dict(st["dec"])
+    enc.eval(); dec.eval()
+    layers, s_a, step = integer_layers(enc)
+    os.makedirs(os.path.join(MODELS, "golden"), exist_ok=True)
+    meta = {"name": "tidepool-limitnet-4bit", "steps": st["step"], "config": st["config"], "trained_on": "imagenet-sample train split (label_index % 5 != 0)"}
+    write_tpm(os.path.join(MODELS, "default.tpm"), layers, step, meta)
+
+    # Per-channel symbol counts on the training split (224x224 centre crops): the static entropy statistics.
+    counts = np.zeros((CHANNELS, LEVELS), dtype=np.int64)
+    train = split("train")
+    for i in range(0, len(train), 32):
+        px = torch.from_numpy(np.stack([center_crop(p, 224) for p in train[i:i + 32]]).transpose(0, 3, 1, 2).copy())
+        sym = integer_encode(layers, px)
+        for c in range(CHANNELS):
+            counts[c] += np.bincount(sym[:, c].reshape(-1).numpy(), minlength=LEVELS)
+    json.dump({"levels": LEVELS, "counts": counts.tolist(), "images": len(train), "size": 224, "source": "imagenet-sample train split"},
+              open(os.path.join(MODELS, "latent-stats.json"), "w"))
+
+    # Golden vectors: test-split images at an odd size, RGB888 rows -> latent symbols (channel-major).
+    golden = []
+    for p in split("test")[:4]:
+        im = np.asarray(Image.open(p).convert("RGB").resize((77, 53), Image.LANCZOS), dtype=np.uint8)
+        sym = integer_encode(layers, torch.from_numpy(im.transpose(2, 0, 1)[None].copy()))[0]
+        golden.append({"image": os.path.basename(p), "width": 77, "height": 53, "rgb888": base64.b64encode(im.tobytes()).decode(),
+                       "latent": {"channels": CHANNELS, "height": sym.shape[1], "width": sym.shape[2],
+                                  "symbols": base64.b64encode(sym.numpy().astype(np.uint8).tobytes()).decode()}})
+    json.dump({"model": "models/default.tpm", "vectors": golden}, open(os.path.join(MODELS, "golden", "latents.json"), "w"))
+
+    lat, mask = torch.zeros(1, CHANNELS, 28, 28), torch.ones(1, CHANNELS, 28, 28)
+    tmp = os.path.join(MODELS, "decoder.onnx.tmp")
+    torch.onnx.export(dec, (lat, mask), tmp, input_names=["latent", "mask"], output_names=["image"], opset_version=13,
+                      dynamic_axes={"latent": {0: "n", 2: "h", 3: "w"}, "mask": {0: "n", 2: "h", 3: "w"}, "image": {0: "n", 2: "H", 3: "W"}})
+    os.replace(tmp, os.path.join(MODELS, "decoder.onnx"))
+    print(f"exported step {st['step']}: default.tpm, decoder.onnx, latent-stats.json, golden/latents.json "
+          f"(act scale {s_a:.5f}, steps {[round(float(s), 4) for s in step]})")
+
+
+if __name__ == "__main__":
+    main()
