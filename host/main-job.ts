@@ -14,6 +14,13 @@ import { VirtualBoard, bridgeSource } from "../flash-tools/virtual-board/virtual
 import { SerialLink } from "../flash-tools/serial-link.ts";
 import { RawRepl } from "../flash-tools/raw-repl.ts";
 import { installTidepool } from "../flash-tools/install.ts";
+import { existsSync, readFileSync } from "node:fs";
+import { DEFAULT_DECODER_PATH, loadDecoder, type Decoder } from "./decoder/decoder.ts";
+import { IdealRate, tablesFromJson } from "./eval/ideal-rate.ts";
+import { msssim, psnr } from "./eval/metrics.ts";
+import { unpackRow, BYTES_PER_PIXEL } from "./image/pixel-format.ts";
+
+const STATS = repoPath("models", "latent-stats.json");
 
 const BOARD = process.env.TIDEPOOL_BOARD_NAME ?? "k210";
 const BAUD = Number(process.env.TIDEPOOL_BAUD ?? 921_600);
@@ -39,7 +46,9 @@ async function main() {
     console.log(`3. flashed ${result.bytes} B in ${result.seconds.toFixed(2)} s, sha256 verified on the board\n`);
 
     const host = await EncoderInstance.load(built.wasm, built.board);
-    console.log("board   image                  arena B / budget B  module B  latent      board encode ms  host encode ms  round trip ms  check");
+    const decoder: Decoder | null = existsSync(DEFAULT_DECODER_PATH) ? await loadDecoder() : null;
+    const rate = existsSync(STATS) ? new IdealRate(tablesFromJson(readFileSync(STATS, "utf8"), STATS)) : null;
+    console.log("board   image                  arena B / budget B  module B  latent      bytes  board encode ms  host encode ms  round trip ms  check      PSNR dB  MS-SSIM");
     let failures = 0;
     for (const path of photos) {
       const t0 = performance.now();
@@ -52,13 +61,25 @@ async function main() {
       const check = checkOnHost(got.latent, want);
       if (check !== "bit-exact") failures++;
       const name = basename(dirname(dirname(path))).replace("datasets-img-", "");
+      const bytes = rate ? String(rate.bytes(got.latent, got.latent.channels)) : "-";
+      let quality = "(no decoder: models/decoder.onnx missing)";
+      if (decoder) {
+        // Decode on the host and compare with the frame the camera delivered (RGB565 expanded to 8 bits).
+        const img = await decoder.decode(got.latent, new Uint8Array(got.latent.data.length).fill(1), built.model);
+        const seen = new Uint8Array(width * height * 3), bpp = BYTES_PER_PIXEL[format];
+        for (let y = 0; y < height; y++) seen.set(unpackRow(frame.subarray(y * width * bpp, (y + 1) * width * bpp), width, format, 3), y * width * 3);
+        const ref = { width, height, data: seen };
+        quality = `${psnr(ref, img).toFixed(2).padStart(7)}  ${msssim(ref, img).toFixed(4)}`;
+      }
       console.log(`${built.board.name.padEnd(7)} ${name.padEnd(22)} ${`${built.map.arenaBytes} / ${built.map.arenaBudgetBytes}`.padEnd(19)} ${String(built.moduleBytes).padEnd(9)} ` +
-        `${`${got.latent.channels}x${got.latent.height}x${got.latent.width}`.padEnd(11)} ${(got.encodeUs / 1000).toFixed(1).padStart(15)}  ${hostMs.toFixed(2).padStart(14)}  ${roundTrip.toFixed(0).padStart(13)}  ${check}`);
+        `${`${got.latent.channels}x${got.latent.height}x${got.latent.width}`.padEnd(11)} ${bytes.padStart(5)}  ${(got.encodeUs / 1000).toFixed(1).padStart(15)}  ${hostMs.toFixed(2).padStart(14)}  ${roundTrip.toFixed(0).padStart(13)}  ${check.padEnd(9)}  ${quality}`);
     }
     const stats = await bridge.stats();
     await bridge.exit(repl);
     console.log(`\nbridge: ${stats.frames_in} frames in, ${stats.frames_out} out, ${stats.bad_frames} bad; latent ${width / 8}x${height / 8}x12 symbols per image (${(width / 8) * (height / 8) * 12} B before entropy coding)`);
-    console.log("board encode ms is the virtual board's own clock (MicroPython in WebAssembly on this host), not a prediction for the real board.");
+    console.log("bytes: ideal code length under the static per-channel tables in models/latent-stats.json (the bitstream's packets add headers).");
+    console.log("board encode ms is the virtual board's own clock (MicroPython in WebAssembly on this host), not a prediction for the real board: see `tidepool profile`.");
+    await decoder?.close();
     if (failures) throw new Error(`${failures} image(s) differ between board and host`);
   } finally {
     await link.close();

@@ -98,7 +98,8 @@ def main():
         sym = integer_encode(layers, px)
         for c in range(CHANNELS):
             counts[c] += np.bincount(sym[:, c].reshape(-1).numpy(), minlength=LEVELS)
-    json.dump({"levels": LEVELS, "counts": counts.tolist(), "images": len(train), "size": 224, "source": "imagenet-sample train split"},
+    # The ChannelTables shape host/eval/ideal-rate.ts reads.
+    json.dump({"levels": [LEVELS] * CHANNELS, "counts": counts.tolist(), "latents": len(train), "source": "imagenet-sample train split, 224x224 centre crops"},
               open(os.path.join(MODELS, "latent-stats.json"), "w"))
 
     # Golden vectors: test-split images at an odd size, RGB888 rows -> latent symbols (channel-major).

@@ -1,0 +1,46 @@
+// The trained model's golden vectors (from training/export.py's integer simulation of the device)
+// must come out of the built WASM bit for bit; the ONNX decoder must turn latents into images.
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { buildEncoder, DEFAULT_MODEL_PATH } from "../../host/build/build.ts";
+import { readModel } from "../../host/model/format.ts";
+import { EncoderInstance } from "../../host/runtime/encoder-instance.ts";
+import { referenceEncode } from "../../host/reference/encoder.ts";
+import { loadDecoder } from "../../host/decoder/decoder.ts";
+import { repoPath } from "../../host/paths.ts";
+
+const golden = JSON.parse(readFileSync(repoPath("models", "golden", "latents.json"), "utf8"));
+const model = readModel(readFileSync(DEFAULT_MODEL_PATH), DEFAULT_MODEL_PATH);
+
+describe("trained model", () => {
+  it("the shipped model file is valid and within the MCU budget", () => {
+    expect(model.meta.name).toBe("tidepool-limitnet-4bit");
+    expect(model.layers.map((l) => l.outChannels)).toEqual([16, 12]);
+  });
+
+  it("the WASM encoder reproduces the golden latents bit for bit (and so does the TS reference)", async () => {
+    for (const v of golden.vectors) {
+      const built = await buildEncoder({ board: "k210", model, width: v.width, height: v.height, format: "rgb888" });
+      const enc = await EncoderInstance.load(built.wasm, built.board);
+      const frame = new Uint8Array(Buffer.from(v.rgb888, "base64"));
+      const want = new Uint8Array(Buffer.from(v.latent.symbols, "base64"));
+      const got = enc.encode(frame, v.width, v.height, "rgb888");
+      expect([got.channels, got.height, got.width]).toEqual([v.latent.channels, v.latent.height, v.latent.width]);
+      expect(Buffer.from(got.data).equals(Buffer.from(want)), v.image).toBe(true);
+      expect(Buffer.from(referenceEncode(model, frame, v.width, v.height, "rgb888").data).equals(Buffer.from(want))).toBe(true);
+    }
+  });
+
+  it("the ONNX decoder turns a latent into an image of 8x its size, and degrades gracefully with loss", async () => {
+    const dec = await loadDecoder();
+    const v = golden.vectors[0];
+    const latent = { width: v.latent.width, height: v.latent.height, channels: 12, data: new Uint8Array(Buffer.from(v.latent.symbols, "base64")) };
+    const all = await dec.decode(latent, new Uint8Array(latent.data.length).fill(1), model);
+    expect([all.width, all.height]).toEqual([latent.width * 8, latent.height * 8]);
+    const none = await dec.decode(latent, new Uint8Array(latent.data.length), model);
+    // With everything missing the decoder sees zeros and a zero mask: the picture must differ.
+    expect(Buffer.from(none.data).equals(Buffer.from(all.data))).toBe(false);
+    await expect(dec.decode({ ...latent, channels: 11 }, new Uint8Array(1), model)).rejects.toThrow(/channels/);
+    await dec.close();
+  });
+});
