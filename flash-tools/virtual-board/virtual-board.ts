@@ -3,7 +3,7 @@
 // board. The line is paced at the configured baud (10 bits a byte, like a USB-UART); the board's
 // arena limit is enforced on the WASM runtime it gives MicroPython; a camera serves frames from a folder.
 import { Worker } from "node:worker_threads";
-import { readFileSync, readdirSync } from "node:fs";
+import { closeSync, constants, openSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import pty from "node-pty";
 import type { Board } from "../../host/boards/boards.ts";
@@ -42,12 +42,16 @@ export class VirtualBoard {
   private readyResolve: (() => void) | null = null;
   private rawMode = false;
   restarts = 0;
+  private slaveFd: number;
 
   private constructor(readonly opts: Required<Pick<VirtualBoardOptions, "board" | "baud">> & VirtualBoardOptions, private camera: CameraFrame[]) {
     this.files = { ...(opts.files ?? {}) };
     this.term = (pty as unknown as { open(o: object): any }).open({ encoding: null }); // open() is in node-pty but not in its typings
-    this.term._slave.pause();
     this.term._slave.setRawMode(true);
+    // Hold the slave open (so the master survives clients coming and going) without reading it:
+    // node-pty's own slave stream would swallow the first bytes meant for the client.
+    this.slaveFd = openSync(this.term._pty, constants.O_RDWR | constants.O_NOCTTY);
+    this.term._slave.destroy();
     this.path = this.term._pty;
     this.term._master.on("data", (d: Buffer) => this.receive(d));
     this.term._master.on("error", () => {}); // EIO when the client closes its side
@@ -172,7 +176,7 @@ export class VirtualBoard {
     for (const t of this.timers) clearInterval(t);
     await this.worker.terminate();
     try { this.term._master.destroy(); } catch { /* already closed */ }
-    try { this.term._slave.destroy(); } catch { /* already closed */ }
+    try { closeSync(this.slaveFd); } catch { /* already closed */ }
   }
 }
 
