@@ -7,7 +7,7 @@ import type { CostTable } from "./instrument.ts";
 export const GROUPS: Record<string, Category[]> = {
   alu: ["const", "local", "global", "alu32", "alu64", "select", "other"],
   muldiv: ["mul32", "mul64", "div32", "div64", "float"],
-  memory: ["load8", "load16", "load32", "load64", "store8", "store16", "store32", "store64", "memory_bulk"],
+  memory: ["load8", "load16", "load32", "load64", "store8", "store16", "store32", "store64", "memory_bulk", "memory_byte"],
   control: ["br_if", "br_taken_extra", "br", "br_table", "if", "else_taken_extra", "loop", "call", "call_indirect", "return"],
 };
 
@@ -62,4 +62,22 @@ export function calibrate(samples: CalibrationSample[], table: CostTable): Calib
     rmsRelativeError: rms(after), maxRelativeError: Math.max(...after.map(Math.abs)),
     before: { rmsRelativeError: rms(rel(x.map(() => 1))) },
   };
+}
+
+export class TimesFileError extends Error { constructor(m: string) { super(m); this.name = "TimesFileError"; } }
+
+/**
+ * Reads measured times, one per profiled image, in order: a JSON array of `{ "ms": number }` or
+ * `{ "encodeUs": number }` (what the bridge reports per encode). Throws a TimesFileError naming the entry.
+ */
+export function parseMeasuredTimes(text: string, where: string, expected: number): number[] {
+  let data: unknown;
+  try { data = JSON.parse(text); } catch (e) { throw new TimesFileError(`${where}: not JSON (${(e as Error).message})`); }
+  if (!Array.isArray(data)) throw new TimesFileError(`${where}: expected a JSON array of { "ms": … } or { "encodeUs": … }`);
+  if (data.length !== expected) throw new TimesFileError(`${where}: ${data.length} time(s) for ${expected} image(s); give one per image, in order`);
+  return data.map((e, i) => {
+    const ms = typeof e?.ms === "number" ? e.ms : typeof e?.encodeUs === "number" ? e.encodeUs / 1000 : NaN;
+    if (!(ms > 0) || !Number.isFinite(ms)) throw new TimesFileError(`${where}: entry ${i} needs a positive "ms" or "encodeUs", got ${JSON.stringify(e)}`);
+    return ms;
+  });
 }

@@ -12,7 +12,7 @@ const base: Native = {
   const: 0.5, local: 0.25, global: 2, alu32: 1, alu64: 4, mul32: 1, mul64: 13, div32: 19, div64: 200, float: 30,
   load8: 2, load16: 2, load32: 2, load64: 3, store8: 1, store16: 1, store32: 1, store64: 2,
   br_if: 1, br_taken_extra: 2, br: 2, br_table: 6, if: 1, else_taken_extra: 2, loop: 0,
-  call: 6, call_indirect: 8, return: 2, select: 2, memory_bulk: 10, other: 1,
+  call: 6, call_indirect: 8, return: 2, select: 2, memory_bulk: 10, memory_byte: 0.75, other: 1,
 };
 
 /** Native costs by core; each names its source in docs/cost-models.md. */
@@ -22,11 +22,11 @@ export const NATIVE: Record<string, Native> = {
   // CV32E40P (GAP9): RI5CY's successor, same pipeline; GAP9 cores have an FPU.
   cv32e40p: { ...base, float: 3 },
   // K210: RV64GC, 64-bit ALU, hardware mul (~4 cycles) and div (~34), FPU.
-  "rv64gc-k210": { ...base, alu64: 1, mul32: 4, mul64: 4, div32: 34, div64: 66, float: 4, load64: 2, store64: 1, global: 2 },
+  "rv64gc-k210": { ...base, memory_byte: 0.375, alu64: 1, mul32: 4, mul64: 4, div32: 34, div64: 66, float: 4, load64: 2, store64: 1, global: 2 },
   // Xtensa LX7 (ESP32-S3): MULL 2, QUOS ~10 avg, windowed call8 ~6, taken branch ~3, single-precision FPU.
-  "xtensa-lx7": { ...base, alu64: 3, mul32: 2, mul64: 10, div32: 10, div64: 150, float: 4, call: 7, call_indirect: 9 },
+  "xtensa-lx7": { ...base, memory_byte: 0.5, alu64: 3, mul32: 2, mul64: 10, div32: 10, div64: 150, float: 4, call: 7, call_indirect: 9 },
   // Cortex-M7 (STM32H743): dual-issue, branch predictor, UMULL 1, SDIV 2-12, FPv5 single/double.
-  "cortex-m7": { ...base, const: 0.3, local: 0.2, alu32: 0.6, alu64: 1.5, mul32: 1, mul64: 3, div32: 6, div64: 120, float: 1,
+  "cortex-m7": { ...base, memory_byte: 0.25, const: 0.3, local: 0.2, alu32: 0.6, alu64: 1.5, mul32: 1, mul64: 3, div32: 6, div64: 120, float: 1,
     load8: 1.2, load16: 1.2, load32: 1.2, load64: 2, store8: 1, store16: 1, store32: 1, store64: 1.5,
     br_taken_extra: 1.5, br: 1.5, call: 4, call_indirect: 6, return: 1.5, select: 1 },
 };
@@ -36,6 +36,8 @@ export const DISPATCH: Record<string, number> = { ri5cy: 12, cv32e40p: 12, "rv64
 
 /** wasm3 folds local.get/const into the consuming op's operand slots: no dispatch of their own. */
 const FOLDED: ReadonlySet<Category> = new Set(["const", "local", "br_taken_extra", "else_taken_extra", "loop"]);
+/** Bytes moved by memory.fill/copy: the interpreter calls the C library's memset/memcpy, native speed. */
+const NATIVE_IN_INTERP: ReadonlySet<Category> = new Set(["memory_byte"]);
 
 export function costTable(model: string, runtime: RuntimeMode): CostTable {
   const native = NATIVE[model];
@@ -43,6 +45,6 @@ export function costTable(model: string, runtime: RuntimeMode): CostTable {
   if (runtime === "aot") return { ...native };
   const d = DISPATCH[model];
   const t = {} as CostTable;
-  for (const [k, v] of Object.entries(native) as Array<[Category, number]>) t[k] = FOLDED.has(k) ? v + 1 : v + d;
+  for (const [k, v] of Object.entries(native) as Array<[Category, number]>) t[k] = NATIVE_IN_INTERP.has(k) ? v : FOLDED.has(k) ? v + 1 : v + d;
   return t;
 }

@@ -3,16 +3,22 @@
 // given a cost table, adds the segment's static cost to an exported i64 `__cost`.
 // Segments are cut after any child that may branch, so each counted instruction executes exactly
 // when its segment's increment does; `br_if` is rewritten to `if (cond) { taken++; br }` so taken
-// and not-taken branches are told apart.
+// and not-taken branches are told apart. `memory.fill`/`memory.copy` cost per byte, known only at
+// run time: each such site counts its bytes in `__bulk_bytesN` and adds their cost (per-byte cost
+// in 1/16 cycle, rounded down per call) to `__cost` and to `__bulk_costN`.
 import binaryen from "binaryen";
 import { CATEGORIES, type Category, type CategoryCounts } from "./categories.ts";
 import { definedFunctionNames } from "../build/wasm-binary.ts";
 
 export interface Segment { fn: string; counts: CategoryCounts }
-export interface Instrumented { wasm: Uint8Array; segments: Segment[]; functions: string[] }
+/** A memory.fill / memory.copy site: its bytes and their cost are counted at run time. */
+export interface BulkSite { fn: string }
+export interface Instrumented { wasm: Uint8Array; segments: Segment[]; bulkSites: BulkSite[]; functions: string[] }
 export type CostTable = Record<Category, number>;
 
-const b = binaryen;
+// The typings omit the raw C API (`_Binaryen…`), which the pass needs to edit expressions in place.
+type RawApi = { [k: `_Binaryen${string}`]: (...args: any[]) => any };
+const b = binaryen as typeof binaryen & RawApi;
 const I = {
   Block: b.BlockId, If: b.IfId, Loop: b.LoopId, Break: b.BreakId, Switch: b.SwitchId, Call: b.CallId,
   CallIndirect: b.CallIndirectId, LocalGet: b.LocalGetId, LocalSet: b.LocalSetId, GlobalGet: b.GlobalGetId,
@@ -82,8 +88,10 @@ export function instrument(wasm: Uint8Array, opts: InstrumentOptions = {}): Inst
   const mod = binaryen.readBinary(wasm);
   mod.setFeatures(binaryen.Features.All);
   const segments: Segment[] = [];
+  const bulkSites: BulkSite[] = [];
   const functions: string[] = [];
   let fn = "";
+  let fnRef = 0; // the function being instrumented (for scratch locals)
 
   const newSegment = (counts: CategoryCounts): number => {
     const id = segments.length;
@@ -147,10 +155,35 @@ export function instrument(wasm: Uint8Array, opts: InstrumentOptions = {}): Inst
         add(c, "return");
         return trackDepth ? mod.block(null, [depthBy(-1), e], b.unreachable) : null;
       }
-      case I.MemoryFill: case I.MemoryCopy: for (const x of childrenOf(info)) count(x, c); add(c, "memory_bulk"); return null;
+      case I.MemoryFill: case I.MemoryCopy: for (const x of childrenOf(info)) count(x, c); add(c, "memory_bulk"); return bulkSite(info);
       case I.Nop: return null;
       default: for (const x of childrenOf(info)) count(x, c); add(c, "other"); return null;
     }
+  }
+
+  /** Rewrites memory.fill/copy to count its bytes (and their cost) at run time; operands are evaluated once, in order. */
+  function bulkSite(info: any): number {
+    const site = bulkSites.length;
+    bulkSites.push({ fn });
+    const isCopy = info.id === I.MemoryCopy;
+    const [d, x, n] = [b.i32, b.i32, b.i32].map((t) => b._BinaryenFunctionAddVar(fnRef, t));
+    const bytes = b._BinaryenFunctionAddVar(fnRef, b.i64);
+    const stmts = [
+      mod.local.set(d, info.dest), mod.local.set(x, isCopy ? info.source : info.value), mod.local.set(n, info.size),
+      mod.local.set(bytes, mod.i64.extend_u(mod.local.get(n, b.i32))),
+      mod.global.set(`__bulk_bytes${site}`, mod.i64.add(mod.global.get(`__bulk_bytes${site}`, b.i64), mod.local.get(bytes, b.i64))),
+    ];
+    if (costTable) {
+      const sixteenths = BigInt(Math.round((costTable.memory_byte ?? 0) * 16));
+      const cost = () => mod.i64.shr_u(mod.i64.mul(mod.local.get(bytes, b.i64), mod.i64.const(sixteenths as never)), mod.i64.const(4n as never));
+      stmts.push(
+        mod.global.set(`__bulk_cost${site}`, mod.i64.add(mod.global.get(`__bulk_cost${site}`, b.i64), cost())),
+        mod.global.set("__cost", mod.i64.add(mod.global.get("__cost", b.i64), cost())),
+      );
+    }
+    const args = [mod.local.get(d, b.i32), mod.local.get(x, b.i32), mod.local.get(n, b.i32)] as const;
+    stmts.push(isCopy ? mod.memory.copy(...args) : mod.memory.fill(...args));
+    return mod.block(null, stmts, b.none);
   }
 
   /** Instruments a region's body (function, loop, if arm): a block is cut into segments; anything else gets one segment. */
@@ -208,6 +241,7 @@ export function instrument(wasm: Uint8Array, opts: InstrumentOptions = {}): Inst
     const body = b._BinaryenFunctionGetBody(f);
     if (!body) continue; // an import
     fn = names[defined++] ?? `func${i}`;
+    fnRef = f;
     functions.push(fn);
     const counted = region(body, { call: 0 });
     b._BinaryenFunctionSetBody(f, trackDepth ? withDepth(f, counted) : counted);
@@ -216,11 +250,17 @@ export function instrument(wasm: Uint8Array, opts: InstrumentOptions = {}): Inst
     mod.addGlobal(`__bb${k}`, b.i64, true, mod.i64.const(0n as never));
     mod.addGlobalExport(`__bb${k}`, `__bb${k}`);
   }
+  for (let k = 0; k < bulkSites.length; k++) {
+    for (const g of [`__bulk_bytes${k}`, ...(costTable ? [`__bulk_cost${k}`] : [])]) {
+      mod.addGlobal(g, b.i64, true, mod.i64.const(0n as never));
+      mod.addGlobalExport(g, g);
+    }
+  }
   if (costTable) { mod.addGlobal("__cost", b.i64, true, mod.i64.const(0n as never)); mod.addGlobalExport("__cost", "__cost"); }
   if (!mod.validate()) throw new Error("instrumented module does not validate");
   const out = mod.emitBinary();
   mod.dispose();
-  return { wasm: out, segments, functions };
+  return { wasm: out, segments, bulkSites, functions };
 }
 
 export { CATEGORIES };

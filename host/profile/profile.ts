@@ -78,8 +78,14 @@ export async function profileWorkload(w: Workload, board: Board, runtime: Runtim
       if (!NOT_INSTRUCTIONS.has(cat)) instructions += execs[k] * n;
     }
   });
+  ins.bulkSites.forEach((site, k) => {
+    const bytes = Number(ex[`__bulk_bytes${k}`].value as bigint), c = Number(ex[`__bulk_cost${k}`].value as bigint);
+    cycles += c;
+    byFn.set(site.fn, (byFn.get(site.fn) ?? 0) + c);
+    if (bytes) byCat.memory_byte = (byCat.memory_byte ?? 0) + bytes;
+  });
   const counted = Number(ex.__cost.value as bigint);
-  if (counted !== cycles) throw new Error(`cost counter ${counted} disagrees with the segment sum ${cycles}`);
+  if (counted !== cycles) throw new Error(`cost counter ${counted} disagrees with the segment and bulk-site sum ${cycles}`);
   let high = 0, touched = 0;
   for (let i = w.initEnd; i < w.arenaEnd; i++) if (mem[i] !== CANARY) { high = i + 1; touched++; }
   const clockHz = board.cpu.clockHz;

@@ -21,6 +21,12 @@ const SUM = `(module
    (then (i32.sub (i32.const 0) (local.get $x)))
    (else (local.get $x)))))`;
 
+const BULK = `(module
+ (memory (export "memory") 1)
+ (func (export "bulk") (param $n i32)
+  (memory.copy (i32.const 500) (i32.const 0) (local.get $n))
+  (memory.fill (i32.const 800) (i32.const 7) (i32.add (local.get $n) (i32.const 1)))))`;
+
 /** A table giving each category a distinct power of two, so any miscount shows in the total. */
 const TABLE = Object.fromEntries(CATEGORIES.map((k, i) => [k, 2 ** (i % 16)])) as CostTable;
 const cost = (counts: Partial<Record<Category, number>>) => Object.entries(counts).reduce((s, [k, v]) => s + TABLE[k as Category] * v, 0);
@@ -31,6 +37,12 @@ async function wat2wasm(src: string): Promise<Uint8Array> {
   const { buffer } = m.toBinary({});
   m.destroy();
   return new Uint8Array(buffer);
+}
+
+async function instantiate(wasm: Uint8Array) {
+  const ins = instrument(wasm, { costTable: TABLE });
+  const { instance } = await WebAssembly.instantiate(ins.wasm as Uint8Array<ArrayBuffer>) as unknown as { instance: WebAssembly.Instance };
+  return { ins, ex: instance.exports as Record<string, any> };
 }
 
 async function run(wasm: Uint8Array, fn: string, arg: number) {
@@ -55,6 +67,32 @@ describe("cycle-counting instrumentation", () => {
     const wasm = await wat2wasm(SUM);
     expect((await run(wasm, "abs", -5)).cost).toBe(cost({ local: 2, const: 2, alu32: 2, if: 1, br: 1 }));
     expect((await run(wasm, "abs", 7)).cost).toBe(cost({ local: 2, const: 1, alu32: 1, if: 1, else_taken_extra: 1 }));
+  });
+
+  it("prices memory.copy / memory.fill per byte moved, counted at run time, without changing what they do", async () => {
+    const wasm = await wat2wasm(BULK);
+    for (const n of [0, 5, 300]) {
+      const plain = (await WebAssembly.instantiate(wasm as Uint8Array<ArrayBuffer>)).instance.exports as Record<string, any>;
+      const { ins, ex } = await instantiate(wasm);
+      new Uint8Array(plain.memory.buffer).set(Uint8Array.from({ length: 1000 }, (_, i) => i * 13));
+      new Uint8Array(ex.memory.buffer).set(Uint8Array.from({ length: 1000 }, (_, i) => i * 13));
+      plain.bulk(n); ex.bulk(n);
+      expect(new Uint8Array(ex.memory.buffer)).toEqual(new Uint8Array(plain.memory.buffer));
+      const bytes = n + (n + 1);
+      expect(Number(ex.__cost.value)).toBe(cost({ const: 5, local: 2, alu32: 1, memory_bulk: 2 }) + bytes * TABLE.memory_byte);
+      expect(ins.bulkSites.length).toBe(2);
+      expect(Number(ex.__bulk_bytes0.value) + Number(ex.__bulk_bytes1.value)).toBe(bytes);
+      expect(Number(ex.__bulk_cost0.value) + Number(ex.__bulk_cost1.value)).toBe(bytes * TABLE.memory_byte);
+    }
+  });
+
+  it("charges fractional per-byte costs in 1/16 cycle steps, rounded down per call", async () => {
+    const table = { ...TABLE, memory_byte: 0.75 }; // 12/16
+    const ins = instrument(await wat2wasm(BULK), { costTable: table });
+    const ex = (await WebAssembly.instantiate(ins.wasm as Uint8Array<ArrayBuffer>)).instance.exports as Record<string, any>;
+    ex.bulk(5); // copy 5 B: (5*12)>>4 = 3; fill 6 B: (6*12)>>4 = 4
+    expect(Number(ex.__bulk_cost0.value)).toBe(3);
+    expect(Number(ex.__bulk_cost1.value)).toBe(4);
   });
 
   it("the instrumented module validates (wabt), is deterministic and computes the same outputs", async () => {

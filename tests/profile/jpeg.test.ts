@@ -3,6 +3,8 @@ import { describe, expect, it } from "vitest";
 import { buildDeviceJpeg, jpegArenaEnd, loadDeviceJpeg, runJpeg } from "../../host/jpeg/device-jpeg.ts";
 import { loadRgb, toFrame } from "../../host/image/load.ts";
 import { samplePhotos } from "../../host/image/samples.ts";
+import { instrument } from "../../host/profile/instrument.ts";
+import { costTable } from "../../host/profile/cost-models.ts";
 
 describe("on-device baseline JPEG", () => {
   it("decodes with libjpeg (sharp) close to the source and within a few percent of libjpeg's size", async () => {
@@ -24,6 +26,18 @@ describe("on-device baseline JPEG", () => {
       const psnrVsLibjpeg = 10 * Math.log10(255 ** 2 / (se / refPixels.length));
       expect(psnrVsLibjpeg).toBeGreaterThan(35); // near-identical decode
     }
+  });
+
+  it("writes the same file when cycle-counted (its row copies priced per byte)", async () => {
+    const build = await buildDeviceJpeg(96);
+    const counted = instrument(build.wasm, { costTable: costTable("ri5cy", "aot"), trackDepth: true });
+    expect(counted.bulkSites.length).toBeGreaterThan(0);
+    const plain = await loadDeviceJpeg(build);
+    const ex = await loadDeviceJpeg({ ...build, wasm: counted.wasm });
+    const frame = toFrame(await loadRgb(samplePhotos()[2], { width: 96, height: 72 }), "rgb565");
+    expect(runJpeg(ex, frame, 96, 72, "rgb565", 20)).toEqual(runJpeg(plain, frame, 96, 72, "rgb565", 20));
+    const bytes = counted.bulkSites.reduce((s, _, k) => s + Number((ex as any)[`__bulk_bytes${k}`].value), 0);
+    expect(bytes).toBeGreaterThan(0);
   });
 
   it("grey output matches libjpeg's greyscale file size", async () => {

@@ -4,7 +4,10 @@ import { buildEncoder } from "../../host/build/build.ts";
 import { randomModel } from "../../host/model/random.ts";
 import { profileWorkload } from "../../host/profile/profile.ts";
 import { encoderWorkload } from "../../host/profile/encoder-workload.ts";
-import { calibrate } from "../../host/profile/calibrate.ts";
+import { calibrate, parseMeasuredTimes } from "../../host/profile/calibrate.ts";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { costTable } from "../../host/profile/cost-models.ts";
 import { packFrame, randomRgb } from "../helpers/frames.ts";
 import { runCli } from "../helpers/cli.ts";
@@ -44,6 +47,31 @@ describe("profiling", () => {
     for (const [k, v] of Object.entries(truth)) expect(c.scales[k]).toBeCloseTo(v, 3);
     expect(c.rmsRelativeError).toBeLessThan(1e-6);
     expect(c.before.rmsRelativeError).toBeGreaterThan(0.1);
+  });
+
+  it("reads measured times (ms or the bridge's encodeUs) and names the bad entry", () => {
+    expect(parseMeasuredTimes('[{"ms": 12.5}, {"encodeUs": 8000}]', "t.json", 2)).toEqual([12.5, 8]);
+    expect(() => parseMeasuredTimes("[{", "t.json", 1)).toThrow(/t\.json: not JSON/);
+    expect(() => parseMeasuredTimes('[{"ms": 1}]', "t.json", 2)).toThrow(/1 time\(s\) for 2 image/);
+    expect(() => parseMeasuredTimes('[{"ms": 1}, {"ms": -3}]', "t.json", 2)).toThrow(/entry 1 needs a positive/);
+  });
+
+  it("`tidepool profile --calibrate` fits the model to measured times", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tp-cal-"));
+    try {
+      const times = join(dir, "times.json");
+      writeFileSync(times, JSON.stringify([{ ms: 3 }, { encodeUs: 2500 }]));
+      const [a, b] = samplePhotos();
+      const r = await runCli(["profile", "--board", "gap8", "--codec", "jpeg", "--frame", "64x48", "--calibrate", times, a, b, "--json"]);
+      expect(r.code, r.stderr).toBe(0);
+      const cal = JSON.parse(r.stdout).calibration;
+      expect(Object.keys(cal.scales)).toEqual(["alu", "muldiv", "memory", "control"]);
+      expect(cal.rmsRelativeError).toBeLessThanOrEqual(cal.before.rmsRelativeError);
+      writeFileSync(times, "[{\"ms\": 3}]");
+      const bad = await runCli(["profile", "--board", "gap8", "--codec", "jpeg", "--frame", "64x48", "--calibrate", times, a, b]);
+      expect(bad.code).not.toBe(0);
+      expect(bad.stderr).toMatch(/times\.json: 1 time\(s\) for 2 image/);
+    } finally { rmSync(dir, { recursive: true, force: true }); }
   });
 
   it("`tidepool profile --json` prints board, runtime, cycles, ms, instructions, functions", async () => {

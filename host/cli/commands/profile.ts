@@ -7,7 +7,7 @@ import { buildDeviceJpeg } from "../../jpeg/device-jpeg.ts";
 import { profileWorkload, type ProfileResult, type Workload } from "../../profile/profile.ts";
 import { encoderWorkload } from "../../profile/encoder-workload.ts";
 import { jpegWorkload } from "../../profile/jpeg-workload.ts";
-import { calibrate } from "../../profile/calibrate.ts";
+import { calibrate, parseMeasuredTimes, TimesFileError } from "../../profile/calibrate.ts";
 import { costTable, type RuntimeMode } from "../../profile/cost-models.ts";
 import { parseCommandArgs, parseFrame, UserError, type Command } from "../command.ts";
 
@@ -45,10 +45,14 @@ export const command: Command = {
     const r = await profileWorkload(workload, board, runtime);
     let calibration;
     if (values.calibrate) {
-      // [{ "image": index, "ms": measured on the board }] for the images given, in order.
-      const measured = JSON.parse(readFileSync(values.calibrate, "utf8")) as Array<{ ms: number }>;
-      const per = await Promise.all(frames.map((f) => profileWorkload({ ...workload, frames: 1, run: (ex) => workload.run(ex, frames.indexOf(f)) }, board, runtime)));
-      calibration = calibrate(per.map((p, i) => ({ counts: p.instructionsByCategory, measuredCycles: (measured[i].ms / 1000) * board.cpu.clockHz })), costTable(board.costModel, runtime));
+      if (frames.length < 2) throw new UserError("--calibrate needs at least two images (one measured time each)", 2);
+      // [{ "ms": … } | { "encodeUs": … }] measured on the board for the images given, in order.
+      let text: string;
+      try { text = readFileSync(values.calibrate, "utf8"); } catch (e) { throw new UserError(`cannot read --calibrate file ${values.calibrate}: ${(e as Error).message}`); }
+      let measuredMs: number[];
+      try { measuredMs = parseMeasuredTimes(text, values.calibrate, frames.length); } catch (e) { if (e instanceof TimesFileError) throw new UserError(e.message); throw e; }
+      const per = await Promise.all(frames.map((_, k) => profileWorkload({ ...workload, frames: 1, run: (ex) => workload.run(ex, k) }, board, runtime)));
+      calibration = calibrate(per.map((p, i) => ({ counts: p.instructionsByCategory, measuredCycles: (measuredMs[i] / 1000) * board.cpu.clockHz })), costTable(board.costModel, runtime));
     }
     if (values.json) { console.log(JSON.stringify({ ...r, calibration }, null, 2)); return 0; }
     print(r);
