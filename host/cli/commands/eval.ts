@@ -1,0 +1,111 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { repoPath } from "../../paths.ts";
+import { atomicWrite } from "../../build/build.ts";
+import { defaultBaselines } from "../../eval/baselines.ts";
+import { bppBudgets, byteBudgets, evaluate, listEvalImages, loadEvalImages, mergeResults, summaryJson, VIEW_BYTES_224, type RdResult } from "../../eval/rd.ts";
+import { renderHtml } from "../../eval/report-html.ts";
+import { MSSSIM_MIN_SIDE } from "../../eval/metrics.ts";
+import { loadTidepool } from "../../eval/tidepool-codec.ts";
+import { parseCommandArgs, UserError, type Command } from "../command.ts";
+
+const usage = "tidepool eval --images DIR [--json] [--html FILE] [--size N] [--limit N] [--codecs a,b,...] [--rate-images N] [--report FILE] [--jobs N]";
+
+/** Runs this command on each chunk of images in a child process (--files, --report) and merges the parts. */
+async function runInChildren(argv: string[], chunks: string[][], log: (s: string) => void): Promise<RdResult> {
+  const dir = mkdtempSync(join(tmpdir(), "tidepool-eval-jobs-"));
+  // The children get the same options minus those the parent handles (outputs, the split itself).
+  const withValue = ["--html", "--report", "--jobs", "--limit", "--files"];
+  const keep: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--json" || withValue.some((f) => a.startsWith(`${f}=`))) continue;
+    if (withValue.includes(a)) { i++; continue; }
+    keep.push(a);
+  }
+  try {
+    const parts = await Promise.all(chunks.map((files, j) => new Promise<RdResult>((done, fail) => {
+      const report = join(dir, `part-${j}.json`);
+      const child = spawn(process.execPath, [repoPath("bin", "tidepool.mjs"), "eval", ...keep, "--files", files.join("/"), "--report", report], { stdio: ["ignore", "ignore", "pipe"] });
+      let err = "";
+      child.stderr.on("data", (d) => { err += d; for (const line of String(d).split("\n")) if (line.startsWith("[")) log(`job ${j + 1}: ${line}`); });
+      child.on("error", fail);
+      child.on("close", (code) => code === 0 ? done(JSON.parse(readFileSync(report, "utf8"))) : fail(new UserError(`eval job ${j + 1} failed (exit ${code}): ${err.trim().split("\n").filter((l) => !l.startsWith("[")).join("\n")}`)));
+    })));
+    return mergeResults(parts);
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+}
+
+export const command: Command = {
+  name: "eval",
+  summary: "rate–distortion of Tidepool vs JPEG (libjpeg-turbo, mozjpeg, progressive) and WebP at matched byte budgets",
+  usage,
+  async run(argv) {
+    const { values } = parseCommandArgs(argv, {
+      images: { type: "string" }, json: { type: "boolean" }, html: { type: "string" }, size: { type: "string" },
+      limit: { type: "string" }, codecs: { type: "string" }, "rate-images": { type: "string" }, report: { type: "string" }, jobs: { type: "string" }, files: { type: "string" },
+    }, usage, false);
+    if (!values.images) throw new UserError(`--images is required\nusage: ${usage}`, 2);
+    const int = (name: string, v: string | undefined, min: number) => {
+      if (v === undefined) return undefined;
+      if (!/^\d+$/.test(v) || +v < min) throw new UserError(`--${name} must be an integer >= ${min}, got "${v}"`, 2);
+      return +v;
+    };
+    const size = int("size", values.size, MSSSIM_MIN_SIDE);
+    const limit = int("limit", values.limit, 1);
+    const rateImages = int("rate-images", values["rate-images"], 1);
+    const jobs = int("jobs", values.jobs, 1) ?? 1;
+    const log = (s: string) => process.stderr.write(`${s}\n`);
+
+    let baselines = await defaultBaselines();
+    if (values.codecs) {
+      const want = values.codecs.split(",").map((s) => s.trim()).filter(Boolean);
+      const unknown = want.filter((w) => w !== "tidepool" && !baselines.some((b) => b.name === w));
+      if (unknown.length) throw new UserError(`--codecs: unknown codec ${unknown.join(", ")}; known: tidepool, ${baselines.map((b) => b.name).join(", ")}`, 2);
+      baselines = baselines.filter((b) => want.includes(b.name));
+    }
+    let images, names: string[];
+    // --files (internal, used by --jobs): a "/"-separated subset of the directory's images.
+    const only = values.files ? values.files.split("/") : undefined;
+    try {
+      names = only ?? listEvalImages(values.images, limit);
+      images = jobs > 1 ? [] : await loadEvalImages(values.images, size, limit, only);
+    } catch (e) { throw new UserError((e as Error).message); }
+    const small = images.find((x) => Math.min(x.img.width, x.img.height) < MSSSIM_MIN_SIDE);
+    if (small) throw new UserError(`${small.name} is ${small.img.width}x${small.img.height}: 5-scale MS-SSIM needs both sides >= ${MSSSIM_MIN_SIDE} px (use --size)`);
+
+    const wantTidepool = !values.codecs || values.codecs.split(",").includes("tidepool");
+    const status = wantTidepool ? await loadTidepool({ trainImages: rateImages, log }) : { available: false as const, reason: "not requested (--codecs)" };
+    if (!status.available) log(`tidepool: ${status.reason}; evaluating the baselines only`);
+    const view = size ? `${size}x${size} cover crop (lanczos3)` : "full size";
+    const budgets = size ? byteBudgets(VIEW_BYTES_224.map((b) => Math.round((b * size * size) / (224 * 224)))) : bppBudgets();
+    const chunks = Array.from({ length: Math.min(jobs, names.length) }, (_, j) => names.filter((_n, i) => i % Math.min(jobs, names.length) === j));
+    const result = jobs > 1 ? await runInChildren(argv, chunks, log) : await evaluate(images, {
+      baselines, budgets, view, log,
+      tidepool: status.available ? status.codec : null,
+      tidepoolStatus: status.available ? "evaluated" : status.reason,
+    });
+    if (values.html) {
+      const path = resolve(values.html);
+      atomicWrite(path, renderHtml(result));
+      log(`wrote ${path}`);
+    }
+    if (values.report) {
+      const path = resolve(values.report);
+      atomicWrite(path, JSON.stringify(result, null, 2) + "\n"); // every point with its reached count and label
+      log(`wrote ${path}`);
+    }
+    if (values.json) { console.log(JSON.stringify(summaryJson(result))); return 0; }
+    console.log(`${result.images.length} images, ${view}; tidepool: ${result.tidepool}${result.rate ? ` (rate: ${result.rate})` : ""}`);
+    const fmt = (x: number, d: number) => (Number.isFinite(x) ? x.toFixed(d) : "n/a");
+    for (const c of result.curves) {
+      console.log(`\n${c.name}: ${c.settings}`);
+      console.log("  point              reached  bytes     bpp      PSNR dB  MS-SSIM");
+      for (const p of c.points)
+        console.log(`  ${p.label.padEnd(18)} ${`${p.reached}/${p.of}`.padEnd(8)} ${fmt(p.bytes, 0).padStart(7)}  ${fmt(p.bpp, 4).padStart(7)}  ${fmt(p.psnr, 2).padStart(7)}  ${fmt(p.msssim, 4)}`);
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,82 @@
+// Matched byte budgets: per image, binary-search a codec's quality setting for the file sizes that
+// bracket a budget, and read the metric at exactly the budget by linear interpolation in bytes between
+// the two (baselines-kodak.md §Settings "interpolation"). Encodes and metrics are cached per quality,
+// so nearby budgets share work; metrics are computed only for bracketing qualities.
+import { codeAtScale, type BaselineCodec } from "./baselines.ts";
+import { msssim, psnr, type RgbImage } from "./metrics.ts";
+
+export interface QualityPoint { quality: number; bytes: number; psnr: number; msssim: number; decoded: RgbImage }
+
+export interface BudgetPoint {
+  /** Bytes charged: the budget itself when interpolated, else the largest file's size. */
+  bytes: number;
+  psnr: number;
+  msssim: number;
+  /** Quality and file of the largest real file within the budget (what a sender would transmit). */
+  quality: number;
+  fileBytes: number;
+  decoded: RgbImage;
+  scale: number;
+}
+
+/** One image through one codec at one scale, explored lazily over the codec's quality list. */
+export class QualitySweep {
+  private coded = new Map<number, Promise<{ bytes: number; decoded: RgbImage }>>();
+  private scored = new Map<number, QualityPoint>();
+
+  constructor(readonly codec: BaselineCodec, readonly img: RgbImage, readonly small: RgbImage, readonly scale: number) {}
+
+  private code(i: number) {
+    let p = this.coded.get(i);
+    if (!p) { p = codeAtScale(this.codec, this.img, this.small, this.scale, this.codec.qualities[i]); this.coded.set(i, p); }
+    return p;
+  }
+
+  async bytesAt(i: number): Promise<number> { return (await this.code(i)).bytes; }
+
+  async pointAt(i: number): Promise<QualityPoint> {
+    const hit = this.scored.get(i);
+    if (hit) return hit;
+    const { bytes, decoded } = await this.code(i);
+    const p = { quality: this.codec.qualities[i], bytes, psnr: psnr(this.img, decoded), msssim: msssim(this.img, decoded), decoded };
+    this.scored.set(i, p);
+    return p;
+  }
+
+  /** Indices of the largest quality whose file fits the budget and the next one up (null where none). */
+  async bracket(budget: number): Promise<{ lo: number | null; hi: number | null }> {
+    const n = this.codec.qualities.length;
+    if (await this.bytesAt(0) > budget) return { lo: null, hi: 0 };
+    if (await this.bytesAt(n - 1) <= budget) return { lo: n - 1, hi: null };
+    let lo = 0, hi = n - 1; // bytes(lo) <= budget < bytes(hi)
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >> 1;
+      if (await this.bytesAt(mid) <= budget) lo = mid; else hi = mid;
+    }
+    return { lo, hi };
+  }
+
+  /** The metrics at exactly `budget` bytes, or null when even the lowest quality is larger. */
+  async atBudget(budget: number): Promise<BudgetPoint | null> {
+    const { lo, hi } = await this.bracket(budget);
+    if (lo === null) return null;
+    const a = await this.pointAt(lo);
+    const base = { quality: a.quality, fileBytes: a.bytes, decoded: a.decoded, scale: this.scale };
+    if (hi === null) return { ...base, bytes: a.bytes, psnr: a.psnr, msssim: a.msssim };
+    const b = await this.pointAt(hi);
+    const t = (budget - a.bytes) / (b.bytes - a.bytes);
+    // Only rising segments are interpolated: a larger file that is no better is off the Pareto front.
+    const lerp = (x: number, y: number) => (y > x ? x + t * (y - x) : x);
+    return { ...base, bytes: budget, psnr: lerp(a.psnr, b.psnr), msssim: lerp(a.msssim, b.msssim) };
+  }
+}
+
+/** Best of several scales at one budget, judged by MS-SSIM (PSNR comes with the chosen scale). */
+export async function bestAtBudget(sweeps: QualitySweep[], budget: number): Promise<BudgetPoint | null> {
+  let best: BudgetPoint | null = null;
+  for (const s of sweeps) {
+    const p = await s.atBudget(budget);
+    if (p && (!best || p.msssim > best.msssim)) best = p;
+  }
+  return best;
+}
