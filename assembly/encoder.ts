@@ -224,3 +224,4 @@ export function tp_push_row(): i32 {
   rowArrived(0);
   return frameHeight - rowsPushed;
 }
+export * from "./bitstream/packets";

@@ -12,6 +12,7 @@ import { mapToJson, renderMapText } from "../memory-map/render.ts";
 import type { PixelFormat } from "../image/pixel-format.ts";
 import { repoPath } from "../paths.ts";
 import { appendDataSegment, dataSegments, memoryLimits } from "./wasm-binary.ts";
+import { bitstreamInit, bitstreamRegions } from "../bitstream/device-layout.ts";
 
 export const PAGE = 65536;
 export const DEFAULT_MODEL_PATH = repoPath("models", "default.tpm");
@@ -70,8 +71,9 @@ function compileKey(args: string[]): string {
  * build/.cache by a hash of the sources and arguments (asc -O3 takes seconds; the cache makes
  * repeated builds of the same shape instant).
  */
-export async function compileEncoder(target: string, planOffset: number, memoryBase: number, pages: number, withNames = false): Promise<Uint8Array> {
+export async function compileEncoder(target: string, planOffset: number, memoryBase: number, pages: number, withNames = false, uses: Record<string, number> = {}): Promise<Uint8Array> {
   return ascCompile([
+    ...Object.entries(uses).flatMap(([name, value]) => ["--use", `${name}=${value}`]),
     ...(withNames ? ["--debug"] : []),
     "--config", "asconfig.json", "--target", target,
     "--use", `TIDEPOOL_PLAN_OFFSET=${planOffset}`,
@@ -114,13 +116,16 @@ export async function buildEncoder(opts: BuildOptions): Promise<BuildResult> {
   if (model.input.channels === 1 && format !== "gray8") {
     // A grey model accepts colour rows (luma is taken on the device), so this is allowed; nothing to check.
   }
-  const map = planArena({ model, board, width, height, format, extra: opts.extra });
+  // The packetizer's regions (tables, block order, packet buffer) when the model has ENTR tables.
+  const map = planArena({ model, board, width, height, format, extra: [...(opts.extra ?? []), ...bitstreamRegions(model, width, height)] });
+  const bitstream = bitstreamInit(model, map);
   // AssemblyScript's own static data (if any) goes after the arena; the build then checks it fits too.
   const memoryBase = map.arenaBytes;
   const pages = Math.max(1, Math.ceil((memoryBase + 1024) / PAGE));
   const target = board.name in JSON.parse(readFileSync(repoPath("asconfig.json"), "utf8")).targets ? board.name : "release";
-  const compiled = await compileEncoder(target, map.planOffset, memoryBase, pages, opts.withNames);
-  const wasm = appendDataSegment(compiled, map.initOffset, map.init);
+  const compiled = await compileEncoder(target, map.planOffset, memoryBase, pages, opts.withNames, bitstream ? { TIDEPOOL_BITSTREAM_OFFSET: bitstream.offset } : {});
+  let wasm = appendDataSegment(compiled, map.initOffset, map.init);
+  if (bitstream) wasm = appendDataSegment(wasm, bitstream.offset, bitstream.bytes);
   const limits = memoryLimits(wasm);
   if (!limits || limits.maximum !== pages) throw new BuildError(`module memory is ${JSON.stringify(limits)}, expected a fixed ${pages} page(s)`);
   const staticDataBytes = staticDataAfter(wasm, memoryBase);

@@ -16,6 +16,8 @@ import { imagenetSplit } from "./classifier.ts";
 import { fitTables, IdealRate, tablesFromJson, tablesToJson, type RateSource } from "./ideal-rate.ts";
 import { msssim, psnr, type RgbImage } from "./metrics.ts";
 import { loadRgb } from "../image/load.ts";
+import { PacketRate } from "../bitstream/packet-rate.ts";
+import { modelTables } from "../bitstream/tables.ts";
 
 export const DECODER_ONNX = repoPath("models", "decoder.onnx");
 export const DECODER_MODULE = repoPath("host", "decoder", "decoder.ts");
@@ -118,6 +120,8 @@ export async function loadTidepool(opts: { modelPath?: string; rate?: RateSource
   } catch (e) { throw new Error(`cannot load the Tidepool decoder (${DECODER_MODULE} with ${DECODER_ONNX}): ${(e as Error).message}`); }
   const key = createHash("sha256").update(bytes).digest("hex").slice(0, 16);
   const codec = new TidepoolCodec(model, key, decoder, opts.rate ?? { name: "pending", describe: "", bytes: () => { throw new Error("rate not set"); } });
-  if (!opts.rate) codec.rate = await trainingSplitRate(codec, { images: opts.trainImages, log: opts.log });
+  // Real bytes (packets of the bitstream) when the model carries its entropy tables; otherwise the
+  // ideal code length under tables fitted on the training split.
+  if (!opts.rate) codec.rate = model.entropy ? new PacketRate(modelTables(model, modelPath)) : await trainingSplitRate(codec, { images: opts.trainImages, log: opts.log });
   return { available: true, codec };
 }
