@@ -28,3 +28,10 @@ export function parseFrame(s: string): { width: number; height: number } {
   if (!m || +m[1] < 1 || +m[2] < 1) throw new UserError(`invalid frame size "${s}": expected WIDTHxHEIGHT, e.g. 320x240`, 2);
   return { width: +m[1], height: +m[2] };
 }
+
+/** An optional integer option: undefined when absent, a usage error (exit 2) when not an integer >= min. */
+export function intOption(name: string, v: string | undefined, min: number): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v) || +v < min) throw new UserError(`--${name} must be an integer >= ${min}, got "${v}"`, 2);
+  return +v;
+}

@@ -9,7 +9,7 @@ import { bppBudgets, byteBudgets, evaluate, listEvalImages, loadEvalImages, merg
 import { renderHtml } from "../../eval/report-html.ts";
 import { MSSSIM_MIN_SIDE } from "../../eval/metrics.ts";
 import { loadTidepool } from "../../eval/tidepool-codec.ts";
-import { parseCommandArgs, UserError, type Command } from "../command.ts";
+import { parseCommandArgs, UserError, type Command, intOption } from "../command.ts";
 
 const usage = "tidepool eval --images DIR [--json] [--html FILE] [--size N] [--limit N] [--codecs a,b,...] [--rate-images N] [--report FILE] [--jobs N]";
 
@@ -48,11 +48,7 @@ export const command: Command = {
       limit: { type: "string" }, codecs: { type: "string" }, "rate-images": { type: "string" }, report: { type: "string" }, jobs: { type: "string" }, files: { type: "string" },
     }, usage, false);
     if (!values.images) throw new UserError(`--images is required\nusage: ${usage}`, 2);
-    const int = (name: string, v: string | undefined, min: number) => {
-      if (v === undefined) return undefined;
-      if (!/^\d+$/.test(v) || +v < min) throw new UserError(`--${name} must be an integer >= ${min}, got "${v}"`, 2);
-      return +v;
-    };
+    const int = intOption;
     const size = int("size", values.size, MSSSIM_MIN_SIDE);
     const limit = int("limit", values.limit, 1);
     const rateImages = int("rate-images", values["rate-images"], 1);

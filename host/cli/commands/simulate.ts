@@ -13,7 +13,7 @@ import { parseLoss } from "../../link/loss.ts";
 import { simulateLinks, type DeadlineSpec, type SimImage, type TidepoolDecoderLike } from "../../link/simulate.ts";
 import { readModel } from "../../model/format.ts";
 import { repoPath } from "../../paths.ts";
-import { parseCommandArgs, UserError, type Command } from "../command.ts";
+import { parseCommandArgs, UserError, type Command, intOption } from "../command.ts";
 
 const usage = "tidepool simulate --images DIR [--link NAME[,NAME...]] [--loss none|iid:R|ge:R:BURST[,...]] [--deadline SECONDS|PCT%[,...]] [--size N] [--limit N] [--repeats N] [--model FILE] [--no-classifier] [--json]";
 export const NO_DECODER_MESSAGE = "no Tidepool decoder installed (models/decoder.onnx): Tidepool's MS-SSIM and accuracy are not computed";
@@ -39,11 +39,7 @@ export const command: Command = {
       "no-classifier": { type: "boolean" }, json: { type: "boolean" },
     }, usage, false);
     if (!values.images) throw new UserError(`--images is required\nusage: ${usage}`, 2);
-    const int = (name: string, v: string | undefined, min: number) => {
-      if (v === undefined) return undefined;
-      if (!/^\d+$/.test(v) || +v < min) throw new UserError(`--${name} must be an integer >= ${min}, got "${v}"`, 2);
-      return +v;
-    };
+    const int = intOption;
     const wrap = <T>(f: () => T): T => { try { return f(); } catch (e) { throw new UserError((e as Error).message, 2); } };
     const links = wrap(() => (values.link ?? Object.keys(LINK_PRESETS).join(",")).split(",").map((s) => getLink(s.trim())));
     const losses = wrap(() => (values.loss ?? "iid:0.2").split(",").map(parseLoss));
