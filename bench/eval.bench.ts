@@ -8,7 +8,7 @@ import { defaultBaselines } from "../host/eval/baselines.ts";
 import { Classifier, imagenetSplit } from "../host/eval/classifier.ts";
 import { bppBudgets, byteBudgets, bytesAtMetric, evaluate, loadEvalImages, BPP_GRID, type RdCurve, type RdPoint } from "../host/eval/rd.ts";
 import { classifyAtBudgets } from "../host/eval/task-eval.ts";
-import { loadTidepool } from "../host/eval/tidepool-codec.ts";
+import { DECODER_TASK_ONNX, loadTidepool } from "../host/eval/tidepool-codec.ts";
 import { SHARED_DIR } from "../host/paths.ts";
 
 const KODAK = join(SHARED_DIR, "datasets", "kodak");
@@ -79,14 +79,19 @@ export default async function evalBench() {
   const test = imagenetSplit("test").slice(0, limit ? limit * 4 : undefined);
   const budgets = [1000, 1500, 2000, 2500];
   console.log(`\n== imagenet-sample test split (${test.length} images, label_index % 5 == 0), classifier view 224x224 (short side 256, centre crop) ==`);
-  const task = await classifyAtBudgets(test, budgets, { classifier: await Classifier.load(), baselines: baselines.filter((b) => b.name !== "jpeg-progressive"), tidepool, log });
+  // The task-aware decoder (PNC stage 2) decodes the same latent and bytes as the shipped one.
+  const taskStatus = tidepool ? await loadTidepool({ decoderPath: DECODER_TASK_ONNX, rate: tidepool.rate }) : null;
+  const tidepools = tidepool ? [{ name: "tidepool", codec: tidepool }] : [];
+  if (taskStatus?.available) tidepools.push({ name: "tidepool-task (decoder-task.onnx)", codec: taskStatus.codec });
+  else if (taskStatus) console.log(`tidepool-task: ${taskStatus.reason}`);
+  const task = await classifyAtBudgets(test, budgets, { classifier: await Classifier.load(), baselines: baselines.filter((b) => b.name !== "jpeg-progressive"), tidepool: tidepools, log });
   console.log(`MobileNetV2-1.0 int8 on the uncompressed view: top-1 ${task.reference.top1.toFixed(3)}, top-5 ${task.reference.top5.toFixed(3)}`);
   console.log("each image: the largest file within the budget (baselines: best of 1x/2x/4x by MS-SSIM); undelivered = wrong");
   console.log("budget  codec                       top-1  top-5  MS-SSIM  mean B  delivered");
   budgets.forEach((b, bi) => {
     for (const c of task.curves) {
       const p = c.points[bi];
-      console.log(`${`${b} B`.padEnd(7)} ${c.name.padEnd(27)} ${p.top1.toFixed(3)}  ${p.top5.toFixed(3)}  ${f4(p.msssim)}   ${Number.isFinite(p.meanBytes) ? p.meanBytes.toFixed(0).padStart(5) : "  n/a"}  ${p.delivered}/${p.of}`);
+      console.log(`${`${b} B`.padEnd(7)} ${c.name.padEnd(34)} ${p.top1.toFixed(3)}  ${p.top5.toFixed(3)}  ${f4(p.msssim)}   ${Number.isFinite(p.meanBytes) ? p.meanBytes.toFixed(0).padStart(5) : "  n/a"}  ${p.delivered}/${p.of}`);
     }
   });
   console.log("goal (issue 3): Tidepool top-5 >= 0.50 at 1000 B and >= 0.78 at 2000 B (PNC: 0.451 / 0.747 with EfficientNet-B0)");

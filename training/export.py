@@ -1,6 +1,11 @@
 """Export a trained checkpoint: models/default.tpm (docs/model-format.md), models/decoder.onnx,
 models/latent-stats.json (per-channel symbol counts on the training split) and golden vectors
-(input frame -> latent symbols from an integer simulation of the device)."""
+(input frame -> latent symbols from an integer simulation of the device).
+
+The config's "export" object chooses where: {"dir": "models"} by default. With {"encoder": false,
+"decoder": "decoder-task.onnx"} (the task-aware stage, trained with the encoder frozen) only the decoder
+is written, after checking that the run's encoder still produces DIR/golden/latents.json bit for bit,
+so the new decoder pairs with DIR/default.tpm."""
 import argparse
 import base64
 import json
@@ -12,28 +17,30 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 from data import split
-from model import CHANNELS, LEVELS, OFFSET, Decoder, Encoder
+from model import LEVELS, OFFSET, build
 from quant import INPUT_SCALE, INPUT_ZERO_POINT, input_to_int, quantize_scale, requantize
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-MODELS = os.path.join(HERE, "..", "models")
+WEIGHTS = "codec-weights.pt"
 
 
-def integer_layers(enc: Encoder):
+def integer_layers(enc):
     """Weights, biases and (multiplier, shift) exactly as the device uses them."""
-    s_a = float(enc.act_max) / 255.0
+    acts = [float(s) for s in enc.act_scales()]
     step = enc.step().detach().double()
-    layers = []
-    for conv, in_scale, act in ((enc.conv1, INPUT_SCALE, "relu"), (enc.conv2, s_a, "latent")):
+    layers, in_scale, last = [], INPUT_SCALE, len(enc.convs) - 1
+    for i, conv in enumerate(enc.convs):
         w = conv.weight.detach().double()
         sw = w.abs().amax(dim=(1, 2, 3)).clamp(min=1e-12) / 127.0
         wq = torch.clamp(torch.round(w / sw[:, None, None, None]), -127, 127).to(torch.int64)
         bq = torch.round(conv.bias.detach().double() / (sw * in_scale)).to(torch.int64)
-        out_scale = torch.full_like(sw, s_a) if act == "relu" else step
+        act = "latent" if i == last else "relu"
+        out_scale = step if act == "latent" else torch.full_like(sw, acts[i])
         ms = [quantize_scale(float(sw[c] * in_scale / out_scale[c])) for c in range(w.shape[0])]
         layers.append({"w": wq, "b": bq, "mult": torch.tensor([m for m, _ in ms]), "shift": torch.tensor([s for _, s in ms]),
                        "stride": conv.stride[0], "pad": conv.padding[0], "act": act, "out_scale": float(out_scale.mean())})
-    return layers, s_a, step
+        in_scale = acts[i] if act == "relu" else None
+    return layers, acts, step
 
 
 def integer_encode(layers, pixels_u8: torch.Tensor) -> torch.Tensor:
@@ -59,7 +66,8 @@ def write_tpm(path, layers, step, meta):
         body += L["w"].permute(0, 2, 3, 1).contiguous().numpy().astype(np.int8).tobytes()
         body += L["b"].numpy().astype("<i4").tobytes() + L["mult"].numpy().astype("<i4").tobytes() + L["shift"].numpy().astype(np.uint8).tobytes()
         secs.append(section("CONV", body))
-    q = struct.pack("<HB", CHANNELS, 4) + b"".join(struct.pack("<iHf", OFFSET, LEVELS, float(step[c])) for c in range(CHANNELS))
+    channels = len(step)
+    q = struct.pack("<HB", channels, 4) + b"".join(struct.pack("<iHf", OFFSET, LEVELS, float(step[c])) for c in range(channels))
     secs.append(section("QLAT", q))
     secs.append(section("META", json.dumps(meta).encode()))
     data = b"TPMD" + struct.pack("<HH", 1, len(secs)) + b"".join(secs)
@@ -77,48 +85,76 @@ def center_crop(path, size):
     return np.asarray(im.crop((l, t, l + size, t + size)), dtype=np.uint8)
 
 
+def golden_vectors(layers, channels):
+    """Test-split images at an odd size, RGB888 rows -> latent symbols (channel-major)."""
+    out = []
+    for p in split("test")[:4]:
+        im = np.asarray(Image.open(p).convert("RGB").resize((77, 53), Image.LANCZOS), dtype=np.uint8)
+        sym = integer_encode(layers, torch.from_numpy(im.transpose(2, 0, 1)[None].copy()))[0]
+        out.append({"image": os.path.basename(p), "width": 77, "height": 53, "rgb888": base64.b64encode(im.tobytes()).decode(),
+                    "latent": {"channels": channels, "height": sym.shape[1], "width": sym.shape[2],
+                               "symbols": base64.b64encode(sym.numpy().astype(np.uint8).tobytes()).decode()}})
+    return out
+
+
+def export_decoder(dec, channels, path):
+    lat, mask = torch.zeros(1, channels, 28, 28), torch.ones(1, channels, 28, 28)
+    tmp = path + ".tmp"
+    torch.onnx.export(dec, (lat, mask), tmp, input_names=["latent", "mask"], output_names=["image"], opset_version=13,
+                      dynamic_axes={"latent": {0: "n", 2: "h", 3: "w"}, "mask": {0: "n", 2: "h", 3: "w"}, "image": {0: "n", 2: "H", 3: "W"}})
+    os.replace(tmp, path)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--run", default=os.path.join(HERE, "runs", "shipped"))
     args = ap.parse_args()
     st = torch.load(os.path.join(args.run, "checkpoint.pt"))
-    enc, dec = Encoder(), Decoder(st["config"].get("decoder_width", 48))
+    cfg = st["config"]
+    spec = {"dir": "models", "encoder": True, "decoder": "decoder.onnx", **cfg.get("export", {})}
+    out_dir = os.path.join(HERE, "..", spec["dir"])
+    enc, dec, _ = build(cfg)
     enc.load_state_dict(st["enc"]); dec.load_state_dict(st["dec"])
     enc.eval(); dec.eval()
-    layers, s_a, step = integer_layers(enc)
-    os.makedirs(os.path.join(MODELS, "golden"), exist_ok=True)
-    meta = {"name": "tidepool-limitnet-4bit", "steps": st["step"], "config": st["config"], "trained_on": "imagenet-sample train split (label_index % 5 != 0)"}
-    write_tpm(os.path.join(MODELS, "default.tpm"), layers, step, meta)
+    layers, acts, step = integer_layers(enc)
+    C = enc.channels
+    os.makedirs(os.path.join(out_dir, "golden"), exist_ok=True)
+
+    if not spec["encoder"]:
+        ref = os.path.join(out_dir, "golden", "latents.json")
+        if not os.path.exists(ref):
+            raise SystemExit(f"export.py: {ref} not found: export the encoder this decoder pairs with first")
+        shipped = json.load(open(ref))["vectors"]
+        mine = golden_vectors(layers, C)
+        if [v["latent"] for v in mine] != [v["latent"] for v in shipped]:
+            raise SystemExit(f"export.py: this run's encoder does not reproduce {ref}: its decoder would not pair with "
+                             f"{spec['dir']}/default.tpm (train it from that model's weights with freeze_encoder)")
+        export_decoder(dec, C, os.path.join(out_dir, spec["decoder"]))
+        print(f"exported step {st['step']}: {spec['decoder']} in {spec['dir']} (decoder only; encoder = models/default.tpm, golden latents match)")
+        return
+
+    meta = {"name": "tidepool-limitnet-4bit", "steps": st["step"], "config": cfg, "trained_on": "imagenet-sample train split (label_index % 5 != 0)"}
+    write_tpm(os.path.join(out_dir, "default.tpm"), layers, step, meta)
 
     # Per-channel symbol counts on the training split (224x224 centre crops): the static entropy statistics.
-    counts = np.zeros((CHANNELS, LEVELS), dtype=np.int64)
-    train = split("train")
+    counts = np.zeros((C, LEVELS), dtype=np.int64)
+    train = split("train")[:spec.get("images")]
     for i in range(0, len(train), 32):
         px = torch.from_numpy(np.stack([center_crop(p, 224) for p in train[i:i + 32]]).transpose(0, 3, 1, 2).copy())
         sym = integer_encode(layers, px)
-        for c in range(CHANNELS):
+        for c in range(C):
             counts[c] += np.bincount(sym[:, c].reshape(-1).numpy(), minlength=LEVELS)
     # The ChannelTables shape host/eval/ideal-rate.ts reads.
-    json.dump({"levels": [LEVELS] * CHANNELS, "counts": counts.tolist(), "latents": len(train), "source": "imagenet-sample train split, 224x224 centre crops"},
-              open(os.path.join(MODELS, "latent-stats.json"), "w"))
-
-    # Golden vectors: test-split images at an odd size, RGB888 rows -> latent symbols (channel-major).
-    golden = []
-    for p in split("test")[:4]:
-        im = np.asarray(Image.open(p).convert("RGB").resize((77, 53), Image.LANCZOS), dtype=np.uint8)
-        sym = integer_encode(layers, torch.from_numpy(im.transpose(2, 0, 1)[None].copy()))[0]
-        golden.append({"image": os.path.basename(p), "width": 77, "height": 53, "rgb888": base64.b64encode(im.tobytes()).decode(),
-                       "latent": {"channels": CHANNELS, "height": sym.shape[1], "width": sym.shape[2],
-                                  "symbols": base64.b64encode(sym.numpy().astype(np.uint8).tobytes()).decode()}})
-    json.dump({"model": "models/default.tpm", "vectors": golden}, open(os.path.join(MODELS, "golden", "latents.json"), "w"))
-
-    lat, mask = torch.zeros(1, CHANNELS, 28, 28), torch.ones(1, CHANNELS, 28, 28)
-    tmp = os.path.join(MODELS, "decoder.onnx.tmp")
-    torch.onnx.export(dec, (lat, mask), tmp, input_names=["latent", "mask"], output_names=["image"], opset_version=13,
-                      dynamic_axes={"latent": {0: "n", 2: "h", 3: "w"}, "mask": {0: "n", 2: "h", 3: "w"}, "image": {0: "n", 2: "H", 3: "W"}})
-    os.replace(tmp, os.path.join(MODELS, "decoder.onnx"))
-    print(f"exported step {st['step']}: default.tpm, decoder.onnx, latent-stats.json, golden/latents.json "
-          f"(act scale {s_a:.5f}, steps {[round(float(s), 4) for s in step]})")
+    json.dump({"levels": [LEVELS] * C, "counts": counts.tolist(), "latents": len(train), "source": "imagenet-sample train split, 224x224 centre crops"},
+              open(os.path.join(out_dir, "latent-stats.json"), "w"))
+    json.dump({"model": f"{spec['dir']}/default.tpm", "vectors": golden_vectors(layers, C)}, open(os.path.join(out_dir, "golden", "latents.json"), "w"))
+    export_decoder(dec, C, os.path.join(out_dir, spec["decoder"]))
+    # Float weights (no optimiser state): what a fresh clone's task-aware stage starts from.
+    tmp = os.path.join(out_dir, WEIGHTS + ".tmp")
+    torch.save({k: st[k] for k in ("enc", "dec", "prior", "step", "config")}, tmp)
+    os.replace(tmp, os.path.join(out_dir, WEIGHTS))
+    print(f"exported step {st['step']} to {spec['dir']}/: default.tpm, {spec['decoder']}, {WEIGHTS}, latent-stats.json, golden/latents.json "
+          f"(activation scales {[round(a, 5) for a in acts]}, steps {[round(float(s), 4) for s in step]})")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
-"""Train the Tidepool codec: L = D + lambda * R, D = (1 - MS-SSIM) + 3 * MSE, R = bits per pixel under
-the learned per-channel prior. PNC tail-drop over channels, StarFish element dropout, QAT with the
-device's integer semantics. Resumable: `python3 training/train.py --config training/configs/X.json`
-continues from <run_dir>/checkpoint.pt when present. Logs to <run_dir>/train.log."""
+"""Train the Tidepool codec: L = D + lambda * R (+ task term), D = (1 - MS-SSIM) + mse_weight * MSE,
+R = bits per pixel under the learned per-channel prior. PNC tail-drop over channels, StarFish element
+dropout, QAT with the device's integer semantics. Resumable: `python3 training/train.py --config
+training/configs/X.json` continues from <run_dir>/checkpoint.pt when present; a config with "init_from"
+starts from another run's checkpoint (PNC's stage 2 starts from stage 1). Logs to <run_dir>/train.log."""
 import argparse
 import json
 import os
@@ -11,25 +12,48 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from data import Crops, load_images, split
-from model import CHANNELS, Decoder, Encoder, FactorizedPrior, quantize_latent
+from model import build, quantize_latent
 from msssim import ms_ssim
 from quant import input_to_int
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.join(HERE, "..")
 
 
-def masks(n, h, w, rng: torch.Generator):
-    """1 = received. Tail-drop keeps k ~ U{1..12} leading channels; half the samples also lose
-    elements i.i.d. at a rate ~ U(0, 0.3)."""
-    m = torch.ones(n, CHANNELS, h, w)
+def masks(n, channels, h, w, rng: torch.Generator):
+    """1 = received. Half the samples keep only the first k ~ U{1..C} channels (tail-drop); half
+    (independently) also lose elements i.i.d. at a rate ~ U(0, 0.3)."""
+    m = torch.ones(n, channels, h, w)
     for i in range(n):
-        k = int(torch.randint(1, CHANNELS + 1, (1,), generator=rng))
+        k = int(torch.randint(1, channels + 1, (1,), generator=rng))
         if torch.rand(1, generator=rng) < 0.5:
             m[i, k:] = 0
         if torch.rand(1, generator=rng) < 0.5:
             rate = float(torch.rand(1, generator=rng)) * 0.3
-            m[i] *= (torch.rand(CHANNELS, h, w, generator=rng) >= rate).float()
+            m[i] *= (torch.rand(channels, h, w, generator=rng) >= rate).float()
     return m
+
+
+def save_checkpoint(path, enc, dec, prior, opt, step, cfg):
+    tmp = path + ".tmp"
+    torch.save({"enc": enc.state_dict(), "dec": dec.state_dict(), "prior": prior.state_dict(), "opt": opt.state_dict(), "step": step, "config": cfg}, tmp)
+    os.replace(tmp, path)  # a crash mid-save never replaces the good checkpoint
+
+
+class TaskLoss:
+    """PNC stage 2: distil the frozen MobileNetV2 teacher's prediction on the original image into its
+    prediction on the reconstruction (KL at temperature T, times T^2)."""
+
+    def __init__(self, spec):
+        from teacher import load_teacher, normalise
+        self.model, self.normalise = load_teacher(), normalise
+        self.t = spec.get("temperature", 2.0)
+
+    def __call__(self, xh, x):
+        with torch.no_grad():
+            target = F.softmax(self.model(self.normalise(x)) / self.t, dim=1)
+        logp = F.log_softmax(self.model(self.normalise(xh)) / self.t, dim=1)
+        return F.kl_div(logp, target, reduction="batchmean") * self.t ** 2
 
 
 def main():
@@ -37,7 +61,7 @@ def main():
     ap.add_argument("--config", default=os.path.join(HERE, "configs", "short.json"))
     args = ap.parse_args()
     cfg = json.load(open(args.config))
-    run = os.path.join(HERE, "..", cfg["run_dir"])
+    run = os.path.join(REPO, cfg["run_dir"])
     os.makedirs(run, exist_ok=True)
     torch.set_num_threads(cfg.get("threads", 2))
     random.seed(cfg["seed"]); np.random.seed(cfg["seed"]); torch.manual_seed(cfg["seed"])
@@ -48,24 +72,50 @@ def main():
         print(line, flush=True)
         log.write(line + "\n"); log.flush()
 
-    enc, dec, prior = Encoder(), Decoder(cfg.get("decoder_width", 48)), FactorizedPrior()
-    params = list(enc.parameters()) + list(dec.parameters()) + list(prior.parameters())
-    opt = torch.optim.Adam(params, lr=cfg["lr"])
-    step = 0
     ckpt = os.path.join(run, "checkpoint.pt")
-    if os.path.exists(ckpt):
-        st = torch.load(ckpt)
-        enc.load_state_dict(st["enc"]); dec.load_state_dict(st["dec"]); prior.load_state_dict(st["prior"])
-        opt.load_state_dict(st["opt"]); step = st["step"]
+    resumed = torch.load(ckpt) if os.path.exists(ckpt) else None
+    init = None
+    if resumed is None and cfg.get("init_from"):
+        src = os.path.join(REPO, cfg["init_from"])
+        if not os.path.exists(src):
+            raise SystemExit(f"train.py: init_from {src} not found: train or export that model first")
+        init = torch.load(src)
+    # A stage that starts from another model keeps its architecture unless the config names one.
+    base = (resumed or init or {}).get("config", {})
+    for key in ("encoder", "decoder", "decoder_width"):
+        if key not in cfg and key in base:
+            cfg[key] = base[key]
+    enc, dec, prior = build(cfg)
+    freeze_encoder = cfg.get("freeze_encoder", False)
+    trainable = ([] if freeze_encoder else list(enc.parameters()) + list(prior.parameters())) + list(dec.parameters())
+    opt = torch.optim.Adam(trainable, lr=cfg["lr"])
+    step = 0
+    for st in (resumed, init):
+        if st is not None:
+            enc.load_state_dict(st["enc"]); dec.load_state_dict(st["dec"]); prior.load_state_dict(st["prior"])
+    if resumed is not None:
+        opt.load_state_dict(resumed["opt"]); step = resumed["step"]
         say(f"resumed from step {step}")
+    elif init is not None:
+        say(f"initialised from {cfg['init_from']} (step {init['step']})")
+    if freeze_encoder:
+        enc.calibrating = False
+        for p in list(enc.parameters()) + list(prior.parameters()):
+            p.requires_grad_(False)
+    task = TaskLoss(cfg["task"]) if cfg.get("task") else None
     paths = split("train")
-    say(f"config {json.dumps(cfg)}; {len(paths)} training images (imagenet-sample, label_index % 5 != 0)")
+    say(f"config {json.dumps(cfg)}; {len(paths)} training images (imagenet-sample, label_index % 5 != 0); "
+        f"encoder {sum(p.numel() for p in enc.parameters())} parameters, {enc.macs() / 1e6:.1f} M MAC per 224x224")
     data = Crops(load_images(paths), crop=cfg["crop"], seed=cfg["seed"] + step)
     rng = torch.Generator().manual_seed(cfg["seed"] + step)
     enc.train(); dec.train()
+    if freeze_encoder:
+        enc.eval()
+    mse_w, task_w = cfg.get("mse_weight", 3.0), (cfg["task"]["weight"] if task else 0.0)
     t0, acc = time.time(), []
     while step < cfg["steps"]:
-        enc.calibrating = step < cfg.get("calibrate_steps", 500)
+        if not freeze_encoder:
+            enc.calibrating = step < cfg.get("calibrate_steps", 500)
         lr = cfg["lr"] * min(1.0, (step + 1) / 100) * (0.5 * (1 + np.cos(np.pi * step / cfg["steps"])) * 0.9 + 0.1)
         for g in opt.param_groups:
             g["lr"] = lr
@@ -75,22 +125,23 @@ def main():
         q, _ = quantize_latent(u)
         noisy = u + torch.empty_like(u).uniform_(-0.5, 0.5)
         bits = prior.bits(noisy).sum() / (x.shape[0] * x.shape[2] * x.shape[3])
-        m = masks(x.shape[0], u.shape[2], u.shape[3], rng)
+        m = masks(x.shape[0], enc.channels, u.shape[2], u.shape[3], rng)
         xh = dec(q * enc.step()[None, :, None, None], m)
         mse = F.mse_loss(xh, x)
         msssim = ms_ssim(xh, x)
-        loss = (1 - msssim) + 3 * mse + cfg["lambda"] * bits
+        loss = (1 - msssim) + mse_w * mse + (0.0 if freeze_encoder else cfg["lambda"] * bits)
+        kd = task(xh, x) if task else torch.zeros(())
+        loss = loss + task_w * kd
         opt.zero_grad(); loss.backward(); opt.step()
         step += 1
-        acc.append((float(msssim), float(mse), float(bits)))
+        acc.append((float(msssim), float(mse), float(bits), float(kd)))
         if step % cfg["log_every"] == 0 or step == cfg["steps"]:
             a = np.mean(acc, axis=0); acc = []
-            say(f"step {step} ms-ssim {a[0]:.4f} mse {a[1]:.5f} rate {a[2]:.3f} bpp lr {lr:.2e} act_max {float(enc.act_max):.3f} {(time.time() - t0) / cfg['log_every']:.2f}s/step")
+            say(f"step {step} ms-ssim {a[0]:.4f} mse {a[1]:.5f} rate {a[2]:.3f} bpp" + (f" kd {a[3]:.4f}" if task else "") +
+                f" lr {lr:.2e} act_max {[round(float(v), 3) for v in enc.act_max]} {(time.time() - t0) / cfg['log_every']:.2f}s/step")
             t0 = time.time()
         if step % cfg["checkpoint_every"] == 0 or step == cfg["steps"]:
-            tmp = ckpt + ".tmp"
-            torch.save({"enc": enc.state_dict(), "dec": dec.state_dict(), "prior": prior.state_dict(), "opt": opt.state_dict(), "step": step, "config": cfg}, tmp)
-            os.replace(tmp, ckpt)  # a crash mid-save never replaces the good checkpoint
+            save_checkpoint(ckpt, enc, dec, prior, opt, step, cfg)
     say("done")
 
 

@@ -13,9 +13,11 @@ export interface TaskCurve { name: string; points: TaskPoint[] }
 export interface TaskResult { reference: { top1: number; top5: number }; images: number; curves: TaskCurve[] }
 
 export async function classifyAtBudgets(items: LabelledImage[], budgets: number[], o: {
-  classifier: Classifier; baselines: BaselineCodec[]; tidepool: TidepoolCodec | null; log?: (s: string) => void;
+  classifier: Classifier; baselines: BaselineCodec[];
+  /** Tidepool codecs under their report names (e.g. the reconstruction and the task-aware decoder). */
+  tidepool: { name: string; codec: TidepoolCodec }[]; log?: (s: string) => void;
 }): Promise<TaskResult> {
-  const names = [...(o.tidepool ? ["tidepool"] : []), ...o.baselines.map((b) => `${b.name}-bestscale`)];
+  const names = [...o.tidepool.map((t) => t.name), ...o.baselines.map((b) => `${b.name}-bestscale`)];
   type Got = { top5: number[]; bytes: number; msssim: number } | null;
   const got: Got[][][] = names.map(() => budgets.map(() => [])); // [codec][budget][image]
   const refPreds: number[][] = [];
@@ -24,8 +26,8 @@ export async function classifyAtBudgets(items: LabelledImage[], budgets: number[
     // Everything delivered for this image, classified in one batch (keeps memory flat).
     const pending: { ci: number; bi: number; img: RgbImage; bytes: number; msssim: number }[] = [];
     let ci = 0;
-    if (o.tidepool) {
-      const tp = o.tidepool, latent = await tp.encode(img);
+    for (const { codec: tp } of o.tidepool) {
+      const latent = await tp.encode(img);
       const sizes = Array.from({ length: tp.channels }, (_, k) => tp.rate.bytes(latent, k + 1));
       for (const [bi, b] of budgets.entries()) {
         let k = 0;

@@ -20,6 +20,8 @@ import { PacketRate } from "../bitstream/packet-rate.ts";
 import { modelTables } from "../bitstream/tables.ts";
 
 export const DECODER_ONNX = repoPath("models", "decoder.onnx");
+/** The task-aware decoder (PNC stage 2, distilled into MobileNetV2) for the same encoder, when trained. */
+export const DECODER_TASK_ONNX = repoPath("models", "decoder-task.onnx");
 export const DECODER_MODULE = repoPath("host", "decoder", "decoder.ts");
 export const NO_DECODER = "no trained decoder installed (models/decoder.onnx)";
 
@@ -107,17 +109,19 @@ export async function trainingSplitRate(codec: TidepoolCodec, opts: { images?: n
 export type TidepoolStatus = { available: true; codec: TidepoolCodec } | { available: false; reason: string };
 
 /** Loads the shipped model, the server decoder and the rate source; explains why when they are missing. */
-export async function loadTidepool(opts: { modelPath?: string; rate?: RateSource; trainImages?: number; log?: (s: string) => void } = {}): Promise<TidepoolStatus> {
+export async function loadTidepool(opts: { modelPath?: string; decoderPath?: string; rate?: RateSource; trainImages?: number; log?: (s: string) => void } = {}): Promise<TidepoolStatus> {
   const modelPath = opts.modelPath ?? DEFAULT_MODEL_PATH;
-  if (!existsSync(DECODER_ONNX) || !existsSync(DECODER_MODULE)) return { available: false, reason: NO_DECODER };
+  const decoderPath = opts.decoderPath ?? DECODER_ONNX;
+  if (!existsSync(decoderPath) || !existsSync(DECODER_MODULE))
+    return { available: false, reason: decoderPath === DECODER_ONNX ? NO_DECODER : `no decoder at ${decoderPath}` };
   if (!existsSync(modelPath)) return { available: false, reason: `no trained encoder model installed (${modelPath})` };
   const bytes = new Uint8Array(readFileSync(modelPath));
   const model = readModel(bytes, modelPath);
   let decoder: TidepoolDecoder;
   try {
     const mod = await import(pathToFileURL(DECODER_MODULE).href) as { loadDecoder(path?: string): Promise<TidepoolDecoder> | TidepoolDecoder };
-    decoder = await mod.loadDecoder(DECODER_ONNX);
-  } catch (e) { throw new Error(`cannot load the Tidepool decoder (${DECODER_MODULE} with ${DECODER_ONNX}): ${(e as Error).message}`); }
+    decoder = await mod.loadDecoder(decoderPath);
+  } catch (e) { throw new Error(`cannot load the Tidepool decoder (${DECODER_MODULE} with ${decoderPath}): ${(e as Error).message}`); }
   const key = createHash("sha256").update(bytes).digest("hex").slice(0, 16);
   const codec = new TidepoolCodec(model, key, decoder, opts.rate ?? { name: "pending", describe: "", bytes: () => { throw new Error("rate not set"); } });
   // Real bytes (packets of the bitstream) when the model carries its entropy tables; otherwise the

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { repoPath } from "../../paths.ts";
@@ -11,7 +11,7 @@ import { MSSSIM_MIN_SIDE } from "../../eval/metrics.ts";
 import { loadTidepool } from "../../eval/tidepool-codec.ts";
 import { parseCommandArgs, UserError, type Command, intOption } from "../command.ts";
 
-const usage = "tidepool eval --images DIR [--json] [--html FILE] [--size N] [--limit N] [--codecs a,b,...] [--rate-images N] [--report FILE] [--jobs N]";
+const usage = "tidepool eval --images DIR [--json] [--html FILE] [--size N] [--limit N] [--codecs a,b,...] [--rate-images N] [--report FILE] [--jobs N] [--decoder FILE]";
 
 /** Runs this command on each chunk of images in a child process (--files, --report) and merges the parts. */
 async function runInChildren(argv: string[], chunks: string[][], log: (s: string) => void): Promise<RdResult> {
@@ -46,6 +46,7 @@ export const command: Command = {
     const { values } = parseCommandArgs(argv, {
       images: { type: "string" }, json: { type: "boolean" }, html: { type: "string" }, size: { type: "string" },
       limit: { type: "string" }, codecs: { type: "string" }, "rate-images": { type: "string" }, report: { type: "string" }, jobs: { type: "string" }, files: { type: "string" },
+      decoder: { type: "string" },
     }, usage, false);
     if (!values.images) throw new UserError(`--images is required\nusage: ${usage}`, 2);
     const int = intOption;
@@ -72,8 +73,9 @@ export const command: Command = {
     const small = images.find((x) => Math.min(x.img.width, x.img.height) < MSSSIM_MIN_SIDE);
     if (small) throw new UserError(`${small.name} is ${small.img.width}x${small.img.height}: 5-scale MS-SSIM needs both sides >= ${MSSSIM_MIN_SIDE} px (use --size)`);
 
+    if (values.decoder && !existsSync(resolve(values.decoder))) throw new UserError(`--decoder: no such file ${resolve(values.decoder)}`, 2);
     const wantTidepool = !values.codecs || values.codecs.split(",").includes("tidepool");
-    const status = wantTidepool ? await loadTidepool({ trainImages: rateImages, log }) : { available: false as const, reason: "not requested (--codecs)" };
+    const status = wantTidepool ? await loadTidepool({ trainImages: rateImages, log, decoderPath: values.decoder ? resolve(values.decoder) : undefined }) : { available: false as const, reason: "not requested (--codecs)" };
     if (!status.available) log(`tidepool: ${status.reason}; evaluating the baselines only`);
     const view = size ? `${size}x${size} cover crop (lanczos3)` : "full size";
     const budgets = size ? byteBudgets(VIEW_BYTES_224.map((b) => Math.round((b * size * size) / (224 * 224)))) : bppBudgets();

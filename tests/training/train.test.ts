@@ -1,0 +1,125 @@
+// `npm run train` end to end with Debian's PyTorch, on a tiny config in a temporary directory:
+// training, resuming from the checkpoint, export (model file, ONNX decoder, golden vectors, weights),
+// the entropy tables fitted into the exported model, and the task-aware stage (encoder frozen, decoder
+// distilled into MobileNetV2) that exports a decoder pairing with the same encoder. The exported
+// golden latents must come out of the built WASM bit for bit.
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { buildEncoder } from "../../host/build/build.ts";
+import { loadDecoder } from "../../host/decoder/decoder.ts";
+import { readModel } from "../../host/model/format.ts";
+import { repoPath } from "../../host/paths.ts";
+import { EncoderInstance } from "../../host/runtime/encoder-instance.ts";
+
+const PYTHON = "/usr/bin/python3";
+const hasTorch = spawnSync(PYTHON, ["-c", "import torch, torchvision, onnx"]).status === 0;
+const tmp = mkdtempSync(join(tmpdir(), "tidepool-train-test-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function train(config: object, extra: string[] = []): Promise<{ code: number | null; out: string }> {
+  const path = join(tmp, `config-${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(path, JSON.stringify(config));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [repoPath("training", "run.mjs"), "--config", path, ...extra], { cwd: repoPath(), stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (out += d));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 280_000);
+    child.on("error", reject);
+    child.on("close", (code) => { clearTimeout(timer); resolve({ code, out }); });
+  });
+}
+
+const run = join(tmp, "run");
+const models = join(tmp, "models");
+const base = {
+  run_dir: run, seed: 3, batch: 2, crop: 96, lr: 0.001, lambda: 0.1, threads: 1, log_every: 2, checkpoint_every: 2, calibrate_steps: 2,
+  encoder: [[8, 3, 2, 1], [8, 3, 2, 1], [6, 3, 2, 1]], decoder: { width: 16, blocks: 1, up: [8, 8, 4], up_blocks: [0, 0, 0] },
+  export: { dir: models, images: 40 },
+};
+
+describe.skipIf(!hasTorch)("npm run train (Debian python3-torch)", () => {
+  it("trains, resumes from its checkpoint, and exports a model the WASM encoder reproduces bit for bit", async () => {
+    const first = await train({ ...base, steps: 2 }, ["--no-export"]);
+    expect(first.code, first.out).toBe(0);
+    expect(first.out).toMatch(/step 2 ms-ssim/);
+    expect(existsSync(join(run, "checkpoint.pt"))).toBe(true);
+
+    const second = await train({ ...base, steps: 4 });
+    expect(second.code, second.out).toBe(0);
+    expect(second.out).toContain("resumed from step 2");
+    expect(second.out).toMatch(/step 4 ms-ssim/);
+    expect(second.out).toMatch(/wrote ENTR tables/);
+    expect(readFileSync(join(run, "train.log"), "utf8")).toContain("resumed from step 2");
+
+    const bytes = readFileSync(join(models, "default.tpm"));
+    const model = readModel(bytes, "exported model");
+    expect(model.layers.map((l) => [l.outChannels, l.kernel, l.stride])).toEqual([[8, 3, 2], [8, 3, 2], [6, 3, 2]]);
+    expect(model.entropy).toBeTruthy();
+    expect(model.meta.steps).toBe(4);
+    expect(existsSync(join(models, "codec-weights.pt"))).toBe(true);
+
+    const golden = JSON.parse(readFileSync(join(models, "golden", "latents.json"), "utf8"));
+    expect(golden.vectors.length).toBeGreaterThan(0);
+    for (const v of golden.vectors) {
+      const built = await buildEncoder({ board: "k210", model, width: v.width, height: v.height, format: "rgb888" });
+      const enc = await EncoderInstance.load(built.wasm, built.board);
+      const got = enc.encode(new Uint8Array(Buffer.from(v.rgb888, "base64")), v.width, v.height, "rgb888");
+      expect(Buffer.from(got.data).equals(Buffer.from(v.latent.symbols, "base64")), v.image).toBe(true);
+    }
+    const dec = await loadDecoder(join(models, "decoder.onnx"));
+    const v = golden.vectors[0];
+    const latent = { width: v.latent.width, height: v.latent.height, channels: 6, data: new Uint8Array(Buffer.from(v.latent.symbols, "base64")) };
+    const img = await dec.decode(latent, new Uint8Array(latent.data.length).fill(1), model);
+    expect([img.width, img.height]).toEqual([latent.width * 8, latent.height * 8]);
+    await dec.close();
+  }, 300_000);
+
+  it("the task-aware stage starts from the exported weights, keeps the encoder, and exports only a decoder", async () => {
+    const tpm = readFileSync(join(models, "default.tpm"));
+    const task = {
+      run_dir: join(tmp, "task"), init_from: join(models, "codec-weights.pt"), freeze_encoder: true, seed: 4, steps: 2, batch: 2, crop: 96,
+      lr: 0.0003, lambda: 0, threads: 1, log_every: 1, checkpoint_every: 2, task: { weight: 0.1, temperature: 2 },
+      export: { dir: models, encoder: false, decoder: "decoder-task.onnx" },
+    };
+    const r = await train(task);
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toMatch(/initialised from .*codec-weights.pt/);
+    expect(r.out).toMatch(/step 2 ms-ssim .* kd \d/);
+    expect(r.out).toMatch(/golden latents match/);
+    expect(readFileSync(join(models, "default.tpm")).equals(tpm)).toBe(true); // the encoder is untouched
+    const model = readModel(tpm, "exported model");
+    const dec = await loadDecoder(join(models, "decoder-task.onnx"));
+    const latent = { width: 4, height: 3, channels: 6, data: new Uint8Array(72).fill(8) };
+    const img = await dec.decode(latent, new Uint8Array(72).fill(1), model);
+    expect([img.width, img.height]).toEqual([32, 24]);
+    await dec.close();
+  }, 300_000);
+
+  it("refuses a decoder-only export whose encoder no longer matches the golden latents", async () => {
+    const other = join(tmp, "other-models");
+    const a = await train({ ...base, run_dir: join(tmp, "run-other"), seed: 9, steps: 2, export: { dir: other, images: 40 } });
+    expect(a.code, a.out).toBe(0);
+    // A task stage initialised from the first run but exported next to the second run's golden vectors.
+    const bad = await train({
+      run_dir: join(tmp, "task-bad"), init_from: join(models, "codec-weights.pt"), freeze_encoder: true, seed: 4, steps: 1, batch: 2, crop: 96,
+      lr: 0.0003, lambda: 0, threads: 1, log_every: 1, checkpoint_every: 1, export: { dir: other, encoder: false, decoder: "decoder-task.onnx" },
+    });
+    expect(bad.code).not.toBe(0);
+    expect(bad.out).toMatch(/does not reproduce .*latents.json/);
+    expect(existsSync(join(other, "decoder-task.onnx"))).toBe(false);
+  }, 300_000);
+
+  it("fails clearly on a missing or malformed config and a missing init_from", async () => {
+    const missing = spawnSync(process.execPath, [repoPath("training", "run.mjs"), "--config", join(tmp, "nope.json")], { encoding: "utf8" });
+    expect(missing.status).toBe(2); expect(missing.stderr).toMatch(/nope.json not found/);
+    writeFileSync(join(tmp, "bad.json"), "{ not json");
+    const bad = spawnSync(process.execPath, [repoPath("training", "run.mjs"), "--config", join(tmp, "bad.json")], { encoding: "utf8" });
+    expect(bad.status).toBe(2); expect(bad.stderr).toMatch(/bad.json is not valid JSON/);
+    const r = await train({ ...base, run_dir: join(tmp, "run-init"), steps: 1, init_from: join(tmp, "absent.pt") }, ["--no-export"]);
+    expect(r.code).not.toBe(0); expect(r.out).toMatch(/init_from .*absent.pt not found/);
+  }, 120_000);
+});
