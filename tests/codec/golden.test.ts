@@ -8,6 +8,7 @@ import { EncoderInstance } from "../../host/runtime/encoder-instance.ts";
 import { referenceEncode } from "../../host/reference/encoder.ts";
 import { loadDecoder } from "../../host/decoder/decoder.ts";
 import { repoPath } from "../../host/paths.ts";
+import { DECODER_TASK_ONNX } from "../../host/eval/tidepool-codec.ts";
 
 const golden = JSON.parse(readFileSync(repoPath("models", "golden", "latents.json"), "utf8"));
 const model = readModel(readFileSync(DEFAULT_MODEL_PATH), DEFAULT_MODEL_PATH);
@@ -15,7 +16,21 @@ const model = readModel(readFileSync(DEFAULT_MODEL_PATH), DEFAULT_MODEL_PATH);
 describe("trained model", () => {
   it("the shipped model file is valid and within the MCU budget", () => {
     expect(model.meta.name).toBe("tidepool-limitnet-4bit");
-    expect(model.layers.map((l) => l.outChannels)).toEqual([16, 12]);
+    // The layers the shipped training config names (training/configs/shipped.json), 12 latent channels.
+    const config = JSON.parse(readFileSync(repoPath("training", "configs", "shipped.json"), "utf8"));
+    expect(model.layers.map((l) => [l.outChannels, l.kernel, l.stride, l.padding])).toEqual(config.encoder);
+    expect(model.meta.config.encoder).toEqual(config.encoder);
+    expect(model.latent.levels.length).toBe(12);
+    // Issue 3's encoder budget per 224x224 image: <= 15 k parameters, <= 20 M MAC.
+    let side = 224, cin = 3, macs = 0, params = 0;
+    for (const l of model.layers) {
+      side = Math.floor((side + 2 * l.padding - l.kernel) / l.stride) + 1;
+      macs += side * side * l.outChannels * cin * l.kernel * l.kernel;
+      params += l.outChannels * (cin * l.kernel * l.kernel + 1);
+      cin = l.outChannels;
+    }
+    expect(params).toBeLessThanOrEqual(15_000);
+    expect(macs).toBeLessThanOrEqual(20_000_000);
   });
 
   it("the WASM encoder reproduces the golden latents bit for bit (and so does the TS reference)", async () => {
@@ -42,5 +57,17 @@ describe("trained model", () => {
     expect(Buffer.from(none.data).equals(Buffer.from(all.data))).toBe(false);
     await expect(dec.decode({ ...latent, channels: 11 }, new Uint8Array(1), model)).rejects.toThrow(/channels/);
     await dec.close();
+  });
+
+  it("the task-aware decoder pairs with the same encoder: same latent in, a different picture of the same size out", async () => {
+    const task = await loadDecoder(DECODER_TASK_ONNX);
+    const recon = await loadDecoder();
+    const v = golden.vectors[0];
+    const latent = { width: v.latent.width, height: v.latent.height, channels: 12, data: new Uint8Array(Buffer.from(v.latent.symbols, "base64")) };
+    const present = new Uint8Array(latent.data.length).fill(1);
+    const [a, b] = [await task.decode(latent, present, model), await recon.decode(latent, present, model)];
+    expect([a.width, a.height]).toEqual([b.width, b.height]);
+    expect(Buffer.from(a.data).equals(Buffer.from(b.data))).toBe(false);
+    await task.close(); await recon.close();
   });
 });

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { DECODER_ONNX } from "../../host/eval/tidepool-codec.ts";
+import { DECODER_ONNX, DECODER_TASK_ONNX } from "../../host/eval/tidepool-codec.ts";
 import { runCli } from "../helpers/cli.ts";
 import { KODAK_DIR } from "./msssim-pairs.ts";
 
@@ -52,6 +52,19 @@ describe("tidepool eval", () => {
     expect(bad.code).toBe(2); expect(bad.stderr).toMatch(/unknown codec jpeg2000/);
     const tiny = await runCli(["eval", "--images", KODAK_DIR, "--size", "64"]);
     expect(tiny.code).toBe(2); expect(tiny.stderr).toMatch(/--size must be an integer >= 161/);
+    const nodec = await runCli(["eval", "--images", KODAK_DIR, "--decoder", join(tmp, "missing.onnx")]);
+    expect(nodec.code).toBe(2); expect(nodec.stderr).toMatch(/--decoder: no such file .*missing.onnx/);
+  });
+
+  it("--decoder evaluates Tidepool with another server decoder for the same encoder and bytes", async () => {
+    if (!existsSync(DECODER_ONNX) || !existsSync(DECODER_TASK_ONNX)) return;
+    const args = ["eval", "--images", KODAK_DIR, "--size", "224", "--limit", "1", "--codecs", "tidepool", "--json"];
+    const [shipped, task] = await Promise.all([runCli(args), runCli([...args, "--decoder", DECODER_TASK_ONNX])]);
+    expect(shipped.code, shipped.stderr).toBe(0); expect(task.code, task.stderr).toBe(0);
+    const points = (r: { stdout: string }) => JSON.parse(r.stdout).codecs.find((c: { name: string }) => c.name === "tidepool").points;
+    const [a, b] = [points(shipped), points(task)];
+    expect(b.map((p: { bytes: number }) => p.bytes)).toEqual(a.map((p: { bytes: number }) => p.bytes));
+    expect(b.map((p: { msssim: number }) => p.msssim)).not.toEqual(a.map((p: { msssim: number }) => p.msssim));
   });
 
   it("names a corrupt image file", async () => {
