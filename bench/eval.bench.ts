@@ -13,6 +13,8 @@ import { SHARED_DIR } from "../host/paths.ts";
 
 const KODAK = join(SHARED_DIR, "datasets", "kodak");
 const limit = process.env.EVAL_BENCH_LIMIT ? Number(process.env.EVAL_BENCH_LIMIT) : undefined;
+/** EVAL_BENCH_PARTS=full,view,task picks parts (default all), e.g. to run them in two processes on two cores. */
+const parts = new Set((process.env.EVAL_BENCH_PARTS ?? "full,view,task").split(","));
 
 /** baselines-kodak.md "Key numbers" (mean over images of per-image interpolated MS-SSIM; null = n/a). */
 const BARS_FULL: Record<string, (number | null)[]> = { // 0.10, 0.15, 0.20, 0.25 bpp
@@ -57,6 +59,7 @@ export default async function evalBench() {
   console.log(`metrics: 5-scale MS-SSIM and PSNR on 8-bit RGB (pytorch-msssim definition); per-image values at exactly the budget (quality searched per image), mean over images`);
   console.log(`tidepool: ${status.available ? `evaluated; rate = ${tidepool!.rate.describe}` : status.reason}\n`);
 
+  if (parts.has("full")) {
   console.log(`== Kodak ${limit ? `(first ${limit})` : "(24 images)"}, full size, MS-SSIM at a bpp budget ==`);
   const full = await evaluate(await loadEvalImages(KODAK, undefined, limit), { baselines, budgets: bppBudgets(BPP_GRID), tidepool, tidepoolStatus: status.available ? "evaluated" : status.reason, view: "full size", log });
   table(full.curves.filter((c) => c.name !== "tidepool"), ["0.10 bpp", "0.15 bpp", "0.20 bpp", "0.25 bpp"], BARS_FULL);
@@ -67,7 +70,9 @@ export default async function evalBench() {
     table(full.curves.filter((c) => c.name !== "tidepool"), full.curves[0].points.filter((p) => full.curves[1].points.some((q) => q.label === `tidepool ${p.label}`)).map((p) => `tidepool ${p.label}`), {});
     goals(full.curves, 0.1, 0.25);
   }
+  }
 
+  if (parts.has("view")) {
   console.log(`\n== Kodak ${limit ? `(first ${limit})` : "(24 images)"}, 224x224 cover crop, MS-SSIM at a byte budget ==`);
   const view = await evaluate(await loadEvalImages(KODAK, 224, limit), { baselines, budgets: byteBudgets([500, 750, 1000, 1500, 2000, 2500, 3000]), tidepool, tidepoolStatus: status.available ? "evaluated" : status.reason, view: "224x224", log });
   table(view.curves.filter((c) => c.name !== "tidepool"), ["1000 B", "1500 B", "2000 B", "2500 B"], BARS_224);
@@ -75,6 +80,8 @@ export default async function evalBench() {
     console.log("\ntidepool at 224x224:");
     for (const p of view.curves[0].points) console.log(`  ${p.label.padEnd(5)} ${p.bytes.toFixed(0).padStart(6)} B  PSNR ${p.psnr.toFixed(2)}  MS-SSIM ${p.msssim.toFixed(4)}`);
   }
+  }
+  if (!parts.has("task")) return;
 
   const test = imagenetSplit("test").slice(0, limit ? limit * 4 : undefined);
   const budgets = [1000, 1500, 2000, 2500];

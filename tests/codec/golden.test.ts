@@ -19,7 +19,7 @@ describe("trained model", () => {
     // The layers the shipped training config names (training/configs/shipped.json), 12 latent channels.
     const config = JSON.parse(readFileSync(repoPath("training", "configs", "shipped.json"), "utf8"));
     expect(model.layers.map((l) => [l.outChannels, l.kernel, l.stride, l.padding])).toEqual(config.encoder);
-    expect(model.meta.config.encoder).toEqual(config.encoder);
+    expect((model.meta.config as { encoder: unknown }).encoder).toEqual(config.encoder);
     expect(model.latent.levels.length).toBe(12);
     // Issue 3's encoder budget per 224x224 image: <= 15 k parameters, <= 20 M MAC.
     let side = 224, cin = 3, macs = 0, params = 0;
