@@ -1,23 +1,16 @@
 // The differentiable MobileNetV2 teacher (training/teacher.py) against onnxruntime-node on the int8
 // ONNX it was rebuilt from: per-op integers equal except at rounding ties, and top-1 agreement on
 // test-split images above the int8 model's own noise floor (docs/training.md).
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { repoPath } from "../../host/paths.ts";
+import { runCommand, type Ran } from "../helpers/cli.ts";
 
 const PYTHON = "/usr/bin/python3";
 const hasTorch = spawnSync(PYTHON, ["-c", "import torch, torchvision, onnx"]).status === 0;
 
-function check(args: string[]): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, [repoPath("training", "teacher_check.py"), "--node", process.execPath, ...args], { cwd: repoPath(), stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (out += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 280_000);
-    child.on("error", reject);
-    child.on("close", (code) => { clearTimeout(timer); resolve({ code, out }); });
-  });
+function check(args: string[]): Promise<Ran> {
+  return runCommand(PYTHON, [repoPath("training", "teacher_check.py"), "--node", process.execPath, ...args], { timeoutMs: 280_000 });
 }
 
 describe.skipIf(!hasTorch)("MobileNetV2 teacher", () => {

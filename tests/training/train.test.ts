@@ -3,7 +3,7 @@
 // the entropy tables fitted into the exported model, and the task-aware stage (encoder frozen, decoder
 // distilled into MobileNetV2) that exports a decoder pairing with the same encoder. The exported
 // golden latents must come out of the built WASM bit for bit.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,24 +13,17 @@ import { loadDecoder } from "../../host/decoder/decoder.ts";
 import { readModel } from "../../host/model/format.ts";
 import { repoPath } from "../../host/paths.ts";
 import { EncoderInstance } from "../../host/runtime/encoder-instance.ts";
+import { runCommand, type Ran } from "../helpers/cli.ts";
 
 const PYTHON = "/usr/bin/python3";
 const hasTorch = spawnSync(PYTHON, ["-c", "import torch, torchvision, onnx"]).status === 0;
 const tmp = mkdtempSync(join(tmpdir(), "tidepool-train-test-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-function train(config: object, extra: string[] = []): Promise<{ code: number | null; out: string }> {
+function train(config: object, extra: string[] = []): Promise<Ran> {
   const path = join(tmp, `config-${Math.random().toString(36).slice(2)}.json`);
   writeFileSync(path, JSON.stringify(config));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [repoPath("training", "run.mjs"), "--config", path, ...extra], { cwd: repoPath(), stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (out += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 280_000);
-    child.on("error", reject);
-    child.on("close", (code) => { clearTimeout(timer); resolve({ code, out }); });
-  });
+  return runCommand(process.execPath, [repoPath("training", "run.mjs"), "--config", path, ...extra], { timeoutMs: 280_000 });
 }
 
 const run = join(tmp, "run");
