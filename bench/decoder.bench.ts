@@ -4,10 +4,9 @@
 // the same run: sharp/libjpeg-turbo decoding a ~2 kB JPEG and libwebp decoding a ~2 kB WebP.
 import { existsSync, readFileSync } from "node:fs";
 import sharp from "sharp";
-import { DEFAULT_MODEL_PATH } from "../host/build/build.ts";
+import { buildEncoder, DEFAULT_MODEL_PATH } from "../host/build/build.ts";
 import { DEFAULT_DECODER_PATH, loadDecoder } from "../host/decoder/decoder.ts";
 import { DECODER_TASK_ONNX, evalBoard } from "../host/eval/tidepool-codec.ts";
-import { buildEncoder } from "../host/build/build.ts";
 import { classifierView, imagenetSplit } from "../host/eval/classifier.ts";
 import { toFrame } from "../host/image/load.ts";
 import { readModel } from "../host/model/format.ts";

@@ -11,7 +11,7 @@ import os
 import numpy as np
 import torch
 from data import split
-from export import center_crop, integer_encode, integer_layers
+from export import center_crop, integer_encode, integer_layers, symbol_counts
 from model import LEVELS, build
 from msssim import ms_ssim
 
@@ -66,11 +66,7 @@ def main():
     enc.load_state_dict(st["enc"]); dec.load_state_dict(st["dec"]); enc.eval(); dec.eval()
     layers, _, step = integer_layers(enc)
     C = enc.channels
-    counts = np.ones((C, LEVELS))
-    for i in range(0, 200, 50):
-        sym = integer_encode(layers, crops(split("train")[i:i + 50]))
-        for c in range(C):
-            counts[c] += np.bincount(sym[:, c].reshape(-1).numpy(), minlength=LEVELS)
+    counts = symbol_counts(layers, split("train")[:200], C) + 1  # +1 smoothing
     bits_of = -np.log2(counts / counts.sum(1, keepdims=True))
     test = split("test")[:args.images]
     rows = {k: [] for k in range(1, C + 1)}

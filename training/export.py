@@ -85,6 +85,25 @@ def center_crop(path, size):
     return np.asarray(im.crop((l, t, l + size, t + size)), dtype=np.uint8)
 
 
+def write_json(path, obj):
+    """Temporary file, then rename: a crash never leaves half a JSON file in place of a good one."""
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(obj, f)
+    os.replace(tmp, path)
+
+
+def symbol_counts(layers, paths, channels, size=224, batch=32):
+    """Per-channel histograms of the device-exact latent symbols of `paths` as size x size centre crops."""
+    counts = np.zeros((channels, LEVELS), dtype=np.int64)
+    for i in range(0, len(paths), batch):
+        px = torch.from_numpy(np.stack([center_crop(p, size) for p in paths[i:i + batch]]).transpose(0, 3, 1, 2).copy())
+        sym = integer_encode(layers, px)
+        for c in range(channels):
+            counts[c] += np.bincount(sym[:, c].reshape(-1).numpy(), minlength=LEVELS)
+    return counts
+
+
 def golden_vectors(layers, channels):
     """Test-split images at an odd size, RGB888 rows -> latent symbols (channel-major)."""
     out = []
@@ -130,24 +149,19 @@ def main():
             raise SystemExit(f"export.py: this run's encoder does not reproduce {ref}: its decoder would not pair with "
                              f"{spec['dir']}/default.tpm (train it from that model's weights with freeze_encoder)")
         export_decoder(dec, C, os.path.join(out_dir, spec["decoder"]))
-        print(f"exported step {st['step']}: {spec['decoder']} in {spec['dir']} (decoder only; encoder = models/default.tpm, golden latents match)")
+        print(f"exported step {st['step']}: {spec['decoder']} in {spec['dir']} (decoder only; encoder = {spec['dir']}/default.tpm, golden latents match)")
         return
 
     meta = {"name": "tidepool-limitnet-4bit", "steps": st["step"], "config": cfg, "trained_on": "imagenet-sample train split (label_index % 5 != 0)"}
     write_tpm(os.path.join(out_dir, "default.tpm"), layers, step, meta)
 
     # Per-channel symbol counts on the training split (224x224 centre crops): the static entropy statistics.
-    counts = np.zeros((C, LEVELS), dtype=np.int64)
     train = split("train")[:spec.get("images")]
-    for i in range(0, len(train), 32):
-        px = torch.from_numpy(np.stack([center_crop(p, 224) for p in train[i:i + 32]]).transpose(0, 3, 1, 2).copy())
-        sym = integer_encode(layers, px)
-        for c in range(C):
-            counts[c] += np.bincount(sym[:, c].reshape(-1).numpy(), minlength=LEVELS)
+    counts = symbol_counts(layers, train, C)
     # The ChannelTables shape host/eval/ideal-rate.ts reads.
-    json.dump({"levels": [LEVELS] * C, "counts": counts.tolist(), "latents": len(train), "source": "imagenet-sample train split, 224x224 centre crops"},
-              open(os.path.join(out_dir, "latent-stats.json"), "w"))
-    json.dump({"model": f"{spec['dir']}/default.tpm", "vectors": golden_vectors(layers, C)}, open(os.path.join(out_dir, "golden", "latents.json"), "w"))
+    write_json(os.path.join(out_dir, "latent-stats.json"),
+               {"levels": [LEVELS] * C, "counts": counts.tolist(), "latents": len(train), "source": "imagenet-sample train split, 224x224 centre crops"})
+    write_json(os.path.join(out_dir, "golden", "latents.json"), {"model": f"{spec['dir']}/default.tpm", "vectors": golden_vectors(layers, C)})
     export_decoder(dec, C, os.path.join(out_dir, spec["decoder"]))
     # Float weights (no optimiser state): what a fresh clone's task-aware stage starts from.
     tmp = os.path.join(out_dir, WEIGHTS + ".tmp")

@@ -73,9 +73,10 @@ export const command: Command = {
     const small = images.find((x) => Math.min(x.img.width, x.img.height) < MSSSIM_MIN_SIDE);
     if (small) throw new UserError(`${small.name} is ${small.img.width}x${small.img.height}: 5-scale MS-SSIM needs both sides >= ${MSSSIM_MIN_SIDE} px (use --size)`);
 
-    if (values.decoder && !existsSync(resolve(values.decoder))) throw new UserError(`--decoder: no such file ${resolve(values.decoder)}`, 2);
+    const decoderPath = values.decoder ? resolve(values.decoder) : undefined;
+    if (decoderPath && !existsSync(decoderPath)) throw new UserError(`--decoder: no such file ${decoderPath}`, 2);
     const wantTidepool = !values.codecs || values.codecs.split(",").includes("tidepool");
-    const status = wantTidepool ? await loadTidepool({ trainImages: rateImages, log, decoderPath: values.decoder ? resolve(values.decoder) : undefined }) : { available: false as const, reason: "not requested (--codecs)" };
+    const status = wantTidepool ? await loadTidepool({ trainImages: rateImages, log, decoderPath }) : { available: false as const, reason: "not requested (--codecs)" };
     if (!status.available) log(`tidepool: ${status.reason}; evaluating the baselines only`);
     const view = size ? `${size}x${size} cover crop (lanczos3)` : "full size";
     const budgets = size ? byteBudgets(VIEW_BYTES_224.map((b) => Math.round((b * size * size) / (224 * 224)))) : bppBudgets();
