@@ -10,6 +10,7 @@ import {
   S_IN_WIDTH, S_IN_HEIGHT, S_OUT_WIDTH, S_OUT_HEIGHT, S_ROWS_IN, S_NEXT_OUT,
   ACT_LINEAR, ACT_RELU, FORMAT_GRAY8, FORMAT_RGB565, FORMAT_RGB888,
 } from "./plan";
+import { OK, E_BAD_PLAN, E_BAD_FORMAT, E_FRAME_TOO_LARGE, E_FRAME_TOO_SMALL, E_NOT_INITIALISED, E_FRAME_COMPLETE } from "./abi";
 
 /** Arena offset of the plan block: a compile-time constant set per build with `--use TIDEPOOL_PLAN_OFFSET=<n>`. */
 // @ts-ignore: TIDEPOOL_PLAN_OFFSET is a global introduced by asc --use
@@ -17,14 +18,6 @@ const PLAN_OFFSET: i32 = TIDEPOOL_PLAN_OFFSET;
 
 const ABI_VERSION: i32 = 1;
 
-// Status / error codes (negative = error), see docs/device-abi.md.
-const OK: i32 = 0;
-const E_BAD_PLAN: i32 = -1;
-const E_BAD_FORMAT: i32 = -2;
-const E_FRAME_TOO_LARGE: i32 = -3;
-const E_FRAME_TOO_SMALL: i32 = -4;
-const E_NOT_INITIALISED: i32 = -5;
-const E_FRAME_COMPLETE: i32 = -6;
 
 let frameWidth: i32 = 0;
 let frameHeight: i32 = 0;

@@ -1,4 +1,4 @@
-// Word indices of the plan block; mirrors host/memory-map/plan-layout.ts (a test checks they agree).
+// Word indices of the plan block; mirrors host/build/memory-map/plan-layout.ts (a test checks they agree).
 export const PLAN_MAGIC: i32 = 0x4c505054;
 export const PLAN_HEADER_WORDS: i32 = 16;
 export const PLAN_LAYER_WORDS: i32 = 16;

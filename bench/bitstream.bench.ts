@@ -7,27 +7,27 @@
 //  4. decoder fuzzing, >= 10^5 cases. BITSTREAM_BENCH_LIMIT=N uses N photos; BITSTREAM_FUZZ=N sets the cases.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { codeLengths } from "../host/bitstream/code-length.ts";
-import { devicePacketize } from "../host/bitstream/device-packetizer.ts";
-import { fuzzDecoder } from "../host/bitstream/fuzz.ts";
-import { ensureTables } from "../host/bitstream/model-tables.ts";
-import { decodePacketSet } from "../host/bitstream/packet-decoder.ts";
-import { packetize } from "../host/bitstream/packetizer.ts";
+import { codeLengths } from "../host/wire/bitstream/code-length.ts";
+import { devicePacketize } from "../host/build/runtime/device-packetizer.ts";
+import { fuzzDecoder } from "../host/receiver/packet-fuzz.ts";
+import { ensureTables } from "../host/build/model-tables.ts";
+import { decodePacketSet } from "../host/receiver/packet-decoder.ts";
+import { packetize } from "../host/wire/bitstream/packetizer.ts";
 import { buildEncoder, DEFAULT_MODEL_PATH } from "../host/build/build.ts";
 import { msssim } from "../host/eval/metrics.ts";
 import { evalBoard } from "../host/eval/tidepool-codec.ts";
 import { loadRgb, toFrame } from "../host/image/load.ts";
-import { lossPattern, type LossSpec } from "../host/link/loss.ts";
+import { lossPattern, type LossSpec } from "../host/wire/link/loss.ts";
 import { readModel } from "../host/model/format.ts";
-import { seededRandom } from "../host/model/random.ts";
-import { SHARED_DIR, repoPath } from "../host/paths.ts";
-import type { Latent } from "../host/reference/encoder.ts";
-import { EncoderInstance } from "../host/runtime/encoder-instance.ts";
-import { getBoard } from "../host/boards/boards.ts";
-import { bitstreamInit } from "../host/bitstream/device-layout.ts";
-import { encoderWorkload } from "../host/profile/encoder-workload.ts";
-import { profileWorkload } from "../host/profile/profile.ts";
+import { SHARED_DIR, repoPath } from "../host/core/paths.ts";
+import { EncoderInstance } from "../host/build/runtime/encoder-instance.ts";
+import { getBoard } from "../host/core/boards.ts";
+import { bitstreamInit } from "../host/build/memory-map/packet-regions.ts";
+import { encoderWorkload } from "../host/build/profile/encoder-workload.ts";
+import { profileWorkload } from "../host/build/profile/profile.ts";
 import { packFrame, randomRgb } from "../tests/helpers/frames.ts";
+import { seededRandom } from "../host/core/seeded-random.ts";
+import type { Latent } from "../host/core/types.ts";
 
 const KODAK = join(SHARED_DIR, "datasets", "kodak");
 const LINKS = [12, 51, 64, 115, 222];
@@ -97,7 +97,7 @@ export default async function bitstreamBench() {
   // 3. Loss resilience (needs the decoder).
   if (!existsSync(repoPath("models", "decoder.onnx"))) console.log("\n3. skipped: no Tidepool decoder installed (models/decoder.onnx)");
   else {
-    const { loadDecoder } = await import("../host/decoder/decoder.ts");
+    const { loadDecoder } = await import("../host/receiver/decoder.ts");
     const dec = await loadDecoder();
     const seeds = 2;
     const losses: [string, LossSpec][] = [["iid 10%", { kind: "iid", rate: 0.1 }], ["iid 20%", { kind: "iid", rate: 0.2 }], ["iid 40%", { kind: "iid", rate: 0.4 }], ["GE 20% burst 4", { kind: "ge", rate: 0.2, burst: 4 }]];

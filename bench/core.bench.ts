@@ -1,10 +1,10 @@
 // Core figures: module size and arena bytes per board; host encode time per frame, WASM encoder
 // against the TypeScript reference (the baseline) in the same run.
 import { performance } from "node:perf_hooks";
-import { loadBoards } from "../host/boards/boards.ts";
+import { loadBoards } from "../host/core/boards.ts";
 import { buildEncoder, loadDefaultModel } from "../host/build/build.ts";
-import { EncoderInstance } from "../host/runtime/encoder-instance.ts";
-import { referenceEncode } from "../host/reference/encoder.ts";
+import { EncoderInstance } from "../host/build/runtime/encoder-instance.ts";
+import { referenceEncode } from "../host/build/reference/encoder.ts";
 import { macs, parameterCount } from "../host/model/geometry.ts";
 import { packFrame, randomRgb } from "../tests/helpers/frames.ts";
 

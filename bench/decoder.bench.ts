@@ -1,17 +1,18 @@
 // Server decoder throughput (issue 3: >= 100 images/s at 224x224 on this 2-core CPU with
-// onnxruntime-node), through the product path (host/decoder/decoder.ts: dequantize, mask, ONNX run,
+// onnxruntime-node), through the product path (host/receiver/decoder.ts: dequantize, mask, ONNX run,
 // to RGB), next to the baseline decoders a server would otherwise run on the same view, measured in
 // the same run: sharp/libjpeg-turbo decoding a ~2 kB JPEG and libwebp decoding a ~2 kB WebP.
 import { existsSync, readFileSync } from "node:fs";
 import sharp from "sharp";
 import { buildEncoder, DEFAULT_MODEL_PATH } from "../host/build/build.ts";
-import { DEFAULT_DECODER_PATH, loadDecoder } from "../host/decoder/decoder.ts";
+import { DEFAULT_DECODER_PATH, loadDecoder } from "../host/receiver/decoder.ts";
 import { DECODER_TASK_ONNX, evalBoard } from "../host/eval/tidepool-codec.ts";
-import { classifierView, imagenetSplit } from "../host/eval/classifier.ts";
+import { classifierView } from "../host/receiver/classifier.ts";
 import { toFrame } from "../host/image/load.ts";
 import { readModel } from "../host/model/format.ts";
-import { EncoderInstance } from "../host/runtime/encoder-instance.ts";
+import { EncoderInstance } from "../host/build/runtime/encoder-instance.ts";
 import { decodeRgb, jpegTurbo } from "../host/eval/baselines.ts";
+import { imagenetSplit } from "../host/core/dataset-split.ts";
 
 const SECONDS = 3;
 

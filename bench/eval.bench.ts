@@ -5,11 +5,12 @@
 // set for a quick look (the figures are then not comparable with the bars).
 import { join } from "node:path";
 import { defaultBaselines } from "../host/eval/baselines.ts";
-import { Classifier, imagenetSplit } from "../host/eval/classifier.ts";
+import { Classifier } from "../host/receiver/classifier.ts";
 import { bppBudgets, byteBudgets, bytesAtMetric, evaluate, loadEvalImages, BPP_GRID, type RdCurve, type RdPoint } from "../host/eval/rd.ts";
 import { classifyAtBudgets } from "../host/eval/task-eval.ts";
 import { DECODER_TASK_ONNX, loadTidepool } from "../host/eval/tidepool-codec.ts";
-import { SHARED_DIR } from "../host/paths.ts";
+import { SHARED_DIR } from "../host/core/paths.ts";
+import { imagenetSplit } from "../host/core/dataset-split.ts";
 
 const KODAK = join(SHARED_DIR, "datasets", "kodak");
 const limit = process.env.EVAL_BENCH_LIMIT ? Number(process.env.EVAL_BENCH_LIMIT) : undefined;

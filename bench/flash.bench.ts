@@ -2,13 +2,14 @@
 // byte): the bridge's framed put-file against plain raw-REPL repr writes (mpremote's `fs cp`
 // method: 256-byte chunks as `w(repr(chunk))`), measured in the same run.
 import { performance } from "node:perf_hooks";
-import { getBoard } from "../host/boards/boards.ts";
-import { seededRandom } from "../host/model/random.ts";
-import { VirtualBoard, bridgeSource } from "../flash-tools/virtual-board/virtual-board.ts";
+import { getBoard } from "../host/core/boards.ts";
+import { VirtualBoard } from "../flash-tools/virtual-board/virtual-board.ts";
 import { SerialLink } from "../flash-tools/serial-link.ts";
 import { RawRepl } from "../flash-tools/raw-repl.ts";
 import { BridgeClient } from "../flash-tools/bridge-client.ts";
 import { replPutFile } from "../flash-tools/install.ts";
+import { seededRandom } from "../host/core/seeded-random.ts";
+import { bridgeSource } from "../flash-tools/install.ts";
 
 function pyBytesRepr(b: Uint8Array): string {
   let s = "b'";

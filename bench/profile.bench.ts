@@ -3,18 +3,18 @@
 // wall-time overhead of the cycle-counting instrumentation in Node.
 import { performance } from "node:perf_hooks";
 import sharp from "sharp";
-import { loadBoards } from "../host/boards/boards.ts";
+import { loadBoards } from "../host/core/boards.ts";
 import { buildEncoder, loadDefaultModel } from "../host/build/build.ts";
 import { loadRgb, toFrame } from "../host/image/load.ts";
 import { samplePhotos } from "../host/image/samples.ts";
-import { unpackRow, BYTES_PER_PIXEL, type PixelFormat } from "../host/image/pixel-format.ts";
-import { buildDeviceJpeg, loadDeviceJpeg, runJpeg } from "../host/jpeg/device-jpeg.ts";
-import { profileWorkload } from "../host/profile/profile.ts";
-import { encoderWorkload } from "../host/profile/encoder-workload.ts";
-import { jpegWorkload } from "../host/profile/jpeg-workload.ts";
-import { instrument } from "../host/profile/instrument.ts";
-import { costTable } from "../host/profile/cost-models.ts";
-import { EncoderInstance } from "../host/runtime/encoder-instance.ts";
+import { unpackRow, BYTES_PER_PIXEL, type PixelFormat } from "../host/core/pixel-format.ts";
+import { buildDeviceJpeg, loadDeviceJpeg, runJpeg } from "../host/build/jpeg/device-jpeg.ts";
+import { profileWorkload } from "../host/build/profile/profile.ts";
+import { encoderWorkload } from "../host/build/profile/encoder-workload.ts";
+import { jpegWorkload } from "../host/build/profile/jpeg-workload.ts";
+import { instrument } from "../host/build/profile/instrument.ts";
+import { costTable } from "../host/build/profile/cost-models.ts";
+import { EncoderInstance } from "../host/build/runtime/encoder-instance.ts";
 
 const QUALITIES = [10, 20, 50];
 const M = (c: number) => (c / 1e6).toFixed(1).padStart(7);

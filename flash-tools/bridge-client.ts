@@ -3,10 +3,11 @@ import { createHash } from "node:crypto";
 import { SerialLink } from "./serial-link.ts";
 import { RawRepl } from "./raw-repl.ts";
 import { encodeFrame, FrameSplitter, MAX_BODY, R, T, type Frame } from "./bridge-protocol.ts";
-import { FORMAT_CODE, BYTES_PER_PIXEL, type PixelFormat } from "../host/image/pixel-format.ts";
-import type { Latent } from "../host/reference/encoder.ts";
+import { FORMAT_CODE, BYTES_PER_PIXEL, type PixelFormat } from "../host/core/pixel-format.ts";
+import type { Latent } from "../host/core/types.ts";
+import { TidepoolError, EXIT_FAILURE } from "../host/core/errors.ts";
 
-export class BridgeError extends Error { constructor(m: string) { super(m); this.name = "BridgeError"; } }
+export class BridgeError extends TidepoolError { constructor(m: string) { super("bridge", m, EXIT_FAILURE); } }
 
 export interface BoardEncodeResult { latent: Latent; encodeUs: number }
 

@@ -1,7 +1,8 @@
 // The bridge's frame format, host side (docs/bridge-protocol.md). The board side is
 // flash-tools/bridge/tidepool_bridge.py; both must agree byte for byte.
 // Frame = COBS(b"TB" | version u8 | type u8 | seq u16 | length u16 | body | crc32 u32) + 0x00.
-import { crc32 } from "../host/model/crc32.ts";
+import { crc32 } from "../host/core/crc32.ts";
+import { TidepoolError } from "../host/core/errors.ts";
 
 export const BRIDGE_MAGIC = [0x54, 0x42]; // "TB"
 export const BRIDGE_VERSION = 1;
@@ -12,7 +13,7 @@ export const R = { ACK: 0x80, INFO: 0x81, RESULT: 0x82, DATA: 0x84, STATS: 0x85,
 
 export interface Frame { type: number; seq: number; body: Uint8Array }
 
-export class FrameError extends Error { constructor(m: string) { super(m); this.name = "FrameError"; } }
+export class FrameError extends TidepoolError { constructor(m: string) { super("bridge-frame", m); } }
 
 export function cobsEncode(data: Uint8Array): Uint8Array {
   const out: number[] = [0];

@@ -3,7 +3,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { SerialPort } from "serialport";
-import type { Board } from "../host/boards/boards.ts";
+import type { Board } from "../host/core/boards.ts";
 
 export interface PortInfo { path: string; vid?: string; pid?: string; description?: string }
 export interface DetectedPort extends PortInfo { boards: string[] }

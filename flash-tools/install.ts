@@ -1,10 +1,16 @@
 // Installs Tidepool on a board: the bridge script over the raw REPL (base64 chunks into a temporary
 // file, sha256 checked on the board, then renamed), then the encoder module over the bridge.
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { RawRepl } from "./raw-repl.ts";
 import { BridgeClient } from "./bridge-client.ts";
 
 const BRIDGE_DIR = "tidepool";
+
+/** The bridge script's source (flash-tools/bridge/tidepool_bridge.py), installed on boards with the encoder. */
+export function bridgeSource(): Uint8Array {
+  return readFileSync(new URL("./bridge/tidepool_bridge.py", import.meta.url));
+}
 
 /** Writes a file through plain raw-REPL exec calls: temp name, on-board sha256, rename. */
 export async function replPutFile(repl: RawRepl, path: string, data: Uint8Array, chunk = 768): Promise<boolean> {

@@ -2,14 +2,15 @@
 // enter with Ctrl-C + Ctrl-A (optionally soft reset with Ctrl-D), exec with the raw-paste probe
 // (`\x05A\x01`) and flow control when the board offers it, plain raw mode otherwise.
 import { SerialLink } from "./serial-link.ts";
+import { TidepoolError, EXIT_FAILURE } from "../host/core/errors.ts";
 
 export interface ReplTimeouts { enterMs: number; execMs: number; interCharMs: number }
 export const DEFAULT_TIMEOUTS: ReplTimeouts = { enterMs: 10_000, execMs: 10_000, interCharMs: 10_000 };
 
-export class RawReplError extends Error { constructor(m: string) { super(m); this.name = "RawReplError"; } }
+export class RawReplError extends TidepoolError { constructor(m: string) { super("raw-repl", m, EXIT_FAILURE); } }
 /** The board ran the code and it raised: `stderr` holds the traceback. */
-export class RemoteExecError extends Error {
-  constructor(readonly stdout: string, readonly stderr: string) { super(`board raised: ${stderr.trim().split("\n").at(-1)}`); this.name = "RemoteExecError"; }
+export class RemoteExecError extends TidepoolError {
+  constructor(readonly stdout: string, readonly stderr: string) { super("board-exception", `board raised: ${stderr.trim().split("\n").at(-1)}`, EXIT_FAILURE); }
 }
 
 const BANNER = "raw REPL; CTRL-B to exit\r\n";

@@ -1,7 +1,8 @@
 // A serial port (the real `serialport` package) wrapped as a byte queue with timed reads.
 import { SerialPort } from "serialport";
+import { TidepoolError, EXIT_FAILURE } from "../host/core/errors.ts";
 
-export class LinkTimeoutError extends Error { constructor(m: string) { super(m); this.name = "LinkTimeoutError"; } }
+export class LinkTimeoutError extends TidepoolError { constructor(m: string) { super("serial-timeout", m, EXIT_FAILURE); } }
 
 export class SerialLink {
   private buf = Buffer.alloc(0);

@@ -7,20 +7,21 @@ import { basename, dirname } from "node:path";
 import { buildEncoder } from "./build/build.ts";
 import { loadRgb, toFrame } from "./image/load.ts";
 import { samplePhotos } from "./image/samples.ts";
-import { EncoderInstance } from "./runtime/encoder-instance.ts";
-import { repoPath } from "./paths.ts";
-import type { Latent } from "./reference/encoder.ts";
-import { VirtualBoard, bridgeSource } from "../flash-tools/virtual-board/virtual-board.ts";
+import { EncoderInstance } from "./build/runtime/encoder-instance.ts";
+import { repoPath } from "./core/paths.ts";
+import { VirtualBoard } from "../flash-tools/virtual-board/virtual-board.ts";
 import { SerialLink } from "../flash-tools/serial-link.ts";
 import { RawRepl } from "../flash-tools/raw-repl.ts";
 import { installTidepool } from "../flash-tools/install.ts";
-import { existsSync, readFileSync } from "node:fs";
-import { DEFAULT_DECODER_PATH, loadDecoder, type Decoder } from "./decoder/decoder.ts";
-import { IdealRate, tablesFromJson } from "./eval/ideal-rate.ts";
+import { existsSync } from "node:fs";
+import { DEFAULT_DECODER_PATH, loadDecoder } from "./receiver/decoder.ts";
+import { PacketRate } from "./wire/bitstream/packet-rate.ts";
+import { modelTables } from "./wire/bitstream/tables.ts";
 import { msssim, psnr } from "./eval/metrics.ts";
-import { unpackRow, BYTES_PER_PIXEL } from "./image/pixel-format.ts";
-
-const STATS = repoPath("models", "latent-stats.json");
+import { unpackRow, BYTES_PER_PIXEL } from "./core/pixel-format.ts";
+import type { Latent } from "./core/types.ts";
+import type { ServerDecoder } from "./core/types.ts";
+import { bridgeSource } from "../flash-tools/install.ts";
 
 const BOARD = process.env.TIDEPOOL_BOARD_NAME ?? "k210";
 const BAUD = Number(process.env.TIDEPOOL_BAUD ?? 921_600);
@@ -46,8 +47,8 @@ async function main() {
     console.log(`3. flashed ${result.bytes} B in ${result.seconds.toFixed(2)} s, sha256 verified on the board\n`);
 
     const host = await EncoderInstance.load(built.wasm, built.board);
-    const decoder: Decoder | null = existsSync(DEFAULT_DECODER_PATH) ? await loadDecoder() : null;
-    const rate = existsSync(STATS) ? new IdealRate(tablesFromJson(readFileSync(STATS, "utf8"), STATS)) : null;
+    const decoder: ServerDecoder | null = existsSync(DEFAULT_DECODER_PATH) ? await loadDecoder() : null;
+    const rate = built.model.entropy ? new PacketRate(modelTables(built.model, "the built model")) : null;
     console.log("board   image                  arena B / budget B  module B  latent      bytes  board encode ms  host encode ms  round trip ms  check      PSNR dB  MS-SSIM");
     let failures = 0;
     for (const path of photos) {
@@ -77,9 +78,9 @@ async function main() {
     const stats = await bridge.stats();
     await bridge.exit(repl);
     console.log(`\nbridge: ${stats.frames_in} frames in, ${stats.frames_out} out, ${stats.bad_frames} bad; latent ${width / 8}x${height / 8}x12 symbols per image (${(width / 8) * (height / 8) * 12} B before entropy coding)`);
-    console.log("bytes: ideal code length under the static per-channel tables in models/latent-stats.json (the bitstream's packets add headers).");
+    console.log(rate ? `bytes: ${rate.describe}.` : "bytes: - (the model carries no entropy tables: run `tidepool fit-tables`)");
     console.log("board encode ms is the virtual board's own clock (MicroPython in WebAssembly on this host), not a prediction for the real board: see `tidepool profile`.");
-    await decoder?.close();
+    await decoder?.close?.();
     if (failures) throw new Error(`${failures} image(s) differ between board and host`);
   } finally {
     await link.close();

@@ -1,5 +1,7 @@
-"""ImageNet-sample training split (label_index % 5 != 0): never Kodak, never the test split."""
+"""ImageNet-sample training split (host/core/dataset-split.json: the one split rule, shared with the host):
+never Kodak, never the test split."""
 import csv
+import json
 import os
 import random
 import numpy as np
@@ -7,19 +9,21 @@ import torch
 from PIL import Image
 
 SHARED = os.environ.get("TIDEPOOL_SHARED", os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
-IMAGENET = os.path.join(SHARED, "datasets", "imagenet-sample")
+with open(os.path.join(os.path.dirname(__file__), "..", "host", "core", "dataset-split.json")) as _f:
+    SPLIT_RULE = json.load(_f)
+IMAGENET = os.path.join(SHARED, "datasets", SPLIT_RULE["dataset"])
 
 
 def split(name):
     """Paths of the 'train' or 'test' split from labels.csv."""
-    with open(os.path.join(IMAGENET, "labels.csv")) as f:
+    with open(os.path.join(IMAGENET, SPLIT_RULE["labels"])) as f:
         rows = list(csv.DictReader(f))
     key = [k for k in rows[0].keys() if "index" in k.lower()][0]
     fkey = [k for k in rows[0].keys() if "file" in k.lower() or "path" in k.lower() or "image" in k.lower()][0]
     want_test = name == "test"
     out = []
     for r in rows:
-        if (int(r[key]) % 5 == 0) == want_test:
+        if (int(r[key]) % SPLIT_RULE["modulus"] == SPLIT_RULE["testRemainder"]) == want_test:
             p = os.path.join(IMAGENET, r[fkey])
             if not os.path.exists(p):
                 p = os.path.join(IMAGENET, "images", r[fkey])

@@ -158,7 +158,7 @@ def main():
     # Per-channel symbol counts on the training split (224x224 centre crops): the static entropy statistics.
     train = split("train")[:spec.get("images")]
     counts = symbol_counts(layers, train, C)
-    # The ChannelTables shape host/eval/ideal-rate.ts reads.
+    # The ChannelTables shape host/wire/bitstream/ideal-rate.ts reads.
     write_json(os.path.join(out_dir, "latent-stats.json"),
                {"levels": [LEVELS] * C, "counts": counts.tolist(), "latents": len(train), "source": "imagenet-sample train split, 224x224 centre crops"})
     write_json(os.path.join(out_dir, "golden", "latents.json"), {"model": f"{spec['dir']}/default.tpm", "vectors": golden_vectors(layers, C)})

@@ -1,7 +1,7 @@
 // Reference logits of the int8 MobileNetV2 from onnxruntime-node, for training/teacher_check.py.
 // usage: node training/teacher-reference.mjs <input.f32> <output.f32> [model.onnx] [--batch 16] [--threads 1] [--all-outputs]
 // <input.f32>: raw little-endian float32 NCHW [N,3,224,224], already normalised (README pipeline).
-// <output.f32>: raw float32 logits [N,1000]. The session options match host/eval/classifier.ts.
+// <output.f32>: raw float32 logits [N,1000]. The session options match host/receiver/classifier.ts.
 // --all-outputs: also write every other graph output <name> to <output.f32>.<name> (raw float32, batches
 // concatenated); teacher_check.py uses it with a copy of the graph that exposes intermediate tensors.
 import { readFileSync, writeFileSync } from "node:fs";

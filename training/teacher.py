@@ -23,7 +23,7 @@ the calibrated one, min(6, observed max): only 8 of the 35 ReLU6 outputs reach 6
 (asymmetric ranges such as [-7.8, 8.9]) and so is the pooled feature ([0, 4.87]). The teacher copies
 that function: each of those points is `clamp(x, lo, hi)` with lo/hi = the int8 range, which is part
 of the exact int8 semantics (only the rounding onto the grid is left out). Reason: the int8 model is
-what the host's task evaluation runs (host/eval/classifier.ts), and codec reconstructions are exactly
+what the host's task evaluation runs (host/receiver/classifier.ts), and codec reconstructions are exactly
 the off-distribution inputs that may push activations past the calibrated ranges, where int8 saturates
 and ReLU6 would not. On the 200 test images the clamps almost never bite (below 0.3% of elements, at
 the 6.0 bounds ReLU6 has too): act="quant" and act="relu6" differ by at most 0.42 in a logit and have

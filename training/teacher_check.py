@@ -3,7 +3,7 @@
 /usr/bin/python3 training/teacher_check.py [--n 200] [--threads 1] [--min-top1 0.90] [--per-op 4]
 
 Preprocesses N test-split images as the model README says (RGB; short side 256, PIL LANCZOS; centre
-crop 224 placed like host/eval/classifier.ts; /255; ImageNet mean/std; NCHW float32), writes that
+crop 224 placed like host/receiver/classifier.ts; /255; ImageNet mean/std; NCHW float32), writes that
 tensor to a temp file, runs training/teacher-reference.mjs (onnxruntime-node) on exactly those bytes,
 and compares logits. Exits 1 if the default teacher's top-1 agreement with ORT is below --min-top1.
 

@@ -1,11 +1,16 @@
 // On-device packetizer: the latent in the arena → link-sized packets, range-coded with the static
-// context tables of the model's ENTR section. Bit-exact with host/bitstream/packetizer.ts (golden
+// context tables of the model's ENTR section. Bit-exact with host/wire/bitstream/packetizer.ts (golden
 // tests compare the bytes). Format: docs/bitstream.md. Allocates nothing: the tables, the block order
 // and the packet buffer are arena regions fixed by the build (bitstream.* in the memory map).
 import {
   PLAN_HEADER_WORDS, PLAN_LAYER_WORDS, STATE_LAYER_WORDS, H_LAYER_COUNT, H_LATENT_OFFSET, H_STATE_OFFSET,
   L_OUT_CHANNELS, S_OUT_WIDTH, S_OUT_HEIGHT, S_NEXT_OUT,
 } from "../plan";
+import {
+  E_NO_TABLES, E_LATENT_NOT_READY, E_BAD_PACKET_SIZE, E_LATENT_TOO_LARGE, E_TABLES_MISMATCH, E_SYMBOL_TOO_LARGE,
+  E_BAD_ARGUMENT, E_NOT_STARTED, ENTR_MAGIC, ENTR_CHANNELS_AT, ENTR_BLOCK_WIDTH_AT, ENTR_BLOCK_HEIGHT_AT,
+  ENTR_SEED_AT, ENTR_ID_AT, ENTR_HEADER_BYTES, ENTR_ENTRY_BYTES, ENTR_ENTRY_MAP_AT, ENTR_ENTRY_CUM_AT,
+} from "../abi";
 
 // @ts-ignore: TIDEPOOL_PLAN_OFFSET is a global introduced by asc --use
 const PLAN_AT: i32 = TIDEPOOL_PLAN_OFFSET;
@@ -13,7 +18,7 @@ const PLAN_AT: i32 = TIDEPOOL_PLAN_OFFSET;
 // @ts-ignore: isDefined / TIDEPOOL_BITSTREAM_OFFSET are resolved at compile time
 const BS_AT: i32 = isDefined(TIDEPOOL_BITSTREAM_OFFSET) ? TIDEPOOL_BITSTREAM_OFFSET : 0;
 
-// Descriptor words (host/bitstream/device-layout.ts writes them).
+// Descriptor words (host/build/memory-map/packet-regions.ts writes them).
 const BS_MAGIC: i32 = 0x53425054; // "TPBS"
 const D_TABLES: i32 = 1;
 const D_ORDER: i32 = 2;
@@ -21,9 +26,6 @@ const D_ORDER_BLOCKS: i32 = 3;
 const D_PACKET: i32 = 4;
 const D_PACKET_BYTES: i32 = 5;
 
-const TABLES_MAGIC: u32 = 0x43455054; // "TPEC"
-const TABLES_HEADER: i32 = 20;
-const ENTRY_BYTES: i32 = 12;
 
 const PACKET_TAG: i32 = 0xd1;
 const HEADER_MAX: i32 = 9;
@@ -31,15 +33,6 @@ const MIN_PACKET: i32 = 12;
 const MAX_PACKET: i32 = 255;
 const VARINT_LIMIT: i32 = 1 << 21;
 
-// Errors (negative), see docs/bitstream.md §Device API.
-const E_NO_TABLES: i32 = -20;
-const E_LATENT_NOT_READY: i32 = -21;
-const E_BAD_PACKET_SIZE: i32 = -22;
-const E_LATENT_TOO_LARGE: i32 = -23;
-const E_TABLES_MISMATCH: i32 = -24;
-const E_SYMBOL_TOO_LARGE: i32 = -25;
-const E_BAD_ARGUMENT: i32 = -26;
-const E_NOT_STARTED: i32 = -27;
 
 @inline function planWord(i: i32): i32 { return load<i32>(PLAN_AT + (i << 2)); }
 @inline function descWord(i: i32): i32 { return load<i32>(BS_AT + (i << 2)); }
@@ -57,7 +50,7 @@ let nextSlot: i32 = 0, packetIndex: i32 = 0, symbols: i32 = 0, packetAt: i32 = 0
 // Position of the slot last located.
 let pC: i32 = 0, pX: i32 = 0, pY: i32 = 0, pDx: i32 = 0, pDy: i32 = 0;
 
-// ---- range coder (host/bitstream/range-coder.ts) ----
+// ---- range coder (host/wire/bitstream/range-coder.ts) ----
 let rcLow: u64 = 0;
 let rcRange: u32 = 0;
 let rcCache: u32 = 0;
@@ -132,7 +125,7 @@ function rcFinish(): i32 {
   return len;
 }
 
-// ---- symbol order (host/bitstream/symbol-order.ts) ----
+// ---- symbol order (host/wire/bitstream/symbol-order.ts) ----
 @inline function xorshift32(x: u32): u32 { x ^= x << 13; x ^= x >> 17; x ^= x << 5; return x; }
 
 function buildOrder(c: i32): void {
@@ -168,7 +161,7 @@ function nextCoded(index: i32): i32 {
   return index;
 }
 
-@inline function entry(c: i32): i32 { return tables + TABLES_HEADER + c * ENTRY_BYTES; }
+@inline function entry(c: i32): i32 { return tables + ENTR_HEADER_BYTES + c * ENTR_ENTRY_BYTES; }
 
 function contextOf(index: i32, first: i32, classes: i32, classMap: i32): i32 {
   const at = latent + pC * plane + pY * W + pX;
@@ -213,20 +206,20 @@ export function tp_pk_begin(frameId: i32, packetSize: i32, budgetBytes: i32, cha
   active = false;
   if (BS_AT == 0 || descWord(0) != BS_MAGIC) return E_NO_TABLES;
   tables = descWord(D_TABLES);
-  if (load<u32>(tables) != TABLES_MAGIC) return E_NO_TABLES;
+  if (load<u32>(tables) != <u32>ENTR_MAGIC) return E_NO_TABLES;
   const outH = lastState(S_OUT_HEIGHT);
   if (outH <= 0 || lastState(S_NEXT_OUT) != outH) return E_LATENT_NOT_READY;
   const C = load<i32>(PLAN_AT + ((PLAN_HEADER_WORDS + lastLayer() * PLAN_LAYER_WORDS + L_OUT_CHANNELS) << 2));
-  if (<i32>load<u16>(tables + 6) != C) return E_TABLES_MISMATCH;
+  if (<i32>load<u16>(tables + ENTR_CHANNELS_AT) != C) return E_TABLES_MISMATCH;
   if (packetSize < MIN_PACKET || packetSize > MAX_PACKET || packetSize > descWord(D_PACKET_BYTES) - HEADER_MAX - 8) return E_BAD_PACKET_SIZE;
   if (budgetBytes < 1 || channels < 1 || channels > C) return E_BAD_ARGUMENT;
   W = lastState(S_OUT_WIDTH); H = outH; plane = W * H;
-  bw = <i32>load<u8>(tables + 8); bh = <i32>load<u8>(tables + 9);
+  bw = <i32>load<u8>(tables + ENTR_BLOCK_WIDTH_AT); bh = <i32>load<u8>(tables + ENTR_BLOCK_HEIGHT_AT);
   blocksX = (W + bw - 1) / bw;
   blocks = blocksX * ((H + bh - 1) / bh);
   blockSlots = bw * bh; channelSlots = blocks * blockSlots;
   if (blocks > descWord(D_ORDER_BLOCKS) || W > 0xffff || H > 0xffff || <i64>C * <i64>channelSlots > <i64>VARINT_LIMIT) return E_LATENT_TOO_LARGE;
-  seed = load<u32>(tables + 12); tablesId = load<u32>(tables + 16);
+  seed = load<u32>(tables + ENTR_SEED_AT); tablesId = load<u32>(tables + ENTR_ID_AT);
   latent = planWord(H_LATENT_OFFSET);
   order = descWord(D_ORDER); orderChannel = -1;
   imageId = frameId & 0xff; packetBytes = packetSize; budget = budgetBytes; sent = 0;
@@ -256,10 +249,10 @@ export function tp_pk_next(): i32 {
     const e = entry(pC);
     const levels = <i32>load<u16>(e);
     const classes = <i32>load<u8>(e + 2);
-    const ctx = contextOf(index, first, classes, tables + load<i32>(e + 4));
+    const ctx = contextOf(index, first, classes, tables + load<i32>(e + ENTR_ENTRY_MAP_AT));
     const s = <i32>load<u8>(latent + pC * plane + pY * W + pX);
     if (s >= levels) { active = false; return E_TABLES_MISMATCH; }
-    const row = tables + load<i32>(e + 8) + ((ctx * (levels + 1) + s) << 1);
+    const row = tables + load<i32>(e + ENTR_ENTRY_CUM_AT) + ((ctx * (levels + 1) + s) << 1);
     const cf = <u32>load<u16>(row), f = <u32>load<u16>(row, 2) - cf;
     // Snapshot, code, and roll back if the symbol does not fit (emitted bytes are final; see range-coder.ts).
     const sLow = rcLow, sRange = rcRange, sCache = rcCache, sHas = rcHasCache, sFF = rcFF, sPos = rcPos;

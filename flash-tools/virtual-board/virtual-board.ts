@@ -3,13 +3,12 @@
 // board. The line is paced at the configured baud (10 bits a byte, like a USB-UART); the board's
 // arena limit is enforced on the WASM runtime it gives MicroPython; a camera serves frames from a folder.
 import { Worker } from "node:worker_threads";
-import { closeSync, constants, openSync, readFileSync, readdirSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import pty from "node-pty";
-import type { Board } from "../../host/boards/boards.ts";
+import { PseudoTerminal } from "./pseudo-terminal.ts";
+import type { Board } from "../../host/core/boards.ts";
 import { loadRgb, toFrame } from "../../host/image/load.ts";
-import { FORMAT_CODE } from "../../host/image/pixel-format.ts";
-import { repoPath } from "../../host/paths.ts";
+import { FORMAT_CODE } from "../../host/core/pixel-format.ts";
 
 export interface VirtualBoardOptions {
   board: Board;
@@ -28,7 +27,7 @@ interface CameraFrame { width: number; height: number; format: number; data: Uin
 
 export class VirtualBoard {
   readonly path: string;
-  private term: any;
+  private term: PseudoTerminal;
   private worker!: Worker;
   private busy = false;
   private bridgeMode = false;
@@ -42,19 +41,11 @@ export class VirtualBoard {
   private readyResolve: (() => void) | null = null;
   private rawMode = false;
   restarts = 0;
-  private slaveFd: number;
 
   private constructor(readonly opts: Required<Pick<VirtualBoardOptions, "board" | "baud">> & VirtualBoardOptions, private camera: CameraFrame[]) {
     this.files = { ...(opts.files ?? {}) };
-    this.term = (pty as unknown as { open(o: object): any }).open({ encoding: null }); // open() is in node-pty but not in its typings
-    this.term._slave.setRawMode(true);
-    // Hold the slave open (so the master survives clients coming and going) without reading it:
-    // node-pty's own slave stream would swallow the first bytes meant for the client.
-    this.slaveFd = openSync(this.term._pty, constants.O_RDWR | constants.O_NOCTTY);
-    this.term._slave.destroy();
-    this.path = this.term._pty;
-    this.term._master.on("data", (d: Buffer) => this.receive(d));
-    this.term._master.on("error", () => {}); // EIO when the client closes its side
+    this.term = new PseudoTerminal((d) => this.receive(d));
+    this.path = this.term.path;
   }
 
   static async start(opts: VirtualBoardOptions): Promise<VirtualBoard> {
@@ -115,7 +106,7 @@ export class VirtualBoard {
     if (m && !this.closed) {
       const chunk = Buffer.from(this.outbox.splice(0, m));
       if (this.opts.trace) process.stderr.write(`vb> ${JSON.stringify(chunk.toString("latin1"))}\n`);
-      this.term._master.write(chunk);
+      this.term.write(chunk);
     }
   }
 
@@ -175,12 +166,6 @@ export class VirtualBoard {
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
     await this.worker.terminate();
-    try { this.term._master.destroy(); } catch { /* already closed */ }
-    try { closeSync(this.slaveFd); } catch { /* already closed */ }
+    this.term.close();
   }
-}
-
-/** The bridge script's source, installed on boards by `tidepool flash`. */
-export function bridgeSource(): Uint8Array {
-  return readFileSync(repoPath("flash-tools", "bridge", "tidepool_bridge.py"));
 }

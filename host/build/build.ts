@@ -1,18 +1,21 @@
 // Builds the encoder WASM for one board: plan the arena, compile assembly/ with asc for the board's
 // asconfig target, place the initialised arena block (plan + weights) at its fixed offset.
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
-import { getBoard, type Board } from "../boards/boards.ts";
+import { getBoard, type Board } from "../core/boards.ts";
 import { readModel } from "../model/format.ts";
-import { randomModel } from "../model/random.ts";
-import type { Model } from "../model/types.ts";
-import { planArena, type ExtraRegion, type MemoryMap } from "../memory-map/planner.ts";
-import { mapToJson, renderMapText } from "../memory-map/render.ts";
-import type { PixelFormat } from "../image/pixel-format.ts";
-import { repoPath } from "../paths.ts";
-import { appendDataSegment, dataSegments, memoryLimits } from "./wasm-binary.ts";
-import { bitstreamInit, bitstreamRegions } from "../bitstream/device-layout.ts";
+import { randomModel } from "../model/random-model.ts";
+import type { Model } from "../core/model-types.ts";
+import { planArena, type ExtraRegion, type MemoryMap } from "./memory-map/planner.ts";
+import { mapToJson, renderMapText } from "./memory-map/render.ts";
+import type { PixelFormat } from "../core/pixel-format.ts";
+import { repoPath } from "../core/paths.ts";
+import { appendDataSegment, dataSegments, memoryLimits } from "../core/wasm-binary.ts";
+import { bitstreamInit, bitstreamRegions } from "./memory-map/packet-regions.ts";
+import { atomicWrite } from "../core/atomic-write.ts";
+import { readInputFile } from "../core/input-file.ts";
+import { TidepoolError, EXIT_FAILURE } from "../core/errors.ts";
 
 export const PAGE = 65536;
 export const DEFAULT_MODEL_PATH = repoPath("models", "default.tpm");
@@ -41,7 +44,7 @@ export interface BuildResult {
   files?: { wasm: string; map: string; mapJson: string; report: string };
 }
 
-export class BuildError extends Error { constructor(m: string) { super(m); this.name = "BuildError"; } }
+export class BuildError extends TidepoolError { constructor(m: string) { super("build", m, EXIT_FAILURE); } }
 
 /** The model a build uses when none is given: the trained default if shipped, else the seeded random one. */
 export function loadDefaultModel(): Model {
@@ -109,7 +112,7 @@ export async function ascCompile(args: string[]): Promise<Uint8Array> {
 
 export async function buildEncoder(opts: BuildOptions): Promise<BuildResult> {
   const board = typeof opts.board === "string" ? getBoard(opts.board) : opts.board;
-  const model = opts.model ?? (opts.modelPath ? readModel(readFileSync(opts.modelPath), opts.modelPath) : loadDefaultModel());
+  const model = opts.model ?? (opts.modelPath ? readModel(readInputFile(opts.modelPath, "model file"), opts.modelPath) : loadDefaultModel());
   const width = opts.width ?? board.camera.width;
   const height = opts.height ?? board.camera.height;
   const format = opts.format ?? board.camera.format;
@@ -168,13 +171,6 @@ export function buildReport(r: BuildResult, files?: BuildResult["files"]) {
     map: files?.map ?? null,
     mapJson: files?.mapJson ?? null,
   };
-}
-
-/** Writes to a temporary name and renames, so an interrupted build never leaves a half file in place. */
-export function atomicWrite(path: string, data: string | Uint8Array) {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
 }
 
 /** Bytes of data segments the compiler placed at or after the arena end (strings, static arrays). */

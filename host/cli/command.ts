@@ -1,6 +1,7 @@
 // The shape of a `tidepool` sub-command. Each file in host/cli/commands/ exports `command`;
 // host/cli/main.ts discovers them, so adding a command touches no shared file.
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { EXIT_BAD_INPUT, EXIT_FAILURE, TidepoolError, type ExitCode } from "../core/errors.ts";
 
 export interface Command {
   name: string;
@@ -9,9 +10,9 @@ export interface Command {
   run(argv: string[]): Promise<number | void>;
 }
 
-/** An error whose message is shown to the user as is (no stack trace), with exit code 2 for usage errors, 1 otherwise. */
-export class UserError extends Error {
-  constructor(message: string, readonly exitCode = 1) { super(message); this.name = "UserError"; }
+/** A command's own error, shown as is (no stack trace): exit 2 for bad usage or input, 1 for a failure. */
+export class UserError extends TidepoolError {
+  constructor(message: string, exitCode: ExitCode = EXIT_FAILURE) { super(exitCode === EXIT_BAD_INPUT ? "usage" : "command", message, exitCode); }
 }
 
 export function parseCommandArgs<T extends NonNullable<ParseArgsConfig["options"]>>(argv: string[], options: T, usage: string, allowPositionals = true) {

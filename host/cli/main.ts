@@ -3,7 +3,8 @@
 import { existsSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { UserError, type Command } from "./command.ts";
+import { EXIT_FAILURE, TidepoolError } from "../core/errors.ts";
+import type { Command } from "./command.ts";
 
 const COMMANDS_DIR = join(dirname(fileURLToPath(import.meta.url)), "commands");
 
@@ -32,12 +33,12 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return (await cmd.run(rest)) ?? 0;
   } catch (e) {
-    if (e instanceof UserError) { console.error(`tidepool ${name}: ${e.message}`); return e.exitCode; }
+    // Tidepool's own errors carry a clear message and their exit status (2 bad input, 1 failure);
+    // anything else is a failure. The stack only when asked.
     const err = e as Error;
-    // Errors from our own modules carry clear messages; show the message, and the stack only when asked.
     console.error(`tidepool ${name}: ${err.message}`);
     if (process.env.TIDEPOOL_DEBUG) console.error(err.stack);
-    return 1;
+    return e instanceof TidepoolError ? e.exitCode : EXIT_FAILURE;
   }
 }
 

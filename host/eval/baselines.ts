@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import sharp from "sharp";
-import type { RgbImage } from "./metrics.ts";
+import type { RgbImage } from "../core/types.ts";
 
 const run = promisify(execFile);
 

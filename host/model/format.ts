@@ -1,6 +1,7 @@
 // Reader and writer of the Tidepool model file, format version 1 (docs/model-format.md).
-import { crc32 } from "./crc32.ts";
-import type { Activation, ConvLayer, Model } from "./types.ts";
+import { crc32 } from "../core/crc32.ts";
+import type { Activation, ConvLayer, Model } from "../core/model-types.ts";
+import { TidepoolError } from "../core/errors.ts";
 
 export const MODEL_MAGIC = "TPMD";
 export const MODEL_VERSION = 1;
@@ -8,11 +9,8 @@ const ACTIVATIONS: Activation[] = ["linear", "relu", "latent"];
 export const MIN_SHIFT = 16;
 export const MAX_SHIFT = 62;
 
-export class ModelFormatError extends Error {
-  constructor(message: string, readonly source = "model file") {
-    super(`${source}: ${message}`);
-    this.name = "ModelFormatError";
-  }
+export class ModelFormatError extends TidepoolError {
+  constructor(message: string, readonly source = "model file") { super("model-format", `${source}: ${message}`); }
 }
 
 // ---------- writer ----------

@@ -1,5 +1,5 @@
 // Shapes and costs derived from a model and a frame size.
-import type { ConvLayer, Model } from "./types.ts";
+import type { ConvLayer, Model } from "../core/model-types.ts";
 
 export function outSize(inSize: number, l: Pick<ConvLayer, "kernel" | "stride" | "padding">): number {
   return Math.floor((inSize + 2 * l.padding - l.kernel) / l.stride) + 1;

@@ -3,14 +3,14 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileS
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { decodePacketSet } from "../../host/bitstream/packet-decoder.ts";
-import { packetize } from "../../host/bitstream/packetizer.ts";
-import { modelTables } from "../../host/bitstream/tables.ts";
+import { decodePacketSet } from "../../host/receiver/packet-decoder.ts";
+import { packetize } from "../../host/wire/bitstream/packetizer.ts";
+import { modelTables } from "../../host/wire/bitstream/tables.ts";
 import { msssim } from "../../host/eval/metrics.ts";
 import { loadRgb, toFrame } from "../../host/image/load.ts";
 import { readModel } from "../../host/model/format.ts";
-import { repoPath } from "../../host/paths.ts";
-import { referenceEncode } from "../../host/reference/encoder.ts";
+import { repoPath } from "../../host/core/paths.ts";
+import { referenceEncode } from "../../host/build/reference/encoder.ts";
 import { runCli } from "../helpers/cli.ts";
 import { kodakImages } from "../helpers/frames.ts";
 
@@ -40,7 +40,7 @@ describe("tidepool fit-tables", () => {
     const junk = join(tmp, "junk.tpm");
     writeFileSync(junk, "TPMD not really");
     const r = await runCli(["fit-tables", "--model", junk, "--out", join(tmp, "x.tpm")]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/junk\.tpm/);
     expect(existsSync(join(tmp, "x.tpm"))).toBe(false);
     const b = await runCli(["fit-tables", "--block", "0x4"]);
@@ -82,7 +82,7 @@ describe("progressive decoding with the shipped model and decoder", () => {
     if (!haveDecoder || !existsSync(fitted) || !kodakImages().length) return;
     const model = readModel(new Uint8Array(readFileSync(fitted)));
     const tables = modelTables(model);
-    const { loadDecoder } = await import("../../host/decoder/decoder.ts");
+    const { loadDecoder } = await import("../../host/receiver/decoder.ts");
     const dec = await loadDecoder();
     const fractions = [0.1, 0.25, 0.5, 0.75, 1];
     const sums = fractions.map(() => 0);

@@ -1,11 +1,12 @@
 // Shared fixtures for the bitstream tests: the seeded random model with context tables fitted on its
 // own latents of generated frames (no trained model or dataset needed).
-import { fitEntropyTables } from "../../host/bitstream/fit-tables.ts";
-import { parseTables, type EntropyTables } from "../../host/bitstream/tables.ts";
-import { randomModel } from "../../host/model/random.ts";
-import type { Model } from "../../host/model/types.ts";
-import { referenceEncode, type Latent } from "../../host/reference/encoder.ts";
+import { fitEntropyTables } from "../../host/wire/bitstream/fit-tables.ts";
+import { parseTables, type EntropyTables } from "../../host/wire/bitstream/tables.ts";
+import { randomModel } from "../../host/model/random-model.ts";
+import type { Model } from "../../host/core/model-types.ts";
+import { referenceEncode } from "../../host/build/reference/encoder.ts";
 import { randomRgb } from "../helpers/frames.ts";
+import type { Latent } from "../../host/core/types.ts";
 
 export function modelWithTables(seed = 1, opts: Parameters<typeof fitEntropyTables>[2] = {}): { model: Model; tables: EntropyTables } {
   const model = randomModel({ seed });

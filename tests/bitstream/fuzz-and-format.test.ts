@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { fitEntropyTables } from "../../host/bitstream/fit-tables.ts";
-import { fuzzDecoder } from "../../host/bitstream/fuzz.ts";
-import { packetize } from "../../host/bitstream/packetizer.ts";
-import { modelTables, parseTables, serializeTables, TablesError } from "../../host/bitstream/tables.ts";
+import { fitEntropyTables } from "../../host/wire/bitstream/fit-tables.ts";
+import { fuzzDecoder } from "../../host/receiver/packet-fuzz.ts";
+import { packetize } from "../../host/wire/bitstream/packetizer.ts";
+import { modelTables, parseTables, serializeTables, TablesError } from "../../host/wire/bitstream/tables.ts";
 import { readModel, writeModel } from "../../host/model/format.ts";
 import { latentOf, modelWithTables } from "./fixtures.ts";
 

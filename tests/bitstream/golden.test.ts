@@ -1,13 +1,13 @@
 // Golden vectors: the packets the built WASM emits equal the TypeScript reference's, byte for byte.
 import { describe, expect, it } from "vitest";
-import { devicePacketize, DevicePacketError } from "../../host/bitstream/device-packetizer.ts";
-import { packetize } from "../../host/bitstream/packetizer.ts";
-import { getBoard } from "../../host/boards/boards.ts";
+import { devicePacketize, DevicePacketError } from "../../host/build/runtime/device-packetizer.ts";
+import { packetize } from "../../host/wire/bitstream/packetizer.ts";
+import { getBoard } from "../../host/core/boards.ts";
 import { buildEncoder } from "../../host/build/build.ts";
 import { loadRgb, toFrame } from "../../host/image/load.ts";
-import { randomModel } from "../../host/model/random.ts";
-import { referenceEncode } from "../../host/reference/encoder.ts";
-import { EncoderInstance } from "../../host/runtime/encoder-instance.ts";
+import { randomModel } from "../../host/model/random-model.ts";
+import { referenceEncode } from "../../host/build/reference/encoder.ts";
+import { EncoderInstance } from "../../host/build/runtime/encoder-instance.ts";
 import { kodakImages, packFrame, randomRgb } from "../helpers/frames.ts";
 import { modelWithTables } from "./fixtures.ts";
 

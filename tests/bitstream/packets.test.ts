@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { decodePacketSet, PacketDecoder } from "../../host/bitstream/packet-decoder.ts";
-import { CRC_BYTES, crc16Update, MIN_PACKET_BYTES, PacketDecodeError, parsePacket } from "../../host/bitstream/packet-format.ts";
-import { packetize, PacketizeError } from "../../host/bitstream/packetizer.ts";
-import { PacketRate } from "../../host/bitstream/packet-rate.ts";
-import { symbolGeometry, SymbolOrder } from "../../host/bitstream/symbol-order.ts";
+import { decodePacketSet, PacketDecoder } from "../../host/receiver/packet-decoder.ts";
+import { CRC_BYTES, crc16Update, MIN_PACKET_BYTES, PacketDecodeError, parsePacket } from "../../host/wire/bitstream/packet-format.ts";
+import { packetize, PacketizeError } from "../../host/wire/bitstream/packetizer.ts";
+import { PacketRate } from "../../host/wire/bitstream/packet-rate.ts";
+import { symbolGeometry, SymbolOrder } from "../../host/wire/bitstream/symbol-order.ts";
 import { latentOf, modelWithTables, rng } from "./fixtures.ts";
 
 const LINKS = [12, 51, 64, 115, 222];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { PROB_ONE, RangeDecoder, RangeEncoder } from "../../host/bitstream/range-coder.ts";
-import { quantizeFrequencies } from "../../host/bitstream/fit-tables.ts";
+import { PROB_ONE, RangeDecoder, RangeEncoder } from "../../host/wire/bitstream/range-coder.ts";
+import { quantizeFrequencies } from "../../host/wire/bitstream/fit-tables.ts";
 import { rng } from "./fixtures.ts";
 
 function roundTrip(symbols: number[], cum: Uint16Array): { bytes: Uint8Array; decoded: number[]; excess: number } {

@@ -4,10 +4,10 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { buildEncoder, DEFAULT_MODEL_PATH } from "../../host/build/build.ts";
 import { readModel } from "../../host/model/format.ts";
-import { EncoderInstance } from "../../host/runtime/encoder-instance.ts";
-import { referenceEncode } from "../../host/reference/encoder.ts";
-import { loadDecoder } from "../../host/decoder/decoder.ts";
-import { repoPath } from "../../host/paths.ts";
+import { EncoderInstance } from "../../host/build/runtime/encoder-instance.ts";
+import { referenceEncode } from "../../host/build/reference/encoder.ts";
+import { loadDecoder } from "../../host/receiver/decoder.ts";
+import { repoPath } from "../../host/core/paths.ts";
 import { DECODER_TASK_ONNX } from "../../host/eval/tidepool-codec.ts";
 
 const golden = JSON.parse(readFileSync(repoPath("models", "golden", "latents.json"), "utf8"));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { getBoard, loadBoards, parseBoard, BoardError } from "../../host/boards/boards.ts";
+import { getBoard, loadBoards, parseBoard, BoardError } from "../../host/core/boards.ts";
 
 describe("boards", () => {
   it("defines the five supported boards, all valid", () => {

@@ -1,12 +1,12 @@
 import { describe, expect, it, beforeAll } from "vitest";
 import { buildEncoder } from "../../host/build/build.ts";
-import { EncoderInstance } from "../../host/runtime/encoder-instance.ts";
-import { referenceEncode } from "../../host/reference/encoder.ts";
-import { randomModel, type LayerSpec } from "../../host/model/random.ts";
-import { PIXEL_FORMATS, type PixelFormat } from "../../host/image/pixel-format.ts";
+import { EncoderInstance } from "../../host/build/runtime/encoder-instance.ts";
+import { referenceEncode } from "../../host/build/reference/encoder.ts";
+import { randomModel, type LayerSpec } from "../../host/model/random-model.ts";
+import { PIXEL_FORMATS, type PixelFormat } from "../../host/core/pixel-format.ts";
 import { loadRgb, toFrame } from "../../host/image/load.ts";
 import { kodakImages, packFrame, randomRgb } from "../helpers/frames.ts";
-import type { Model } from "../../host/model/types.ts";
+import type { Model } from "../../host/core/model-types.ts";
 
 async function encoderFor(model: Model, width: number, height: number, format: PixelFormat) {
   const built = await buildEncoder({ board: "k210", model, width, height, format });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { readModel, writeModel, ModelFormatError, MODEL_VERSION } from "../../host/model/format.ts";
-import { crc32 } from "../../host/model/crc32.ts";
-import { randomModel } from "../../host/model/random.ts";
+import { crc32 } from "../../host/core/crc32.ts";
+import { randomModel } from "../../host/model/random-model.ts";
 import { macs, parameterCount } from "../../host/model/geometry.ts";
 
 function withFixedCrc(bytes: Uint8Array): Uint8Array {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import wabtInit from "wabt";
 import { buildEncoder } from "../../host/build/build.ts";
-import { randomModel } from "../../host/model/random.ts";
+import { randomModel } from "../../host/model/random-model.ts";
 
 describe("built module", () => {
   it("validates, imports nothing but env.abort, exports the ABI, and can neither grow memory nor allocate", async () => {

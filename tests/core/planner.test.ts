@@ -1,12 +1,12 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { loadBoards, getBoard } from "../../host/boards/boards.ts";
-import { planArena, ArenaOverflowError } from "../../host/memory-map/planner.ts";
-import { randomModel } from "../../host/model/random.ts";
-import * as layout from "../../host/memory-map/plan-layout.ts";
+import { loadBoards, getBoard } from "../../host/core/boards.ts";
+import { planArena, ArenaOverflowError } from "../../host/build/memory-map/planner.ts";
+import { randomModel } from "../../host/model/random-model.ts";
+import * as layout from "../../host/build/memory-map/plan-layout.ts";
 import { buildEncoder, BuildError } from "../../host/build/build.ts";
-import { renderMapText } from "../../host/memory-map/render.ts";
-import { repoPath } from "../../host/paths.ts";
+import { renderMapText } from "../../host/build/memory-map/render.ts";
+import { repoPath } from "../../host/core/paths.ts";
 
 describe("arena planner", () => {
   it("fits the default model at 320x240 RGB565 in one 64 KiB page on every board", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { quantizeScale, requantize, requantizeBig } from "../../host/model/requantize.ts";
-import { seededRandom } from "../../host/model/random.ts";
+import { seededRandom } from "../../host/core/seeded-random.ts";
 
 describe("fixed-point requantization", () => {
   it("matches 64-bit integer arithmetic exactly, including rounding of halves and negatives", () => {

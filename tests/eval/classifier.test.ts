@@ -2,8 +2,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { accuracy, Classifier, classifierView, imagenetSplit, MOBILENET_PATH } from "../../host/eval/classifier.ts";
+import { accuracy, Classifier, classifierView, MOBILENET_PATH } from "../../host/receiver/classifier.ts";
 import { KODAK_DIR } from "./msssim-pairs.ts";
+import { imagenetSplit } from "../../host/core/dataset-split.ts";
 
 describe("classifier", () => {
   it("labels kodim23 as macaw (88), as the model's README records", async () => {

@@ -1,12 +1,13 @@
 // Static per-channel tables and the ideal code length; the rate path of Tidepool's operating points
 // (WASM encoder -> rate -> decoder) with the seeded random model and a recording test decoder.
 import { describe, expect, it } from "vitest";
-import { fitTables, IdealRate, idealBits, RateError, symbolBits, tablesFromJson, tablesToJson } from "../../host/eval/ideal-rate.ts";
-import { imagenetSplit } from "../../host/eval/classifier.ts";
-import { TidepoolCodec, type TidepoolDecoder } from "../../host/eval/tidepool-codec.ts";
+import { fitTables, IdealRate, idealBits, RateError, symbolBits, tablesFromJson, tablesToJson } from "../../host/wire/bitstream/ideal-rate.ts";
+import { TidepoolCodec } from "../../host/eval/tidepool-codec.ts";
 import { loadRgb } from "../../host/image/load.ts";
-import { randomModel } from "../../host/model/random.ts";
-import type { Latent } from "../../host/reference/encoder.ts";
+import { randomModel } from "../../host/model/random-model.ts";
+import { imagenetSplit } from "../../host/core/dataset-split.ts";
+import type { Latent } from "../../host/core/types.ts";
+import type { ServerDecoder } from "../../host/core/types.ts";
 
 const lat = (channels: number, plane: number[][]): Latent =>
   ({ width: plane[0].length, height: 1, channels, data: Uint8Array.from(plane.flat()) });
@@ -52,7 +53,7 @@ describe("ideal rate", () => {
   it("Tidepool points: WASM latent -> bytes grow with kept channels; the decoder sees exactly the prefix", async () => {
     const model = randomModel({ seed: 1 });
     const seen: { present: Uint8Array; data: Uint8Array }[] = [];
-    const decoder: TidepoolDecoder = {
+    const decoder: ServerDecoder = {
       async decode(latent, present) { seen.push({ present, data: latent.data }); return { width: 224, height: 224, data: new Uint8Array(224 * 224 * 3).fill(128) }; },
     };
     const codec = new TidepoolCodec(model, "test", decoder, { name: "x", describe: "x", bytes: () => 0 });

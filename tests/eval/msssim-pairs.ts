@@ -3,8 +3,8 @@
 // integer code here, so the pairs do not depend on any codec library's version.
 import sharp from "sharp";
 import { join } from "node:path";
-import { SHARED_DIR } from "../../host/paths.ts";
-import type { RgbImage } from "../../host/eval/metrics.ts";
+import { SHARED_DIR } from "../../host/core/paths.ts";
+import type { RgbImage } from "../../host/core/types.ts";
 
 export const KODAK_DIR = join(SHARED_DIR, "datasets", "kodak");
 

@@ -4,9 +4,10 @@
 import { existsSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { jpegTurbo } from "../../host/eval/baselines.ts";
-import { Classifier, imagenetSplit } from "../../host/eval/classifier.ts";
+import { Classifier } from "../../host/receiver/classifier.ts";
 import { classifyAtBudgets } from "../../host/eval/task-eval.ts";
 import { DECODER_ONNX, DECODER_TASK_ONNX, loadTidepool } from "../../host/eval/tidepool-codec.ts";
+import { imagenetSplit } from "../../host/core/dataset-split.ts";
 
 describe.skipIf(!existsSync(DECODER_ONNX))("classifyAtBudgets", () => {
   it("delivers within budget, counts what does not fit as wrong, and pairs the task decoder with the shipped bytes", async () => {

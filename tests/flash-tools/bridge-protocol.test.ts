@@ -1,8 +1,8 @@
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
+import { seededRandom } from "../../host/core/seeded-random.ts";
 import { cobsDecode, cobsEncode, decodeFrame, encodeFrame, FrameError, FrameSplitter, R, T, type Frame } from "../../flash-tools/bridge-protocol.ts";
-import { seededRandom } from "../../host/model/random.ts";
-import { repoPath } from "../../host/paths.ts";
+import { repoPath } from "../../host/core/paths.ts";
 
 describe("bridge frames", () => {
   it("COBS round-trips and never emits 0x00, on edge cases and seeded random data", () => {

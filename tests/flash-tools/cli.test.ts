@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { repoPath } from "../../host/paths.ts";
+import { repoPath } from "../../host/core/paths.ts";
 import { runCli } from "../helpers/cli.ts";
 import { SerialPort } from "serialport";
 

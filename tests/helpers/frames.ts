@@ -1,9 +1,9 @@
 // Test frames: seeded noise with some structure, and Kodak photos from ../shared when present.
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { seededRandom } from "../../host/model/random.ts";
-import { packRow, BYTES_PER_PIXEL, type PixelFormat } from "../../host/image/pixel-format.ts";
-import { SHARED_DIR } from "../../host/paths.ts";
+import { packRow, BYTES_PER_PIXEL, type PixelFormat } from "../../host/core/pixel-format.ts";
+import { SHARED_DIR } from "../../host/core/paths.ts";
+import { seededRandom } from "../../host/core/seeded-random.ts";
 
 export function randomRgb(seed: number, width: number, height: number): Uint8Array {
   const rand = seededRandom(seed);

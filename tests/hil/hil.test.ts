@@ -7,13 +7,13 @@ import { RawRepl } from "../../flash-tools/raw-repl.ts";
 import { BridgeClient, BridgeError } from "../../flash-tools/bridge-client.ts";
 import { installTidepool } from "../../flash-tools/install.ts";
 import { encodeFrame, T } from "../../flash-tools/bridge-protocol.ts";
-import { bridgeSource } from "../../flash-tools/virtual-board/virtual-board.ts";
 import { buildEncoder, type BuildResult } from "../../host/build/build.ts";
-import { EncoderInstance } from "../../host/runtime/encoder-instance.ts";
-import { randomModel } from "../../host/model/random.ts";
+import { EncoderInstance } from "../../host/build/runtime/encoder-instance.ts";
+import { randomModel } from "../../host/model/random-model.ts";
 import { loadRgb, toFrame } from "../../host/image/load.ts";
 import { packFrame, randomRgb } from "../helpers/frames.ts";
 import { startTarget, type HilTarget } from "./target.ts";
+import { bridgeSource } from "../../flash-tools/install.ts";
 
 const W = 96, H = 72;
 let target: HilTarget;

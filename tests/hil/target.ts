@@ -1,6 +1,6 @@
 // The board the HIL suite talks to: a real one when TIDEPOOL_PORT and TIDEPOOL_BOARD are set,
 // otherwise a virtual board (real MicroPython behind a pseudo-terminal) started for the suite.
-import { getBoard, type Board } from "../../host/boards/boards.ts";
+import { getBoard, type Board } from "../../host/core/boards.ts";
 import { samplePhotos } from "../../host/image/samples.ts";
 import { VirtualBoard } from "../../flash-tools/virtual-board/virtual-board.ts";
 

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import wabtInit from "wabt";
-import { instrument, type CostTable } from "../../host/profile/instrument.ts";
-import { CATEGORIES, type Category } from "../../host/profile/categories.ts";
+import { instrument, type CostTable } from "../../host/build/profile/instrument.ts";
+import { CATEGORIES, type Category } from "../../host/build/profile/categories.ts";
 import { buildEncoder } from "../../host/build/build.ts";
-import { EncoderInstance } from "../../host/runtime/encoder-instance.ts";
-import { randomModel } from "../../host/model/random.ts";
+import { EncoderInstance } from "../../host/build/runtime/encoder-instance.ts";
+import { randomModel } from "../../host/model/random-model.ts";
 import { packFrame, randomRgb } from "../helpers/frames.ts";
 
 const SUM = `(module

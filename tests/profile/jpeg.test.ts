@@ -1,10 +1,10 @@
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
-import { buildDeviceJpeg, jpegArenaEnd, loadDeviceJpeg, runJpeg } from "../../host/jpeg/device-jpeg.ts";
+import { buildDeviceJpeg, jpegArenaEnd, loadDeviceJpeg, runJpeg } from "../../host/build/jpeg/device-jpeg.ts";
 import { loadRgb, toFrame } from "../../host/image/load.ts";
 import { samplePhotos } from "../../host/image/samples.ts";
-import { instrument } from "../../host/profile/instrument.ts";
-import { costTable } from "../../host/profile/cost-models.ts";
+import { instrument } from "../../host/build/profile/instrument.ts";
+import { costTable } from "../../host/build/profile/cost-models.ts";
 
 describe("on-device baseline JPEG", () => {
   it("decodes with libjpeg (sharp) close to the source and within a few percent of libjpeg's size", async () => {

@@ -1,16 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { getBoard, loadBoards } from "../../host/boards/boards.ts";
+import { getBoard, loadBoards } from "../../host/core/boards.ts";
 import { buildEncoder } from "../../host/build/build.ts";
-import { randomModel } from "../../host/model/random.ts";
-import { profileWorkload } from "../../host/profile/profile.ts";
-import { encoderWorkload } from "../../host/profile/encoder-workload.ts";
-import { calibrate, parseMeasuredTimes } from "../../host/profile/calibrate.ts";
+import { randomModel } from "../../host/model/random-model.ts";
+import { profileWorkload } from "../../host/build/profile/profile.ts";
+import { encoderWorkload } from "../../host/build/profile/encoder-workload.ts";
+import { calibrate, parseMeasuredTimes } from "../../host/build/profile/calibrate.ts";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { costTable } from "../../host/profile/cost-models.ts";
+import { costTable } from "../../host/build/profile/cost-models.ts";
 import { packFrame, randomRgb } from "../helpers/frames.ts";
-import { runCli } from "../helpers/cli.ts";
+import { runCliInProcess } from "../helpers/cli.ts";
 import { samplePhotos } from "../../host/image/samples.ts";
 
 describe("profiling", () => {
@@ -62,29 +62,29 @@ describe("profiling", () => {
       const times = join(dir, "times.json");
       writeFileSync(times, JSON.stringify([{ ms: 3 }, { encodeUs: 2500 }]));
       const [a, b] = samplePhotos();
-      const r = await runCli(["profile", "--board", "gap8", "--codec", "jpeg", "--frame", "64x48", "--calibrate", times, a, b, "--json"]);
+      const r = await runCliInProcess(["profile", "--board", "gap8", "--codec", "jpeg", "--frame", "64x48", "--calibrate", times, a, b, "--json"]);
       expect(r.code, r.stderr).toBe(0);
       const cal = JSON.parse(r.stdout).calibration;
       expect(Object.keys(cal.scales)).toEqual(["alu", "muldiv", "memory", "control"]);
       expect(cal.rmsRelativeError).toBeLessThanOrEqual(cal.before.rmsRelativeError);
       writeFileSync(times, "[{\"ms\": 3}]");
-      const bad = await runCli(["profile", "--board", "gap8", "--codec", "jpeg", "--frame", "64x48", "--calibrate", times, a, b]);
+      const bad = await runCliInProcess(["profile", "--board", "gap8", "--codec", "jpeg", "--frame", "64x48", "--calibrate", times, a, b]);
       expect(bad.code).not.toBe(0);
       expect(bad.stderr).toMatch(/times\.json: 1 time\(s\) for 2 image/);
     } finally { rmSync(dir, { recursive: true, force: true }); }
   });
 
   it("`tidepool profile --json` prints board, runtime, cycles, ms, instructions, functions", async () => {
-    const r = await runCli(["profile", "--board", "openmv-h7", "--runtime", "aot", "--frame", "64x48", samplePhotos()[0], "--json"]);
+    const r = await runCliInProcess(["profile", "--board", "openmv-h7", "--runtime", "aot", "--frame", "64x48", samplePhotos()[0], "--json"]);
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out).toMatchObject({ board: "openmv-h7", runtime: "aot" });
     for (const k of ["cycles", "ms", "instructions"]) expect(out[k]).toBeGreaterThan(0);
     expect(out.functions.length).toBeGreaterThan(0);
-    const jpeg = await runCli(["profile", "--board", "gap9", "--codec", "jpeg", "--quality", "20", "--frame", "64x48", samplePhotos()[0], "--json"]);
+    const jpeg = await runCliInProcess(["profile", "--board", "gap9", "--codec", "jpeg", "--quality", "20", "--frame", "64x48", samplePhotos()[0], "--json"]);
     expect(jpeg.code, jpeg.stderr).toBe(0);
     expect(JSON.parse(jpeg.stdout).workload).toBe("jpeg-q20");
-    expect((await runCli(["profile", "--board", "gap8", "--runtime", "jit", samplePhotos()[0]])).stderr).toMatch(/--runtime must be interp or aot/);
+    expect((await runCliInProcess(["profile", "--board", "gap8", "--runtime", "jit", samplePhotos()[0]])).stderr).toMatch(/--runtime must be interp or aot/);
   });
 });
 

@@ -3,7 +3,7 @@
 // test-split images above the int8 model's own noise floor (docs/training.md).
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { repoPath } from "../../host/paths.ts";
+import { repoPath } from "../../host/core/paths.ts";
 import { runCommand, type Ran } from "../helpers/cli.ts";
 
 const PYTHON = "/usr/bin/python3";

@@ -9,10 +9,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { buildEncoder } from "../../host/build/build.ts";
-import { loadDecoder } from "../../host/decoder/decoder.ts";
+import { loadDecoder } from "../../host/receiver/decoder.ts";
 import { readModel } from "../../host/model/format.ts";
-import { repoPath } from "../../host/paths.ts";
-import { EncoderInstance } from "../../host/runtime/encoder-instance.ts";
+import { repoPath } from "../../host/core/paths.ts";
+import { EncoderInstance } from "../../host/build/runtime/encoder-instance.ts";
 import { runCommand, type Ran } from "../helpers/cli.ts";
 
 const PYTHON = "/usr/bin/python3";

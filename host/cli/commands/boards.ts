@@ -1,4 +1,4 @@
-import { loadBoards } from "../../boards/boards.ts";
+import { loadBoards } from "../../core/boards.ts";
 import { parseCommandArgs, type Command } from "../command.ts";
 
 const usage = "tidepool boards [--detect] [--json]";

@@ -1,6 +1,6 @@
 import { buildEncoder, buildReport } from "../../build/build.ts";
-import { parsePixelFormat } from "../../image/pixel-format.ts";
-import { repoPath } from "../../paths.ts";
+import { parsePixelFormat } from "../../core/pixel-format.ts";
+import { repoPath } from "../../core/paths.ts";
 import { parseCommandArgs, parseFrame, UserError, type Command } from "../command.ts";
 
 const usage = "tidepool build --board NAME [--model FILE] [--frame WxH] [--format rgb565|rgb888|gray8] [--out DIR] [--json]";

@@ -1,4 +1,4 @@
-import { getBoard } from "../../boards/boards.ts";
+import { getBoard } from "../../core/boards.ts";
 import { VirtualBoard } from "../../../flash-tools/virtual-board/virtual-board.ts";
 import { parseCommandArgs, UserError, type Command } from "../command.ts";
 

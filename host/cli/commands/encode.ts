@@ -1,10 +1,12 @@
 import { performance } from "node:perf_hooks";
 import { buildEncoder } from "../../build/build.ts";
 import { loadRgb, toFrame } from "../../image/load.ts";
-import { parsePixelFormat } from "../../image/pixel-format.ts";
-import { EncoderInstance } from "../../runtime/encoder-instance.ts";
+import { parsePixelFormat } from "../../core/pixel-format.ts";
+import { EncoderInstance } from "../../build/runtime/encoder-instance.ts";
 import { parseCommandArgs, parseFrame, UserError, type Command } from "../command.ts";
 import { basename } from "node:path";
+import { PacketRate } from "../../wire/bitstream/packet-rate.ts";
+import { modelTables } from "../../wire/bitstream/tables.ts";
 
 const usage = "tidepool encode --board NAME [--model FILE] [--frame WxH] [--format F] IMAGE... [--json]";
 
@@ -23,6 +25,8 @@ export const command: Command = {
     const built = await buildEncoder({ board: values.board, modelPath: values.model, width: frameSize?.width, height: frameSize?.height, format });
     const enc = await EncoderInstance.load(built.wasm, built.board);
     const { width, height, format: fmt } = built.map;
+    // Real bytes: the link packets the board would send (no estimate).
+    const rate = built.model.entropy ? new PacketRate(modelTables(built.model, "the built model")) : null;
     const results = [];
     for (const path of positionals) {
       const img = await loadRgb(path, { width, height });
@@ -30,16 +34,12 @@ export const command: Command = {
       const t0 = performance.now();
       const latent = enc.encode(frame, width, height, fmt);
       const ms = performance.now() - t0;
-      const hist = new Map<number, number>();
-      for (const v of latent.data) hist.set(v, (hist.get(v) ?? 0) + 1);
-      let bits = 0;
-      for (const n of hist.values()) bits -= n * Math.log2(n / latent.data.length);
       results.push({ image: path, width, height, format: fmt, latent: { width: latent.width, height: latent.height, channels: latent.channels, symbols: latent.data.length },
-        zeroOrderEntropyBytes: Math.ceil(bits / 8), hostEncodeMs: +ms.toFixed(3) });
+        bytes: rate ? rate.bytes(latent, latent.channels) : null, hostEncodeMs: +ms.toFixed(3) });
     }
     if (values.json) console.log(JSON.stringify({ board: built.board.name, moduleBytes: built.moduleBytes, arenaBytes: built.map.arenaBytes, images: results }, null, 2));
     else for (const r of results)
-      console.log(`${basename(r.image)}: ${r.width}x${r.height} ${r.format} -> latent ${r.latent.channels}x${r.latent.height}x${r.latent.width} (${r.latent.symbols} symbols, ~${r.zeroOrderEntropyBytes} B at zero-order entropy), ${r.hostEncodeMs} ms on host`);
+      console.log(`${basename(r.image)}: ${r.width}x${r.height} ${r.format} -> latent ${r.latent.channels}x${r.latent.height}x${r.latent.width} (${r.latent.symbols} symbols, ${r.bytes ?? "-"} B of packets), ${r.hostEncodeMs} ms on host`);
     return 0;
   },
 };

@@ -2,14 +2,14 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { repoPath } from "../../paths.ts";
-import { atomicWrite } from "../../build/build.ts";
+import { repoPath } from "../../core/paths.ts";
 import { defaultBaselines } from "../../eval/baselines.ts";
 import { bppBudgets, byteBudgets, evaluate, listEvalImages, loadEvalImages, mergeResults, summaryJson, VIEW_BYTES_224, type RdResult } from "../../eval/rd.ts";
 import { renderHtml } from "../../eval/report-html.ts";
 import { MSSSIM_MIN_SIDE } from "../../eval/metrics.ts";
 import { loadTidepool } from "../../eval/tidepool-codec.ts";
 import { parseCommandArgs, UserError, type Command, intOption } from "../command.ts";
+import { atomicWrite } from "../../core/atomic-write.ts";
 
 const usage = "tidepool eval --images DIR [--json] [--html FILE] [--size N] [--limit N] [--codecs a,b,...] [--rate-images N] [--report FILE] [--jobs N] [--decoder FILE]";
 
@@ -66,12 +66,10 @@ export const command: Command = {
     let images, names: string[];
     // --files (internal, used by --jobs): a "/"-separated subset of the directory's images.
     const only = values.files ? values.files.split("/") : undefined;
-    try {
-      names = only ?? listEvalImages(values.images, limit);
-      images = jobs > 1 ? [] : await loadEvalImages(values.images, size, limit, only);
-    } catch (e) { throw new UserError((e as Error).message); }
+    names = only ?? listEvalImages(values.images, limit);
+    images = jobs > 1 ? [] : await loadEvalImages(values.images, size, limit, only);
     const small = images.find((x) => Math.min(x.img.width, x.img.height) < MSSSIM_MIN_SIDE);
-    if (small) throw new UserError(`${small.name} is ${small.img.width}x${small.img.height}: 5-scale MS-SSIM needs both sides >= ${MSSSIM_MIN_SIDE} px (use --size)`);
+    if (small) throw new UserError(`${small.name} is ${small.img.width}x${small.img.height}: 5-scale MS-SSIM needs both sides >= ${MSSSIM_MIN_SIDE} px (use --size)`, 2);
 
     const decoderPath = values.decoder ? resolve(values.decoder) : undefined;
     if (decoderPath && !existsSync(decoderPath)) throw new UserError(`--decoder: no such file ${decoderPath}`, 2);

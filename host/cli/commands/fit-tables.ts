@@ -1,11 +1,13 @@
-import { readFileSync } from "node:fs";
+
 import { resolve } from "node:path";
-import { atomicWrite, DEFAULT_MODEL_PATH } from "../../build/build.ts";
-import { DEFAULT_FIT, fitEntropyTables } from "../../bitstream/fit-tables.ts";
-import { codeLengths } from "../../bitstream/code-length.ts";
-import { trainingLatents, TRAINING_SOURCE } from "../../bitstream/training-latents.ts";
+import { DEFAULT_MODEL_PATH } from "../../build/build.ts";
+import { DEFAULT_FIT, fitEntropyTables } from "../../wire/bitstream/fit-tables.ts";
+import { codeLengths } from "../../wire/bitstream/code-length.ts";
+import { trainingLatents, TRAINING_SOURCE } from "../../build/training-latents.ts";
 import { readModel, writeModel } from "../../model/format.ts";
 import { parseCommandArgs, UserError, type Command } from "../command.ts";
+import { atomicWrite } from "../../core/atomic-write.ts";
+import { readInputFile } from "../../core/input-file.ts";
 
 const usage = "tidepool fit-tables [--model FILE] [--out FILE] [--images N] [--size N] [--classes K] [--block WxH] [--json]";
 
@@ -35,9 +37,9 @@ export const command: Command = {
     const size = int("size", values.size, 16, 4096);
     const limit = int("images", values.images, 1, 100000);
     let bytes: Uint8Array;
-    try { bytes = new Uint8Array(readFileSync(modelPath)); } catch (e) { throw new UserError(`cannot read model ${modelPath}: ${(e as Error).message}`); }
+    bytes = readInputFile(modelPath, "model file");
     let model;
-    try { model = readModel(bytes, modelPath); } catch (e) { throw new UserError((e as Error).message); }
+    model = readModel(bytes, modelPath);
     const log = (s: string) => process.stderr.write(`${s}\n`);
     const { latents, images, size: side } = await trainingLatents(model, { size, limit, log });
     const fit = fitEntropyTables(latents, model.latent.levels, { classes, blockWidth: block.width, blockHeight: block.height });

@@ -1,10 +1,10 @@
-import { getBoard } from "../../boards/boards.ts";
+import { getBoard } from "../../core/boards.ts";
 import { buildEncoder } from "../../build/build.ts";
 import { SerialLink } from "../../../flash-tools/serial-link.ts";
 import { RawRepl } from "../../../flash-tools/raw-repl.ts";
 import { installTidepool } from "../../../flash-tools/install.ts";
-import { bridgeSource } from "../../../flash-tools/virtual-board/virtual-board.ts";
 import { parseCommandArgs, UserError, type Command } from "../command.ts";
+import { bridgeSource } from "../../../flash-tools/install.ts";
 
 const usage = "tidepool flash --board NAME --port PATH [--baud N] [--model FILE] [--json]";
 

@@ -1,4 +1,4 @@
-import { renderBoardMaps, staleBoardMaps, writeBoardMaps, MAPS_DIR } from "../../memory-map/board-maps.ts";
+import { renderBoardMaps, staleBoardMaps, writeBoardMaps, MAPS_DIR } from "../../build/memory-map/board-maps.ts";
 import { parseCommandArgs, UserError, type Command } from "../command.ts";
 
 const usage = "tidepool maps [--check]";

@@ -1,15 +1,16 @@
-import { readFileSync } from "node:fs";
-import { getBoard } from "../../boards/boards.ts";
+
+import { getBoard } from "../../core/boards.ts";
 import { buildEncoder } from "../../build/build.ts";
 import { loadRgb, toFrame } from "../../image/load.ts";
-import { parsePixelFormat } from "../../image/pixel-format.ts";
-import { buildDeviceJpeg } from "../../jpeg/device-jpeg.ts";
-import { profileWorkload, type ProfileResult, type Workload } from "../../profile/profile.ts";
-import { encoderWorkload } from "../../profile/encoder-workload.ts";
-import { jpegWorkload } from "../../profile/jpeg-workload.ts";
-import { calibrate, parseMeasuredTimes, TimesFileError } from "../../profile/calibrate.ts";
-import { costTable, type RuntimeMode } from "../../profile/cost-models.ts";
+import { parsePixelFormat } from "../../core/pixel-format.ts";
+import { buildDeviceJpeg } from "../../build/jpeg/device-jpeg.ts";
+import { profileWorkload, type ProfileResult, type Workload } from "../../build/profile/profile.ts";
+import { encoderWorkload } from "../../build/profile/encoder-workload.ts";
+import { jpegWorkload } from "../../build/profile/jpeg-workload.ts";
+import { calibrate, parseMeasuredTimes } from "../../build/profile/calibrate.ts";
+import { costTable, type RuntimeMode } from "../../build/profile/cost-models.ts";
 import { parseCommandArgs, parseFrame, UserError, type Command } from "../command.ts";
+import { readInputFile } from "../../core/input-file.ts";
 
 const usage = "tidepool profile --board NAME [--runtime interp|aot] [--codec tidepool|jpeg] [--quality Q] [--frame WxH] [--format F] [--model FILE] [--calibrate TIMES.json] IMAGE... [--json]";
 
@@ -35,6 +36,14 @@ export const command: Command = {
     const format = values.format ? parsePixelFormat(values.format) : board.camera.format;
 
     const frames = await Promise.all(positionals.map(async (p) => toFrame(await loadRgb(p, size), format)));
+    // Measured times are read before any work, so a bad file fails at once:
+    // [{ "ms": … } | { "encodeUs": … }] measured on the board for the images given, in order.
+    let measuredMs: number[] | undefined;
+    if (values.calibrate) {
+      if (frames.length < 2) throw new UserError("--calibrate needs at least two images (one measured time each)", 2);
+      const text = new TextDecoder().decode(readInputFile(values.calibrate, "calibration times file"));
+      measuredMs = parseMeasuredTimes(text, values.calibrate, frames.length);
+    }
     let workload: Workload;
     if (codec === "tidepool") {
       const built = await buildEncoder({ board, modelPath: values.model, ...size, format, withNames: true });
@@ -44,15 +53,10 @@ export const command: Command = {
     }
     const r = await profileWorkload(workload, board, runtime);
     let calibration;
-    if (values.calibrate) {
-      if (frames.length < 2) throw new UserError("--calibrate needs at least two images (one measured time each)", 2);
-      // [{ "ms": … } | { "encodeUs": … }] measured on the board for the images given, in order.
-      let text: string;
-      try { text = readFileSync(values.calibrate, "utf8"); } catch (e) { throw new UserError(`cannot read --calibrate file ${values.calibrate}: ${(e as Error).message}`); }
-      let measuredMs: number[];
-      try { measuredMs = parseMeasuredTimes(text, values.calibrate, frames.length); } catch (e) { if (e instanceof TimesFileError) throw new UserError(e.message); throw e; }
+    if (measuredMs) {
+      const measured = measuredMs;
       const per = await Promise.all(frames.map((_, k) => profileWorkload({ ...workload, frames: 1, run: (ex) => workload.run(ex, k) }, board, runtime)));
-      calibration = calibrate(per.map((p, i) => ({ counts: p.instructionsByCategory, measuredCycles: (measuredMs[i] / 1000) * board.cpu.clockHz })), costTable(board.costModel, runtime));
+      calibration = calibrate(per.map((p, i) => ({ counts: p.instructionsByCategory, measuredCycles: (measured[i] / 1000) * board.cpu.clockHz })), costTable(board.costModel, runtime));
     }
     if (values.json) { console.log(JSON.stringify({ ...r, calibration }, null, 2)); return 0; }
     print(r);

@@ -1,19 +1,22 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { readFileSync } from "node:fs";
+
 import { DEFAULT_MODEL_PATH } from "../../build/build.ts";
-import { ensureTables } from "../../bitstream/model-tables.ts";
-import { Classifier, imagenetSplit, MOBILENET_PATH } from "../../eval/classifier.ts";
+import { ensureTables } from "../../build/model-tables.ts";
+import { Classifier, MOBILENET_PATH } from "../../receiver/classifier.ts";
 import { listEvalImages } from "../../eval/rd.ts";
 import { MSSSIM_MIN_SIDE } from "../../eval/metrics.ts";
 import { evalBoard } from "../../eval/tidepool-codec.ts";
 import { loadRgb } from "../../image/load.ts";
-import { LINK_PRESETS, getLink } from "../../link/presets.ts";
-import { parseLoss } from "../../link/loss.ts";
-import { simulateLinks, type DeadlineSpec, type SimImage, type TidepoolDecoderLike } from "../../link/simulate.ts";
+import { LINK_PRESETS, getLink } from "../../wire/link/presets.ts";
+import { parseLoss } from "../../wire/link/loss.ts";
+import { simulateLinks, type DeadlineSpec, type SimImage } from "../../eval/link-simulate.ts";
 import { readModel } from "../../model/format.ts";
-import { repoPath } from "../../paths.ts";
+import { repoPath } from "../../core/paths.ts";
 import { parseCommandArgs, UserError, type Command, intOption } from "../command.ts";
+import { imagenetSplit } from "../../core/dataset-split.ts";
+import type { ServerDecoder } from "../../core/types.ts";
+import { readInputFile } from "../../core/input-file.ts";
 
 const usage = "tidepool simulate --images DIR [--link NAME[,NAME...]] [--loss none|iid:R|ge:R:BURST[,...]] [--deadline SECONDS|PCT%[,...]] [--size N] [--limit N] [--repeats N] [--model FILE] [--no-classifier] [--json]";
 export const NO_DECODER_MESSAGE = "no Tidepool decoder installed (models/decoder.onnx): Tidepool's MS-SSIM and accuracy are not computed";
@@ -51,7 +54,7 @@ export const command: Command = {
 
     const modelPath = resolve(values.model ?? DEFAULT_MODEL_PATH);
     let model;
-    try { model = readModel(new Uint8Array(readFileSync(modelPath)), modelPath); } catch (e) { throw new UserError(`cannot load model: ${(e as Error).message}`); }
+    model = readModel(readInputFile(modelPath, "model file"), modelPath);
     const { tables, note } = await ensureTables(model, { log });
 
     // Images: a labelled imagenet-sample folder uses its TEST split with labels; any other folder is unlabelled.
@@ -64,15 +67,15 @@ export const command: Command = {
     const images: SimImage[] = [];
     for (const it of chosen) {
       let img;
-      try { img = await loadRgb(it.path, size ? { width: size, height: size } : undefined); } catch (e) { throw new UserError((e as Error).message); }
-      if (Math.min(img.width, img.height) < MSSSIM_MIN_SIDE) throw new UserError(`${it.name} is ${img.width}x${img.height}: MS-SSIM needs both sides >= ${MSSSIM_MIN_SIDE} px (use --size)`);
+      img = await loadRgb(it.path, size ? { width: size, height: size } : undefined);
+      if (Math.min(img.width, img.height) < MSSSIM_MIN_SIDE) throw new UserError(`${it.name} is ${img.width}x${img.height}: MS-SSIM needs both sides >= ${MSSSIM_MIN_SIDE} px (use --size)`, 2);
       images.push({ name: it.name, img, label: it.label });
     }
 
-    let decoder: (TidepoolDecoderLike & { close(): Promise<void> }) | null = null;
+    let decoder: ServerDecoder | null = null;
     const onnx = repoPath("models", "decoder.onnx");
-    if (existsSync(onnx) && existsSync(repoPath("host", "decoder", "decoder.ts"))) {
-      const mod = await import("../../decoder/decoder.ts");
+    if (existsSync(onnx)) {
+      const mod = await import("../../receiver/decoder.ts");
       decoder = await mod.loadDecoder(onnx);
     } else log(NO_DECODER_MESSAGE);
     let classifier: Classifier | null = null;
@@ -82,7 +85,7 @@ export const command: Command = {
     }
 
     const result = await simulateLinks(images, { links, losses, deadlines, repeats, model, tables, board: evalBoard(), decoder, classifier, log });
-    await decoder?.close();
+    await decoder?.close?.();
     const settings = { images: `${images.length} from ${dir}${size ? `, ${size}x${size} cover crops` : ", full size"}`, tables: note, repeats, decoder: decoder ? "models/decoder.onnx" : null, top1: result.top1Kind };
     if (values.json) { console.log(JSON.stringify({ settings, links: links.map((l) => ({ name: l.name, description: l.description })), rows: result.rows })); return 0; }
     console.log(`${settings.images}; Tidepool: ${note}; ${repeats} loss realisation(s) per image`);

@@ -1,0 +1,69 @@
+// Every row of docs/errors.md §Bad inputs: the command, the start of its message, its exit code.
+// In-process (the CLI's own main()); tests/core/cli.test.ts checks the bin's exit status as a process.
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import sharp from "sharp";
+import { beforeAll, describe, expect, it } from "vitest";
+import { crc32 } from "../../host/core/crc32.ts";
+import { repoPath } from "../../host/core/paths.ts";
+import { writeModel } from "../../host/model/format.ts";
+import { randomModel } from "../../host/model/random-model.ts";
+import { runCliInProcess } from "../helpers/cli.ts";
+
+const tmp = mkdtempSync(join(tmpdir(), "tidepool-bad-"));
+const at = (name: string) => join(tmp, name);
+
+/** Rows of the table in docs/errors.md: the example column's file names are made here. */
+const ROWS: Array<{ input: string; args: () => string[]; message: RegExp }> = [
+  { input: "unknown command", args: () => ["frobnicate"], message: /unknown command "frobnicate" \(commands: / },
+  { input: "unknown option", args: () => ["build", "--bogus"], message: /Unknown option '--bogus'[\s\S]*usage: tidepool build/ },
+  { input: "missing required option", args: () => ["build"], message: /--board is required/ },
+  { input: "unknown board", args: () => ["build", "--board", "esp8266"], message: /unknown board "esp8266": known boards are / },
+  { input: "bad frame size", args: () => ["build", "--board", "k210", "--frame", "big"], message: /invalid frame size "big": expected WIDTHxHEIGHT/ },
+  { input: "unknown pixel format", args: () => ["build", "--board", "k210", "--format", "yuv"], message: /unknown pixel format "yuv": expected one of gray8, rgb565, rgb888/ },
+  { input: "missing model file", args: () => ["build", "--board", "k210", "--model", at("nope.tpm")], message: /model file .*nope\.tpm: no such file/ },
+  { input: "corrupt model file", args: () => ["build", "--board", "k210", "--model", at("bad.tpm")], message: /bad\.tpm: truncated/ },
+  { input: "model too big for the board", args: () => ["build", "--board", "gap8", "--frame", "2000x2000"], message: /arena for gap8 does not fit: .* bytes over\); region "/ },
+  { input: "missing image", args: () => ["encode", "--board", "k210", at("nope.jpg")], message: /nope\.jpg: file not found/ },
+  { input: "not an image", args: () => ["encode", "--board", "k210", at("junk.png")], message: /junk\.png: cannot decode image \(/ },
+  { input: "truncated image", args: () => ["encode", "--board", "k210", at("trunc.png")], message: /trunc\.png: cannot decode image \(/ },
+  { input: "absurd image", args: () => ["encode", "--board", "k210", at("huge.png")], message: /huge\.png: 30000x30000 is 900 MP, more than the 100 MP Tidepool reads/ },
+  { input: "image too small for MS-SSIM", args: () => ["eval", "--images", at("tiny")], message: /tiny\.png is 17x9: 5-scale MS-SSIM needs both sides >= 161 px/ },
+  { input: "empty or missing image folder", args: () => ["eval", "--images", at("empty")], message: /image folder .*empty: no image files/ },
+  { input: "unknown link", args: () => ["simulate", "--images", at("tiny"), "--link", "wifi"], message: /unknown link "wifi"; known: / },
+  { input: "bad calibration file", args: () => ["profile", "--board", "k210", "--frame", "32x24", "--calibrate", at("t.json"), at("a.png"), at("b.png")], message: /t\.json: not JSON/ },
+];
+
+beforeAll(async () => {
+  writeFileSync(at("bad.tpm"), writeModel(randomModel()).subarray(0, 200));
+  writeFileSync(at("junk.png"), "not a png");
+  const png = await sharp(Buffer.alloc(17 * 9 * 3, 90), { raw: { width: 17, height: 9, channels: 3 } }).png().toBuffer();
+  writeFileSync(at("trunc.png"), png.subarray(0, 40));
+  // A valid PNG header that claims 30000×30000 (IHDR width/height and its CRC rewritten).
+  const huge = Buffer.from(png);
+  huge.writeUInt32BE(30000, 16); huge.writeUInt32BE(30000, 20);
+  huge.writeUInt32BE(crc32(huge.subarray(12, 29)) >>> 0, 29);
+  writeFileSync(at("huge.png"), huge);
+  mkdirSync(at("tiny")); writeFileSync(join(at("tiny"), "tiny.png"), png);
+  mkdirSync(at("empty"));
+  writeFileSync(at("a.png"), png); writeFileSync(at("b.png"), png);
+  writeFileSync(at("t.json"), "[{");
+});
+
+describe("bad inputs (docs/errors.md)", () => {
+  it("the table in docs/errors.md lists exactly these rows", () => {
+    const doc = readFileSync(repoPath("docs", "errors.md"), "utf8");
+    const section = doc.slice(doc.indexOf("## Bad inputs"));
+    const documented = [...section.matchAll(/^\| ([a-z][^|]*?) \| `?[^|]*\| [^|]*\| (\d) \|$/gm)].map((m) => m[1]);
+    expect(documented).toEqual(ROWS.map((r) => r.input));
+  });
+
+  for (const row of ROWS) {
+    it(`${row.input}: one clear message, exit 2`, async () => {
+      const r = await runCliInProcess(row.args());
+      expect(r.stderr, r.out).toMatch(row.message);
+      expect(r.code).toBe(2);
+    });
+  }
+});
