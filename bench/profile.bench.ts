@@ -80,7 +80,7 @@ export default async function profileBench() {
 
 /** Tidepool's bytes and MS-SSIM through the evaluation codec (host/eval: WASM encoder, static rate tables, server decoder), when installed. */
 async function tidepoolQuality(photos: string[], w: number, h: number): Promise<boolean> {
-  let status;
+  let status: Awaited<ReturnType<typeof import("../host/eval/tidepool-codec.ts")["loadTidepool"]>>;
   try {
     const { loadTidepool } = await import("../host/eval/tidepool-codec.ts");
     status = await loadTidepool({ trainImages: 100 });

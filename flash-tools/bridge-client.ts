@@ -1,7 +1,7 @@
 // Host side of the bridge: starts it over the raw REPL, then speaks frames (bridge-protocol.ts).
 import { createHash } from "node:crypto";
-import { SerialLink } from "./serial-link.ts";
-import { RawRepl } from "./raw-repl.ts";
+import type { SerialLink } from "./serial-link.ts";
+import type { RawRepl } from "./raw-repl.ts";
 import { encodeFrame, FrameSplitter, MAX_BODY, R, T, type Frame } from "./bridge-protocol.ts";
 import { FORMAT_CODE, BYTES_PER_PIXEL, type PixelFormat } from "../host/core/pixel-format.ts";
 import type { Latent } from "../host/core/types.ts";

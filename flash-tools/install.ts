@@ -2,7 +2,7 @@
 // file, sha256 checked on the board, then renamed), then the encoder module over the bridge.
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { RawRepl } from "./raw-repl.ts";
+import type { RawRepl } from "./raw-repl.ts";
 import { BridgeClient } from "./bridge-client.ts";
 
 const BRIDGE_DIR = "tidepool";

@@ -1,7 +1,7 @@
 // MicroPython raw REPL client, speaking the protocol as mpremote does (transport_serial.py):
 // enter with Ctrl-C + Ctrl-A (optionally soft reset with Ctrl-D), exec with the raw-paste probe
 // (`\x05A\x01`) and flow control when the board offers it, plain raw mode otherwise.
-import { SerialLink } from "./serial-link.ts";
+import type { SerialLink } from "./serial-link.ts";
 import { TidepoolError, EXIT_FAILURE } from "../host/core/errors.ts";
 
 export interface ReplTimeouts { enterMs: number; execMs: number; interCharMs: number }

@@ -39,3 +39,16 @@ describe("device ABI mirrors", () => {
     expect(mapAt).toBe(ENTR_LAYOUT.ENTR_HEADER_BYTES + 2 * ENTR_LAYOUT.ENTR_ENTRY_BYTES);
   });
 });
+
+describe("docs/device-abi.md", () => {
+  it("lists every export of a built encoder module", async () => {
+    const { buildEncoder } = await import("../../host/build/build.ts");
+    const { modelWithTables } = await import("../bitstream/fixtures.ts");
+    const built = await buildEncoder({ board: "k210", model: modelWithTables(3).model, width: 32, height: 24, format: "rgb565" });
+    const exports = WebAssembly.Module.exports(new WebAssembly.Module(built.wasm as Uint8Array<ArrayBuffer>)).map((e) => e.name);
+    const doc = readFileSync(repoPath("docs", "device-abi.md"), "utf8");
+    const table = doc.slice(doc.indexOf("## Exports"), doc.indexOf("## Pixel formats"));
+    const documented = new Set([...table.matchAll(/`(\w+)(?:\(|`)/g)].map((m) => m[1]));
+    expect(exports.filter((e) => !documented.has(e))).toEqual([]);
+  });
+});

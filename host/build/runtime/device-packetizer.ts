@@ -1,5 +1,5 @@
-// Drives the packetizer inside a built encoder module (assembly/bitstream/packets.ts) from Node: the
-// same calls a board's bridge makes after tp_push_row has completed the latent.
+// Drives the packetizer inside a built encoder module (assembly/bitstream/packets.ts) from Node, with the
+// tp_pk_* calls a board makes after tp_push_row has completed the latent (docs/device-abi.md).
 import type { EncoderInstance } from "./encoder-instance.ts";
 import { describeDeviceStatus } from "../../core/device-status.ts";
 import { TidepoolError, EXIT_FAILURE } from "../../core/errors.ts";

@@ -63,7 +63,7 @@ export const command: Command = {
       if (unknown.length) throw new UserError(`--codecs: unknown codec ${unknown.join(", ")}; known: tidepool, ${baselines.map((b) => b.name).join(", ")}`, 2);
       baselines = baselines.filter((b) => want.includes(b.name));
     }
-    let images, names: string[];
+    let images: Awaited<ReturnType<typeof loadEvalImages>>, names: string[];
     // --files (internal, used by --jobs): a "/"-separated subset of the directory's images.
     const only = values.files ? values.files.split("/") : undefined;
     names = only ?? listEvalImages(values.images, limit);

@@ -36,10 +36,8 @@ export const command: Command = {
     const classes = int("classes", values.classes, 1, 8) ?? DEFAULT_FIT.classes;
     const size = int("size", values.size, 16, 4096);
     const limit = int("images", values.images, 1, 100000);
-    let bytes: Uint8Array;
-    bytes = readInputFile(modelPath, "model file");
-    let model;
-    model = readModel(bytes, modelPath);
+    const bytes = readInputFile(modelPath, "model file");
+    const model = readModel(bytes, modelPath);
     const log = (s: string) => process.stderr.write(`${s}\n`);
     const { latents, images, size: side } = await trainingLatents(model, { size, limit, log });
     const fit = fitEntropyTables(latents, model.latent.levels, { classes, blockWidth: block.width, blockHeight: block.height });

@@ -52,7 +52,7 @@ export const command: Command = {
       workload = jpegWorkload(await buildDeviceJpeg(size.width, 64 * 1024, true), frames, size.width, size.height, format, quality);
     }
     const r = await profileWorkload(workload, board, runtime);
-    let calibration;
+    let calibration: ReturnType<typeof calibrate> | undefined;
     if (measuredMs) {
       const measured = measuredMs;
       const per = await Promise.all(frames.map((_, k) => profileWorkload({ ...workload, frames: 1, run: (ex) => workload.run(ex, k) }, board, runtime)));

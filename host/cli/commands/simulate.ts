@@ -53,8 +53,7 @@ export const command: Command = {
     const log = (s: string) => process.stderr.write(`${s}\n`);
 
     const modelPath = resolve(values.model ?? DEFAULT_MODEL_PATH);
-    let model;
-    model = readModel(readInputFile(modelPath, "model file"), modelPath);
+    const model = readModel(readInputFile(modelPath, "model file"), modelPath);
     const { tables, note } = await ensureTables(model, { log });
 
     // Images: a labelled imagenet-sample folder uses its TEST split with labels; any other folder is unlabelled.
@@ -66,8 +65,7 @@ export const command: Command = {
     const chosen = limit ? items.slice(0, limit) : items;
     const images: SimImage[] = [];
     for (const it of chosen) {
-      let img;
-      img = await loadRgb(it.path, size ? { width: size, height: size } : undefined);
+      const img = await loadRgb(it.path, size ? { width: size, height: size } : undefined);
       if (Math.min(img.width, img.height) < MSSSIM_MIN_SIDE) throw new UserError(`${it.name} is ${img.width}x${img.height}: MS-SSIM needs both sides >= ${MSSSIM_MIN_SIDE} px (use --size)`, 2);
       images.push({ name: it.name, img, label: it.label });
     }
