@@ -79,7 +79,8 @@ function loadModelAndTables(path: string): { model: Model; tables: EntropyTables
 }
 
 export async function startGateway(options: GatewayOptions = {}): Promise<Gateway> {
-  const o = { ...DEFAULTS, ...options };
+  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as GatewayOptions;
+  const o = { ...DEFAULTS, ...given };
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const token = options.token ?? null;
   if (!LOOPBACK.test(o.host) && token === null) throw new UsageError(`listening on ${o.host} (not loopback) needs an ingest token: anyone who can reach it could post uplinks`);
