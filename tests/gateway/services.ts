@@ -54,7 +54,7 @@ export async function startMosquitto(users: Record<string, string>): Promise<Bro
     if (r.status !== 0) throw new Error(`mosquitto_passwd failed: ${r.stderr}`);
   }
   const conf = join(dir, "mosquitto.conf");
-  writeFileSync(conf, [`listener ${port} 127.0.0.1`, "allow_anonymous false", `password_file ${pw}`, "persistence false", `user ${userInfo().username}`, "log_dest none", ""].join("\n"));
+  writeFileSync(conf, [`listener ${port} 127.0.0.1`, "allow_anonymous false", `password_file ${pw}`, "persistence false", "max_queued_messages 1000000", `user ${userInfo().username}`, "log_dest none", ""].join("\n"));
   let child: ChildProcess | null = null;
   const broker: Broker = {
     port, url: `mqtt://127.0.0.1:${port}`,

@@ -1,18 +1,19 @@
 // Which camera frame a packet was coded for. The packet CRC covers a pseudo-header with the tables id
 // and the latent width/height (docs/bitstream.md §5), so the gateway must know each device's model and
 // frame. The model is the one the gateway runs (the shipped one by default); the frame is configured per
-// device, or inferred: every board's camera frame (boards/*.json) is tried until the CRC and the symbol
-// decode agree, and the device keeps that frame.
+// device, or inferred: every board's camera frame (boards/*.json) is tried until the CRC matches, and the
+// device keeps that frame. Only the header, the CRC and the slot range are checked here (microseconds, on
+// the ingest path); the symbols are decoded with the rest of the image, which rejects a bad payload then.
 import { loadBoards } from "../../boards/boards.ts";
-import { PacketDecoder, type DecodedPacket } from "../../bitstream/packet-decoder.ts";
-import { PacketDecodeError } from "../../bitstream/packet-format.ts";
+import { PacketDecoder } from "../../bitstream/packet-decoder.ts";
+import { PacketDecodeError, parsePacket, type PacketHeader } from "../../bitstream/packet-format.ts";
 import type { LatentShape } from "../../bitstream/symbol-order.ts";
 import type { EntropyTables } from "../../bitstream/tables.ts";
 import { latentShape } from "../../model/geometry.ts";
 import type { Model } from "../../model/types.ts";
 
 export interface Frame { width: number; height: number }
-export interface FrameMatch { frame: Frame; latent: LatentShape; packet: DecodedPacket }
+export interface FrameMatch { frame: Frame; latent: LatentShape; header: PacketHeader }
 
 export const frameName = (f: Frame) => `${f.width}x${f.height}`;
 
@@ -41,14 +42,20 @@ export class FrameCatalog {
   }
 
   /**
-   * Decodes one packet for the device's frame (`known`), or, when the device's frame is not known yet,
-   * for each candidate until one matches. Throws PacketDecodeError (the packet is rejected) otherwise.
+   * Checks one packet for the device's frame (`known`), or, when the device's frame is not known yet,
+   * for each candidate until the CRC matches. Throws PacketDecodeError (the packet is rejected) otherwise.
    */
   identify(bytes: Uint8Array, known: Frame | null): FrameMatch {
     const tries = known ? [known] : this.candidates;
     for (const frame of tries) {
       try {
-        return { frame, latent: this.latentOf(frame), packet: this.decoderFor(frame).decode(bytes) };
+        const latent = this.latentOf(frame);
+        const header = parsePacket(bytes, this.tables.id, latent.width, latent.height);
+        const order = this.decoderFor(frame).order, total = order.g.totalSlots;
+        if (header.first >= total) throw new PacketDecodeError("header", `first index ${header.first} is past the last slot ${total - 1}`);
+        if (order.locate(header.first, { channel: 0, x: 0, y: 0, dx: 0, dy: 0 }).x < 0) throw new PacketDecodeError("header", `first index ${header.first} is a padding slot, not a coded position`);
+        if (header.count > total - header.first) throw new PacketDecodeError("header", `count ${header.count} runs past the end of the latent (first ${header.first}, ${total} slots)`);
+        return { frame, latent, header };
       } catch (e) {
         if (!(e instanceof PacketDecodeError)) throw e;
         if (e.kind !== "crc") throw e; // not frame-dependent, or the CRC matched and the content is bad

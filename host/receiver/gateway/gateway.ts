@@ -117,7 +117,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     onStored: (r: IngestResult) => {
       if (r.newDevice) log(`new device ${r.deviceId}`);
       emit("uplink", { device: r.deviceId, image: r.imageRowId, status: r.status });
-      if (r.imageRowId !== null && r.status === "stored") renderer.schedule(r.imageRowId);
+      if (decoder && r.imageRowId !== null && r.status === "stored") renderer.schedule(r.imageRowId);
     },
   });
   const sourceLimiter = new RateLimiter(o.sourceRate.rate, o.sourceRate.burst);
@@ -147,7 +147,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     throw e;
   }
   // Rebuild after a crash or restart: decode every image whose preview is older than its stored packets.
-  for (const id of await storage.staleImages()) renderer.schedule(id);
+  if (decoder) for (const id of await storage.staleImages()) renderer.schedule(id);
 
   let closed = false;
   return {

@@ -53,7 +53,7 @@ export class Ingestor {
     let packet: PacketIdentity | null = null, reject: { kind: string; reason: string } | null = null;
     try {
       const m = this.o.catalog.identify(u.payload, await this.frameOf(u.deviceId));
-      const h = m.packet.header;
+      const h = m.header;
       packet = { imageId: h.imageId, packetIndex: h.packetIndex, first: h.first, count: h.count, frame: m.frame, latent: m.latent };
       if (!this.o.frames.has(u.deviceId)) this.knownFrames.set(u.deviceId, m.frame);
     } catch (e) {

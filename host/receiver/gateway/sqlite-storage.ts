@@ -8,10 +8,14 @@ import { SCHEMA_VERSION, schemaSql } from "./schema.ts";
 import type { DeviceRecord, DeviceSummary, GatewayStorage, ImageSummary, PreviewUpdate, RecordResult, StoredPacket, UplinkRecord, UplinkSummary } from "./storage.ts";
 import { deviceRow, imageRow, uplinkRow, type Row } from "./storage-rows.ts";
 
+interface PendingRecord { u: UplinkRecord; gap: number; resolve(r: RecordResult): void; reject(e: Error): void; result?: RecordResult; error?: Error }
+
 export class SqliteStorage implements GatewayStorage {
   readonly kind = "sqlite" as const;
   private readonly db: Database.Database;
   private readonly record: (u: UplinkRecord, gap: number) => RecordResult;
+  private readonly recordBatch: (batch: PendingRecord[]) => void;
+  private pending: PendingRecord[] = [];
 
   constructor(readonly where: string, opts: { durability?: "normal" | "full" } = {}) {
     try { this.db = new Database(where); } catch (e) { throw new FailureError("storage", `cannot open the SQLite database ${where}: ${(e as Error).message}`); }
@@ -39,7 +43,7 @@ export class SqliteStorage implements GatewayStorage {
       gateway_id, rssi, snr, gateways, sf, bandwidth, airtime_s, status, reject_kind, reject_reason, image_ref, packet_index, first_slot, symbol_count)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`);
 
-    this.record = db.transaction((u: UplinkRecord, gap: number): RecordResult => {
+    this.record = (u: UplinkRecord, gap: number): RecordResult => {
       const newDevice = insertDevice.run(u.deviceId, u.deviceName, u.network, u.receivedAt, u.receivedAt).changes > 0;
       if (!newDevice) touchDevice.run(u.deviceName, u.receivedAt, u.deviceId);
       const dup = findDup.get(u.deviceId, u.fCnt, u.payloadHash) as { id: number; rssi: number | null; snr: number | null; image_ref: number | null } | undefined;
@@ -65,6 +69,13 @@ export class SqliteStorage implements GatewayStorage {
         u.gatewayId, u.rssi, u.snr, u.gateways, u.spreadingFactor, u.bandwidthHz, u.airtimeS,
         p ? "packet" : "rejected", u.reject?.kind ?? null, u.reject?.reason ?? null, imageRowId, p?.packetIndex ?? null, p?.first ?? null, p?.count ?? null) as { id: number };
       return { uplinkId: row.id, duplicate: false, imageRowId, newDevice };
+    };
+    // Group commit: the uplinks that arrive while one batch is being written share the next transaction.
+    // Each waits for its commit; one bad record fails alone (a savepoint per record).
+    this.recordBatch = db.transaction((batch: PendingRecord[]) => {
+      for (const p of batch) {
+        try { p.result = db.transaction(() => this.record(p.u, p.gap))(); } catch (e) { p.error = e as Error; }
+      }
     });
   }
 
@@ -76,7 +87,18 @@ export class SqliteStorage implements GatewayStorage {
     return r ? deviceRow(r) : null;
   }
 
-  async recordUplink(u: UplinkRecord, imageGapMs: number): Promise<RecordResult> { return this.record(u, imageGapMs); }
+  recordUplink(u: UplinkRecord, imageGapMs: number): Promise<RecordResult> {
+    return new Promise((resolve, reject) => {
+      if (this.pending.push({ u, gap: imageGapMs, resolve, reject }) === 1) setImmediate(() => this.flush());
+    });
+  }
+
+  private flush(): void {
+    const batch = this.pending;
+    this.pending = [];
+    try { this.recordBatch(batch); } catch (e) { for (const p of batch) p.reject(e as Error); return; }
+    for (const p of batch) { if (p.error) p.reject(p.error); else p.resolve(p.result!); }
+  }
 
   async imagePackets(imageRowId: number): Promise<StoredPacket[]> {
     return this.all("SELECT id, payload FROM uplinks WHERE image_ref = ? AND status = 'packet' ORDER BY id", imageRowId)
@@ -151,5 +173,8 @@ export class SqliteStorage implements GatewayStorage {
     return this.all(`SELECT *, length(payload) AS bytes FROM uplinks ${where.length ? "WHERE " + where.join(" AND ") : ""} ORDER BY id DESC LIMIT ?`, ...args, o.limit).map(uplinkRow);
   }
 
-  async close(): Promise<void> { if (this.db.open) this.db.close(); }
+  async close(): Promise<void> {
+    if (this.pending.length) this.flush();
+    if (this.db.open) this.db.close();
+  }
 }
