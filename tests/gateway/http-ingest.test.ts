@@ -92,6 +92,19 @@ describe("webhook ingest", () => {
     expect(device.airtimeTodayS).toBeGreaterThan(0);
   }, 60_000);
 
+  it("rejects, when the image is decoded, a packet whose symbols disagree with those already received", async () => {
+    const a = await photoPackets({ imageId: 12, photo: 2 }), b = await photoPackets({ imageId: 12, photo: 3 });
+    const dev = "70b3d57ed0000003";
+    for (const [i, p] of a.entries()) expect((await post("/ingest/chirpstack?event=up", chirpstackUp(p, { devEui: dev, fCnt: i + 1 }))).json.status).toBe("stored");
+    // Another photo's first packet under the same image id: a valid packet (its CRC holds), conflicting content.
+    expect((await post("/ingest/chirpstack?event=up", chirpstackUp(b[0], { devEui: dev, fCnt: 99 }))).json.status).toBe("stored");
+    await gw.idle();
+    const [image] = await get(`/api/images?device=${dev}`);
+    expect(image).toMatchObject({ complete: true, rejected: 1 });
+    const [bad] = await get(`/api/uplinks?device=${dev}&status=rejected`);
+    expect(bad).toMatchObject({ fCnt: 99, rejectKind: "conflict" });
+  }, 60_000);
+
   it("takes The Things Stack uplinks with the webhook secret header", async () => {
     const packets = await photoPackets({ imageId: 3, packetBytes: 115, photo: 1 });
     for (const [i, p] of packets.entries()) {
