@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { repoPath } from "../../host/paths.ts";
+import { runCli } from "../helpers/cli.ts";
 import { chirpstackUp, photoPackets } from "./packets.ts";
 import { waitFor } from "./services.ts";
 
@@ -26,6 +27,17 @@ function startGatewayProcess(db: string): Promise<{ child: ChildProcess; url: st
     child.once("exit", (code) => reject(new Error(`gateway exited (${code}) before printing its URL: ${err}`)));
   });
 }
+
+describe("tidepool gateway", () => {
+  it("refuses to listen beyond loopback without a token, and bad flags, with exit status 2", async () => {
+    const open = await runCli(["gateway", "--host", "0.0.0.0", "--db", join(dir, "x.db")]);
+    expect(open.code).toBe(2);
+    expect(open.stderr).toMatch(/needs an ingest token/);
+    const frame = await runCli(["gateway", "--frame", "0101010101010101=big"]);
+    expect(frame.code).toBe(2);
+    expect(frame.stderr).toMatch(/DEVICE=WIDTHxHEIGHT/);
+  }, 60_000);
+});
 
 describe("gateway killed mid-image", () => {
   it("loses no acknowledged uplink and completes the image after a restart", async () => {

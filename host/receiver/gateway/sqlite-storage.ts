@@ -72,9 +72,10 @@ export class SqliteStorage implements GatewayStorage {
     };
     // Group commit: the uplinks that arrive while one batch is being written share the next transaction.
     // Each waits for its commit; one bad record fails alone (a savepoint per record).
+    const recordOne = db.transaction(this.record); // nested inside a batch: a savepoint
     this.recordBatch = db.transaction((batch: PendingRecord[]) => {
       for (const p of batch) {
-        try { p.result = db.transaction(() => this.record(p.u, p.gap))(); } catch (e) { p.error = e as Error; }
+        try { p.result = recordOne(p.u, p.gap); } catch (e) { p.error = e as Error; }
       }
     });
   }
