@@ -30,7 +30,7 @@ export interface GatewayOptions {
   db?: string;
   /** Ingest credential (Bearer token or webhook secret header); null: no authentication (loopback only). */
   token?: string | null;
-  mqtt?: { url: string; username?: string; password?: string; group?: string; topics?: string[] } | null;
+  mqtt?: { url: string; username?: string; password?: string; group?: string; topics?: string[]; connections?: number } | null;
   modelPath?: string;
   /** Reconstruction decoder for previews; null disables previews. */
   decoderPath?: string | null;
@@ -128,7 +128,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     status: () => ({
       storage: { kind: storage.kind, where: storage.where }, notes,
       model: { tablesId: tables.id.toString(16).padStart(8, "0"), frames: catalog.candidates.map(frameName) },
-      mqtt: mqttIngest ? { ...mqttIngest.stats, connected: mqttIngest.client.connected } : null,
+      mqtt: mqttIngest ? { ...mqttIngest.stats, connections: mqttIngest.clients.length, connected: mqttIngest.connected() } : null,
     }),
   });
 
