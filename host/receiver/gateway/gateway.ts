@@ -147,7 +147,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     throw e;
   }
   // Rebuild after a crash or restart: decode every image whose preview is older than its stored packets.
-  if (decoder) for (const id of await storage.staleImages()) renderer.schedule(id);
+  if (decoder) for (const id of await storage.staleImages(labeller !== null)) renderer.schedule(id);
 
   let closed = false;
   return {

@@ -140,7 +140,8 @@ export function createHttpServer(o: HttpOptions): Server {
         return;
       }
       req.resume();
-      send(res, url.pathname.startsWith("/ingest/") || url.pathname.startsWith("/api/") ? 405 : 404, { error: "not-found", message: `${req.method} ${url.pathname} is not served here` });
+      const known = ["/ingest/chirpstack", "/ingest/tts"].includes(url.pathname) || url.pathname.startsWith("/api/");
+      send(res, known ? 405 : 404, { error: known ? "method" : "not-found", message: `${req.method} ${url.pathname} is not served here` });
     };
     route().catch((e: unknown) => {
       if (res.headersSent) { res.destroy(); return; }

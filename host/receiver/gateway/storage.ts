@@ -84,8 +84,8 @@ export interface GatewayStorage {
   markRejected(uplinkIds: number[], kind: string, reason: string): Promise<void>;
   savePreview(imageRowId: number, p: PreviewUpdate): Promise<boolean>;
   saveLabels(imageRowId: number, packets: number, top5: { index: number; name: string }[]): Promise<void>;
-  /** Images whose preview is older than their packets (to re-render at start). */
-  staleImages(): Promise<number[]>;
+  /** Images whose preview (or, with `labels`, whose labels) are older than their packets: re-decoded at start. */
+  staleImages(labels: boolean): Promise<number[]>;
   listDevices(dayStart: number): Promise<DeviceSummary[]>;
   listImages(o: { deviceId?: string; limit: number }): Promise<ImageSummary[]>;
   getImage(id: number): Promise<ImageSummary | null>;
