@@ -118,6 +118,19 @@ describe("webhook ingest", () => {
   }, 60_000);
 });
 
+describe("port filter", () => {
+  it("ignores uplinks on other ports than the cameras' without storing them", async () => {
+    const g = await startGateway({ port: 0, db: join(dir, "port.db"), decoderPath: null, fPort: 10, log: () => {} });
+    try {
+      const send = async (body: unknown) => (await fetch(new URL("/ingest/chirpstack?event=up", g.url), { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) })).json();
+      expect(await send(JSON.parse(fixture("chirpstack-up.json")))).toMatchObject({ status: "ignored", uplinkId: null }); // fPort 1
+      const [p] = await photoPackets({ imageId: 7 });
+      expect(await send(chirpstackUp(p, { devEui: "00000000000000c1", fCnt: 1 }))).toMatchObject({ status: "stored" }); // fPort 10
+      expect((await g.storage.listDevices(0)).map((d) => d.id)).toEqual(["00000000000000c1"]);
+    } finally { await g.close(); }
+  });
+});
+
 describe("rate limits", () => {
   it("answers 429 with Retry-After when a device or a source sends too fast", async () => {
     const small = await startGateway({ port: 0, db: join(dir, "rate.db"), decoderPath: null, deviceRate: { rate: 1, burst: 2 }, sourceRate: { rate: 1, burst: 5 }, log: () => {} });

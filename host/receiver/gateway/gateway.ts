@@ -36,6 +36,8 @@ export interface GatewayOptions {
   decoderPath?: string | null;
   /** Top-5 labels with the task decoder and MobileNetV2 (default on when both models are installed). */
   labels?: boolean;
+  /** The LoRaWAN port the cameras send packets on; uplinks on other ports are ignored (default: every port). */
+  fPort?: number | null;
   /** Camera frame per device id ("320x240"); other devices' frames are inferred from boards/*.json. */
   frames?: Record<string, string>;
   /** Frames tried for devices without a configured frame (default: every board's camera frame). */
@@ -112,10 +114,11 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     onUpdate: (imageRowId, what) => emit(what, { image: imageRowId }),
   });
   const ingestor = new Ingestor({
-    storage, catalog, frames, imageGapMs: o.imageGapMs,
+    storage, catalog, frames, imageGapMs: o.imageGapMs, fPort: options.fPort ?? null,
     deviceLimiter: new RateLimiter(o.deviceRate.rate, o.deviceRate.burst),
     onStored: (r: IngestResult) => {
       if (r.newDevice) log(`new device ${r.deviceId}`);
+      if (r.status === "ignored") return;
       emit("uplink", { device: r.deviceId, image: r.imageRowId, status: r.status });
       if (decoder && r.imageRowId !== null && r.status === "stored") renderer.schedule(r.imageRowId);
     },

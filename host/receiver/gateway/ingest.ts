@@ -11,8 +11,9 @@ import type { GatewayStorage, PacketIdentity } from "./storage.ts";
 import { bestRx, IngestError, type Transport, type Uplink } from "./uplink.ts";
 
 export interface IngestResult {
-  status: "stored" | "rejected" | "duplicate";
-  uplinkId: number;
+  /** `ignored`: on another fPort than the gateway's; not stored. */
+  status: "stored" | "rejected" | "duplicate" | "ignored";
+  uplinkId: number | null;
   deviceId: string;
   newDevice: boolean;
   imageRowId: number | null;
@@ -28,6 +29,8 @@ export interface IngestorOptions {
   /** An image id reused after this long starts a new image (the device's 8-bit frame counter wrapped). */
   imageGapMs: number;
   deviceLimiter: RateLimiter;
+  /** Only uplinks on this LoRaWAN port carry Tidepool packets; null: every port does. */
+  fPort: number | null;
   onStored(result: IngestResult): void;
 }
 
@@ -48,6 +51,8 @@ export class Ingestor {
   async ingest(u: Uplink, transport: Transport): Promise<IngestResult> {
     if (u.payload.length > MAX_PACKET_BYTES)
       throw new IngestError("too-large", `payload of device ${u.deviceId} (fCnt ${u.fCnt}) is ${u.payload.length} bytes; a Tidepool packet is at most ${MAX_PACKET_BYTES}`, 413);
+    if (this.o.fPort !== null && u.fPort !== this.o.fPort)
+      return { status: "ignored", uplinkId: null, deviceId: u.deviceId, newDevice: false, imageRowId: null };
     const wait = this.o.deviceLimiter.take(u.deviceId);
     if (wait > 0) throw new IngestError("rate-limited", `device ${u.deviceId} is sending faster than ${this.o.deviceLimiter.rate} uplinks/s`, 429, Math.ceil(wait));
     let packet: PacketIdentity | null = null, reject: { kind: string; reason: string } | null = null;

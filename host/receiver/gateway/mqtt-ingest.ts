@@ -66,7 +66,7 @@ export function startMqttIngest(o: MqttIngestOptions): MqttIngest {
         const uplink = isChirpStackUpTopic(topic) ? parseChirpStackUp(json) : isThingsStackUpTopic(topic) ? parseThingsStackUp(json) : null;
         if (!uplink) return; // another topic the filter matched: not an uplink
         const r = await o.ingestor.ingest(uplink, "mqtt");
-        if (r.status === "rejected") stats.rejected++; else stats.stored++;
+        if (r.status === "rejected") stats.rejected++; else if (r.status !== "ignored") stats.stored++;
       };
       handle().then(() => done(), (e: unknown) => {
         stats.errors++;
