@@ -14,9 +14,13 @@ import { requireTargetTools, requireWasm2c, run, toolVersion } from "./toolchain
 
 export const NATIVE_DIR = repoPath("native");
 export const NATIVE_CACHE = repoPath("build", ".cache", "native");
+/** Bumped when NativeBuild's fields change, so cached builds of an older shape are not reused. */
+const BUILD_FORMAT = 2;
 
 /** Berkeley sizes (bytes) as size(1) prints them: text includes read-only data. */
 export interface SectionSizes { text: number; data: number; bss: number }
+/** size -A split of an object's text: instructions vs read-only data (for the module: weights, tables). */
+export interface CodeSplit { code: number; constants: number }
 
 export interface NativeBuild {
   target: NativeTarget["name"];
@@ -33,6 +37,7 @@ export interface NativeBuild {
   linearMemoryBytes: number;
   /** The wasm2c module object (code + the module's data segments as constants; the linear memory is the runtime's). */
   moduleSizes: SectionSizes;
+  moduleSplit: CodeSplit;
   /** The bare-metal runtime object (linear memory block in .bss). */
   runtimeSizes: SectionSizes;
   /** The whole QEMU firmware (harness, newlib/picolibc stdio and semihosting included). */
@@ -52,10 +57,22 @@ function parseSize(out: string, what: string): SectionSizes {
   return { text: +line[0], data: +line[1], bss: +line[2] };
 }
 
+function parseSplit(out: string): CodeSplit {
+  let code = 0, constants = 0;
+  for (const line of out.split("\n")) {
+    const [name, size] = line.trim().split(/\s+/);
+    if (!name || !/^\d+$/.test(size ?? "")) continue;
+    if (name.startsWith(".text")) code += +size;
+    else if (name.startsWith(".rodata") || name.startsWith(".srodata")) constants += +size;
+  }
+  return { code, constants };
+}
+
 function symbolAddress(nmOut: string, name: string): number {
   const m = nmOut.match(new RegExp(`^([0-9a-fA-F]+) [Tt] ${name}$`, "m"));
   if (!m) throw new FailureError("native-build", `firmware has no symbol ${name}`);
-  return parseInt(m[1], 16) & ~1; // Thumb function symbols may carry the mode bit
+  const v = parseInt(m[1], 16);
+  return v - (v % 2); // Thumb function symbols may carry the mode bit (no 32-bit bitwise ops: RISC-V addresses are above 2^31)
 }
 
 /** Symbols the module object may need from outside: the runtime and the C compiler's helpers. */
@@ -68,7 +85,7 @@ export function buildNative(opts: { wasm: Uint8Array; target: NativeTarget; boun
   const versions = { wasm2c: toolVersion(wasm2c), cc: toolVersion(target.cc) };
   const h = createHash("sha256");
   h.update(wasm);
-  h.update(JSON.stringify({ target: target.name, boundsChecks, workload, versions, cflags: target.cflags, ld: target.ldflags("") }));
+  h.update(JSON.stringify({ format: BUILD_FORMAT, target: target.name, boundsChecks, workload, versions, cflags: target.cflags, ld: target.ldflags("") }));
   h.update(readFileSync(header));
   for (const f of nativeSources()) { h.update(relative(NATIVE_DIR, f)); h.update(readFileSync(f)); }
   const key = h.digest("hex").slice(0, 24);
@@ -110,6 +127,7 @@ export function buildNative(opts: { wasm: Uint8Array; target: NativeTarget; boun
       markers: { on: symbolAddress(nmOut, "tp_count_on"), off: symbolAddress(nmOut, "tp_count_off"), cut: symbolAddress(nmOut, "tp_count_cut") },
       hasPacketizer, linearMemoryBytes,
       moduleSizes: parseSize(run(target.size, ["module.o"], { cwd: tmp }), "module.o"),
+      moduleSplit: parseSplit(run(target.size, ["-A", "module.o"], { cwd: tmp })),
       runtimeSizes: parseSize(run(target.size, ["runtime.o"], { cwd: tmp }), "runtime.o"),
       firmwareSizes: parseSize(run(target.size, ["firmware.elf"], { cwd: tmp }), "firmware.elf"),
       wasm2c: versions.wasm2c, cc: versions.cc,
