@@ -4,6 +4,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { UserError, type Command } from "./command.ts";
+import { isTidepoolError } from "../core/errors.ts";
 
 const COMMANDS_DIR = join(dirname(fileURLToPath(import.meta.url)), "commands");
 
@@ -32,7 +33,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return (await cmd.run(rest)) ?? 0;
   } catch (e) {
-    if (e instanceof UserError) { console.error(`tidepool ${name}: ${e.message}`); return e.exitCode; }
+    if (e instanceof UserError || isTidepoolError(e)) { console.error(`tidepool ${name}: ${e.message}`); return e.exitCode; }
     const err = e as Error;
     // Errors from our own modules carry clear messages; show the message, and the stack only when asked.
     console.error(`tidepool ${name}: ${err.message}`);

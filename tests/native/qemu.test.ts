@@ -9,7 +9,10 @@ import { compareEncoderWithHost, compareJpegWithHost, runNativeEncoder, runNativ
 import { MissingToolError, requireTargetTools, requireWasm2c } from "../../host/build/native/toolchain.ts";
 import { NATIVE_TARGETS } from "../../host/build/native/targets.ts";
 import { decodeOutput, encodeInput } from "../../host/build/native/io-format.ts";
-import { runCli } from "../helpers/cli.ts";
+import { runCli, runCommand } from "../helpers/cli.ts";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 const W = 64, H = 48;
 
@@ -49,7 +52,7 @@ describe("native encoder under QEMU", () => {
     expect(j.encodeInstructions[0]).toBeGreaterThan(0);
   });
 
-  it("tidepool profile --runtime qemu-m7 prints counted instructions per pixel and per MAC", async () => {
+  it("tidepool profile --runtime qemu-m7 prints counted instructions per pixel and per MAC", { timeout: 240_000 }, async () => {
     const r = await runCli(["profile", "--board", "openmv-h7", "--runtime", "qemu-m7", "--frame", `${W}x${H}`, samplePhotos()[0], "--json"]);
     expect(r.code, r.out).toBe(0);
     const p = JSON.parse(r.stdout);
@@ -64,6 +67,26 @@ describe("native encoder under QEMU", () => {
     const bad = await runCli(["profile", "--board", "openmv-h7", "--runtime", "qemu-m7", "--bounds-checks", "maybe", samplePhotos()[0]]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/bounds-checks must be on or off/);
+  });
+
+  it("tidepool native writes the C library, its header and its code size and RAM", async () => {
+    const out = mkdtempSync(join(tmpdir(), "tidepool-native-"));
+    try {
+      const r = await runCli(["native", "--board", "openmv-h7", "--frame", `${W}x${H}`, "--out", out, "--json"]);
+      expect(r.code, r.out).toBe(0);
+      const rep = JSON.parse(r.stdout);
+      expect(rep.target).toBe("m7");
+      expect(existsSync(rep.library) && existsSync(rep.header)).toBe(true);
+      expect(readFileSync(rep.header, "utf8")).toMatch(/int32_t tidepool_push_row\(void\)/);
+      expect(rep.flashBytes.moduleCode).toBeGreaterThan(1000);
+      expect(rep.ramBytes.linearMemory).toBeGreaterThanOrEqual(rep.ramBytes.arenaInUse);
+      const nm = await runCommand("arm-none-eabi-nm", [rep.library]);
+      expect(nm.stdout).toMatch(/ T tidepool_push_row$/m);
+      expect(nm.stdout).toMatch(/ U tp_fatal$/m); // the integrator's hook
+      const esp = await runCli(["native", "--board", "esp32s3-cam", "--out", out]);
+      expect(esp.code).toBe(2);
+      expect(esp.stderr).toMatch(/no native target/);
+    } finally { rmSync(out, { recursive: true, force: true }); }
   });
 
   it("names the Debian package of a missing tool", () => {

@@ -15,7 +15,7 @@ import { requireTargetTools, requireWasm2c, run, toolVersion } from "./toolchain
 export const NATIVE_DIR = repoPath("native");
 export const NATIVE_CACHE = repoPath("build", ".cache", "native");
 /** Bumped when NativeBuild's fields change, so cached builds of an older shape are not reused. */
-const BUILD_FORMAT = 2;
+const BUILD_FORMAT = 3;
 
 /** Berkeley sizes (bytes) as size(1) prints them: text includes read-only data. */
 export interface SectionSizes { text: number; data: number; bss: number }
@@ -38,6 +38,8 @@ export interface NativeBuild {
   /** The wasm2c module object (code + the module's data segments as constants; the linear memory is the runtime's). */
   moduleSizes: SectionSizes;
   moduleSplit: CodeSplit;
+  /** The C API object (tidepool_native.c); zero for the JPEG harness. */
+  apiSizes: SectionSizes;
   /** The bare-metal runtime object (linear memory block in .bss). */
   runtimeSizes: SectionSizes;
   /** The whole QEMU firmware (harness, newlib/picolibc stdio and semihosting included). */
@@ -107,19 +109,23 @@ export function buildNative(opts: { wasm: Uint8Array; target: NativeTarget; boun
     copyFileSync(header, join(tmp, "wasm-rt.h"));
     const hasPacketizer = readFileSync(join(tmp, "module.h"), "utf8").includes("Z_tpZ_tp_pk_begin(");
     const cc = (src: string, obj: string, extra: string[]) =>
-      run(target.cc, [...target.cflags, "-I", tmp, "-I", join(NATIVE_DIR, "runtime"), `-DTP_MEMORY_BYTES=${linearMemoryBytes}`, ...extra, "-c", src, "-o", obj], { cwd: tmp });
+      run(target.cc, [...target.cflags, "-I", tmp, "-I", join(NATIVE_DIR, "runtime"), "-I", join(NATIVE_DIR, "lib"), `-DTP_MEMORY_BYTES=${linearMemoryBytes}`, ...extra, "-c", src, "-o", obj], { cwd: tmp });
     const bounds = boundsCheckFlags(boundsChecks);
     cc("module.c", "module.o", bounds);
     cc(join(NATIVE_DIR, "runtime", "wasm-rt-bare.c"), "runtime.o", bounds);
-    cc(join(NATIVE_DIR, "harness", "main.c"), "main.o", [...bounds, ...(workload === "jpeg" ? ["-DTP_JPEG"] : hasPacketizer ? ["-DTP_HAS_PACKETIZER"] : [])]);
+    const features = workload === "jpeg" ? ["-DTP_JPEG"] : hasPacketizer ? ["-DTP_HAS_PACKETIZER"] : [];
+    cc(join(NATIVE_DIR, "harness", "main.c"), "main.o", [...bounds, ...features]);
+    // The C library API (what a board runtime links): encoder modules only.
+    const api = workload === "encoder" ? ["api.o"] : [];
+    if (api.length) cc(join(NATIVE_DIR, "lib", "tidepool_native.c"), "api.o", [...bounds, ...features]);
     const startup = target.startup.map((s, i) => { const o = `startup${i}.o`; cc(join(NATIVE_DIR, s), o, []); return o; });
 
     const undefinedSyms = run(target.nm, ["-u", "module.o"], { cwd: tmp }).split("\n").map((l) => l.trim().split(/\s+/).pop()!).filter(Boolean);
     const imports = undefinedSyms.filter((s) => !RUNTIME_SYMBOLS.test(s));
     if (imports.length) throw new FailureError("native-build", `module needs ${imports.join(", ")}, which the bare-metal runtime does not provide (a module import?)`);
 
-    run(target.cc, [...startup, "main.o", "module.o", "runtime.o", ...target.ldflags(NATIVE_DIR), "-o", "firmware.elf"], { cwd: tmp });
-    run(target.ar, ["rcs", "libtidepool.a", "module.o", "runtime.o"], { cwd: tmp });
+    run(target.cc, [...startup, "main.o", ...api, "module.o", "runtime.o", ...target.ldflags(NATIVE_DIR), "-o", "firmware.elf"], { cwd: tmp });
+    run(target.ar, ["rcs", "libtidepool.a", ...api, "module.o", "runtime.o"], { cwd: tmp });
     const nmOut = run(target.nm, ["firmware.elf"], { cwd: tmp });
     const build: NativeBuild = {
       target: target.name, boundsChecks, workload, dir,
@@ -129,6 +135,7 @@ export function buildNative(opts: { wasm: Uint8Array; target: NativeTarget; boun
       moduleSizes: parseSize(run(target.size, ["module.o"], { cwd: tmp }), "module.o"),
       moduleSplit: parseSplit(run(target.size, ["-A", "module.o"], { cwd: tmp })),
       runtimeSizes: parseSize(run(target.size, ["runtime.o"], { cwd: tmp }), "runtime.o"),
+      apiSizes: api.length ? parseSize(run(target.size, ["api.o"], { cwd: tmp }), "api.o") : { text: 0, data: 0, bss: 0 },
       firmwareSizes: parseSize(run(target.size, ["firmware.elf"], { cwd: tmp }), "firmware.elf"),
       wasm2c: versions.wasm2c, cc: versions.cc,
     };
