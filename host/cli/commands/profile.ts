@@ -31,7 +31,7 @@ export const command: Command = {
     // qemu-*: the native build under QEMU (counted), beside the AOT cost model (modelled).
     const native = values.runtime ? nativeTargetForRuntime(values.runtime) : undefined;
     const runtime = (native ? "aot" : values.runtime ?? board.runtime.default) as RuntimeMode;
-    if (runtime !== "interp" && runtime !== "aot") throw new UserError(`--runtime must be interp, aot, qemu-m7, qemu-rv32 or qemu-rv64, got "${values.runtime}"`, 2);
+    if (runtime !== "interp" && runtime !== "aot") throw new UserError(`--runtime must be interp or aot (modelled), or qemu-m7, qemu-rv32, qemu-rv64 (native, counted), got "${values.runtime}"`, 2);
     const boundsChecks = values["bounds-checks"] ?? "off";
     if (boundsChecks !== "on" && boundsChecks !== "off") throw new UserError(`--bounds-checks must be on or off, got "${values["bounds-checks"]}"`, 2);
     if (values["bounds-checks"] && !native) throw new UserError("--bounds-checks applies to a qemu-* runtime only", 2);
