@@ -11,8 +11,10 @@ import { calibrate, parseMeasuredTimes } from "../../build/profile/calibrate.ts"
 import { costTable, type RuntimeMode } from "../../build/profile/cost-models.ts";
 import { parseCommandArgs, parseFrame, UserError, type Command } from "../command.ts";
 import { readInputFile } from "../../core/input-file.ts";
+import { nativeProfile, type NativeProfile } from "../../build/profile/native-profile.ts";
+import { nativeTargetForRuntime } from "../../build/native/targets.ts";
 
-const usage = "tidepool profile --board NAME [--runtime interp|aot] [--codec tidepool|jpeg] [--quality Q] [--frame WxH] [--format F] [--model FILE] [--calibrate TIMES.json] IMAGE... [--json]";
+const usage = "tidepool profile --board NAME [--runtime interp|aot|qemu-m7|qemu-rv32|qemu-rv64] [--bounds-checks on|off] [--codec tidepool|jpeg] [--quality Q] [--frame WxH] [--format F] [--model FILE] [--calibrate TIMES.json] IMAGE... [--json]";
 
 export const command: Command = {
   name: "profile",
@@ -22,12 +24,18 @@ export const command: Command = {
     const { values, positionals } = parseCommandArgs(argv, {
       board: { type: "string" }, runtime: { type: "string" }, codec: { type: "string" }, quality: { type: "string" },
       frame: { type: "string" }, format: { type: "string" }, model: { type: "string" }, calibrate: { type: "string" }, json: { type: "boolean" },
+      "bounds-checks": { type: "string" },
     }, usage);
     if (!values.board) throw new UserError(`--board is required\nusage: ${usage}`, 2);
     if (positionals.length === 0) throw new UserError(`no images given\nusage: ${usage}`, 2);
     const board = getBoard(values.board);
-    const runtime = (values.runtime ?? board.runtime.default) as RuntimeMode;
-    if (runtime !== "interp" && runtime !== "aot") throw new UserError(`--runtime must be interp or aot, got "${values.runtime}"`, 2);
+    // qemu-*: the native build under QEMU (counted), beside the AOT cost model (modelled).
+    const native = values.runtime ? nativeTargetForRuntime(values.runtime) : undefined;
+    const runtime = (native ? "aot" : values.runtime ?? board.runtime.default) as RuntimeMode;
+    if (runtime !== "interp" && runtime !== "aot") throw new UserError(`--runtime must be interp or aot (modelled), or qemu-m7, qemu-rv32, qemu-rv64 (native, counted), got "${values.runtime}"`, 2);
+    const boundsChecks = values["bounds-checks"] ?? "off";
+    if (boundsChecks !== "on" && boundsChecks !== "off") throw new UserError(`--bounds-checks must be on or off, got "${values["bounds-checks"]}"`, 2);
+    if (values["bounds-checks"] && !native) throw new UserError("--bounds-checks applies to a qemu-* runtime only", 2);
     const codec = values.codec ?? "tidepool";
     if (codec !== "tidepool" && codec !== "jpeg") throw new UserError(`--codec must be tidepool or jpeg, got "${codec}"`, 2);
     const quality = values.quality ? Number(values.quality) : 20;
@@ -45,13 +53,28 @@ export const command: Command = {
       measuredMs = parseMeasuredTimes(text, values.calibrate, frames.length);
     }
     let workload: Workload;
+    let built: Awaited<ReturnType<typeof buildEncoder>> | undefined, jpegBuild: Awaited<ReturnType<typeof buildDeviceJpeg>> | undefined;
     if (codec === "tidepool") {
-      const built = await buildEncoder({ board, modelPath: values.model, ...size, format, withNames: true });
+      built = await buildEncoder({ board, modelPath: values.model, ...size, format, withNames: true });
       workload = encoderWorkload(built, frames);
     } else {
-      workload = jpegWorkload(await buildDeviceJpeg(size.width, 64 * 1024, true), frames, size.width, size.height, format, quality);
+      jpegBuild = await buildDeviceJpeg(size.width, 64 * 1024, true);
+      workload = jpegWorkload(jpegBuild, frames, size.width, size.height, format, quality);
     }
-    const r = await profileWorkload(workload, board, runtime);
+    const modelled = await profileWorkload(workload, board, runtime);
+    let r: ProfileResult & { native?: NativeProfile; modelledRuntime?: string } = modelled;
+    if (native) {
+      const np = await nativeProfile({
+        target: native.name, boundsChecks, frames, spec: { ...size, format }, modelled,
+        encoder: built, jpeg: jpegBuild ? { build: jpegBuild, quality } : undefined,
+        packets: built ? { packetBytes: 222 } : undefined,
+      });
+      r = { ...modelled, runtime: native.runtime as never, modelledRuntime: "aot", native: np };
+      if (!np.bitExact) {
+        if (values.json) console.log(JSON.stringify(r, null, 2)); else print(r);
+        throw new UserError(`native ${native.name} output differs from the host WASM: ${np.mismatches.join("; ")}`, 1);
+      }
+    }
     let calibration: ReturnType<typeof calibrate> | undefined;
     if (measuredMs) {
       const measured = measuredMs;
@@ -65,12 +88,20 @@ export const command: Command = {
   },
 };
 
-function print(r: ProfileResult) {
-  console.log(`${r.workload} on ${r.board} (${r.runtime}, ${r.clockHz / 1e6} MHz), ${r.frames} frame(s)`);
+function print(r: ProfileResult & { native?: NativeProfile }) {
+  console.log(`${r.workload} on ${r.board} (${r.native ? "modelled: aot cost model" : r.runtime}, ${r.clockHz / 1e6} MHz), ${r.frames} frame(s)`);
   console.log(`  cycles per frame   ${Math.round(r.cyclesPerFrame).toLocaleString("en")}  (${r.msPerFrame.toFixed(2)} ms)`);
   console.log(`  instructions       ${r.instructions.toLocaleString("en")} total, ${r.instructionsPerPixel.toFixed(1)} per pixel; ${r.cyclesPerPixel.toFixed(1)} cycles per pixel`);
   console.log(`  arena high-water   ${r.arenaHighWaterBytes} B (bytes touched ${r.arenaTouchedBytes}); max call depth ${r.maxCallDepth}`);
   console.log(`  output bytes       ${r.outputBytes.join(", ")}`);
   console.log("  top functions:");
   for (const f of r.functions.slice(0, 8)) console.log(`    ${(100 * f.share).toFixed(1).padStart(5)}%  ${f.name}`);
+  const n = r.native;
+  if (!n) return;
+  console.log(`native ${n.target} (${n.isa}), bounds checks ${n.boundsChecks}: ${n.bitExact ? "bit-exact with the host WASM" : "DIFFERS from the host WASM"}`);
+  console.log(`  counted instructions per frame  ${Math.round(n.instructionsPerFrame).toLocaleString("en")}  (${n.instructionsPerPixel.toFixed(1)} per pixel${n.instructionsPerMac ? `, ${n.instructionsPerMac.toFixed(2)} per MAC` : ""})`);
+  if (n.packetInstructionsPerFrame) console.log(`  packetizer                      ${Math.round(n.packetInstructionsPerFrame).toLocaleString("en")} per frame`);
+  console.log(`  WASM instructions per native    ${n.wasmPerNativeInstruction.toFixed(2)}; the AOT model implies ${n.modelCyclesPerInstruction.toFixed(2)} cycles per counted instruction`);
+  console.log(`  module ${n.sizes.moduleCode} B code + ${n.sizes.moduleConstants} B constants, runtime ${n.sizes.runtimeText} B; linear memory ${n.sizes.linearMemoryBytes} B (static)`);
+  console.log(`  (${n.note}; ${n.qemu})`);
 }

@@ -1,0 +1,154 @@
+// Native build of a Tidepool module: wasm2c (Debian wabt) turns the built .wasm into C, the target's
+// GCC compiles it with the bare-metal runtime (native/runtime) and the harness (native/harness) into a
+// firmware for QEMU, and the module alone into a static library for a board runtime. Results are
+// cached in build/.cache/native by a hash of the module, the settings, native/ and the tool versions.
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, copyFileSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { FailureError } from "../../core/errors.ts";
+import { repoPath } from "../../core/paths.ts";
+import { memoryLimits } from "../../core/wasm-binary.ts";
+import type { NativeWorkload } from "./io-format.ts";
+import { boundsCheckFlags, type BoundsChecks, type NativeTarget } from "./targets.ts";
+import { requireTargetTools, requireWasm2c, run, toolVersion } from "./toolchain.ts";
+
+export const NATIVE_DIR = repoPath("native");
+export const NATIVE_CACHE = repoPath("build", ".cache", "native");
+/** Bumped when NativeBuild's fields change, so cached builds of an older shape are not reused. */
+const BUILD_FORMAT = 3;
+
+/** Berkeley sizes (bytes) as size(1) prints them: text includes read-only data. */
+export interface SectionSizes { text: number; data: number; bss: number }
+/** size -A split of an object's text: instructions vs read-only data (for the module: weights, tables). */
+export interface CodeSplit { code: number; constants: number }
+
+export interface NativeBuild {
+  target: NativeTarget["name"];
+  boundsChecks: BoundsChecks;
+  workload: NativeWorkload;
+  dir: string;
+  elf: string;
+  /** Static library with the module and the runtime only (no harness, no C library). */
+  library: string;
+  header: string;
+  /** Addresses of the counting markers (tp_count_on/off/cut). */
+  markers: { on: number; off: number; cut: number };
+  hasPacketizer: boolean;
+  linearMemoryBytes: number;
+  /** The wasm2c module object (code + the module's data segments as constants; the linear memory is the runtime's). */
+  moduleSizes: SectionSizes;
+  moduleSplit: CodeSplit;
+  /** The C API object (tidepool_native.c); zero for the JPEG harness. */
+  apiSizes: SectionSizes;
+  /** The bare-metal runtime object (linear memory block in .bss). */
+  runtimeSizes: SectionSizes;
+  /** The whole QEMU firmware (harness, newlib/picolibc stdio and semihosting included). */
+  firmwareSizes: SectionSizes;
+  wasm2c: string;
+  cc: string;
+}
+
+function nativeSources(dir = NATIVE_DIR): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? nativeSources(join(dir, e.name)) : [join(dir, e.name)]).sort();
+}
+
+function parseSize(out: string, what: string): SectionSizes {
+  const line = out.trim().split("\n")[1]?.trim().split(/\s+/);
+  if (!line || line.length < 3) throw new FailureError("native-build", `cannot read size(1) output for ${what}: ${out}`);
+  return { text: +line[0], data: +line[1], bss: +line[2] };
+}
+
+function parseSplit(out: string): CodeSplit {
+  let code = 0, constants = 0;
+  for (const line of out.split("\n")) {
+    const [name, size] = line.trim().split(/\s+/);
+    if (!name || !/^\d+$/.test(size ?? "")) continue;
+    if (name.startsWith(".text")) code += +size;
+    else if (name.startsWith(".rodata") || name.startsWith(".srodata")) constants += +size;
+  }
+  return { code, constants };
+}
+
+function symbolAddress(nmOut: string, name: string): number {
+  const m = nmOut.match(new RegExp(`^([0-9a-fA-F]+) [Tt] ${name}$`, "m"));
+  if (!m) throw new FailureError("native-build", `firmware has no symbol ${name}`);
+  const v = parseInt(m[1], 16);
+  return v - (v % 2); // Thumb function symbols may carry the mode bit (no 32-bit bitwise ops: RISC-V addresses are above 2^31)
+}
+
+/** Symbols the module object may need from outside: the runtime and the C compiler's helpers. */
+const RUNTIME_SYMBOLS = /^(wasm_rt_\w+|memcpy|memmove|memset|__assert_func|__assert_fail|abort|__aeabi_\w+|__\w+di3|__\w+si2|__\w+di2|__clz\w+|__ctz\w+|__popcount\w+|__mul\w+|__div\w+|__mod\w+|__udiv\w+|__umod\w+|__ashl\w+|__ashr\w+|__lshr\w+)$/;
+
+export function buildNative(opts: { wasm: Uint8Array; target: NativeTarget; boundsChecks: BoundsChecks; workload: NativeWorkload }): NativeBuild {
+  const { wasm, target, boundsChecks, workload } = opts;
+  const { wasm2c, header } = requireWasm2c();
+  requireTargetTools(target, false);
+  const versions = { wasm2c: toolVersion(wasm2c), cc: toolVersion(target.cc) };
+  const h = createHash("sha256");
+  h.update(wasm);
+  h.update(JSON.stringify({ format: BUILD_FORMAT, target: target.name, boundsChecks, workload, versions, cflags: target.cflags, ld: target.ldflags("") }));
+  h.update(readFileSync(header));
+  for (const f of nativeSources()) { h.update(relative(NATIVE_DIR, f)); h.update(readFileSync(f)); }
+  const key = h.digest("hex").slice(0, 24);
+  const dir = join(NATIVE_CACHE, `${target.name}-${workload}-${boundsChecks}-${key}`);
+  const meta = join(dir, "build.json");
+  if (existsSync(meta)) return JSON.parse(readFileSync(meta, "utf8")) as NativeBuild;
+
+  const limits = memoryLimits(wasm);
+  if (!limits || limits.maximum === null) throw new FailureError("native-build", "module memory has no maximum: the native runtime needs a fixed linear memory");
+  const linearMemoryBytes = limits.maximum * 65536;
+
+  mkdirSync(NATIVE_CACHE, { recursive: true });
+  const tmp = `${dir}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  try {
+    writeFileSync(join(tmp, "module.wasm"), wasm);
+    run(wasm2c, ["module.wasm", "-n", "tp", "-o", "module.c"], { cwd: tmp });
+    copyFileSync(header, join(tmp, "wasm-rt.h"));
+    const hasPacketizer = readFileSync(join(tmp, "module.h"), "utf8").includes("Z_tpZ_tp_pk_begin(");
+    const cc = (src: string, obj: string, extra: string[]) =>
+      run(target.cc, [...target.cflags, "-I", tmp, "-I", join(NATIVE_DIR, "runtime"), "-I", join(NATIVE_DIR, "lib"), `-DTP_MEMORY_BYTES=${linearMemoryBytes}`, ...extra, "-c", src, "-o", obj], { cwd: tmp });
+    const bounds = boundsCheckFlags(boundsChecks);
+    cc("module.c", "module.o", bounds);
+    cc(join(NATIVE_DIR, "runtime", "wasm-rt-bare.c"), "runtime.o", bounds);
+    const features = workload === "jpeg" ? ["-DTP_JPEG"] : hasPacketizer ? ["-DTP_HAS_PACKETIZER"] : [];
+    cc(join(NATIVE_DIR, "harness", "main.c"), "main.o", [...bounds, ...features]);
+    // The C library API (what a board runtime links): encoder modules only.
+    const api = workload === "encoder" ? ["api.o"] : [];
+    if (api.length) cc(join(NATIVE_DIR, "lib", "tidepool_native.c"), "api.o", [...bounds, ...features]);
+    const startup = target.startup.map((s, i) => { const o = `startup${i}.o`; cc(join(NATIVE_DIR, s), o, []); return o; });
+
+    const undefinedSyms = run(target.nm, ["-u", "module.o"], { cwd: tmp }).split("\n").map((l) => l.trim().split(/\s+/).pop()!).filter(Boolean);
+    const imports = undefinedSyms.filter((s) => !RUNTIME_SYMBOLS.test(s));
+    if (imports.length) throw new FailureError("native-build", `module needs ${imports.join(", ")}, which the bare-metal runtime does not provide (a module import?)`);
+
+    run(target.cc, [...startup, "main.o", ...api, "module.o", "runtime.o", ...target.ldflags(NATIVE_DIR), "-o", "firmware.elf"], { cwd: tmp });
+    run(target.ar, ["rcs", "libtidepool.a", ...api, "module.o", "runtime.o"], { cwd: tmp });
+    const nmOut = run(target.nm, ["firmware.elf"], { cwd: tmp });
+    const build: NativeBuild = {
+      target: target.name, boundsChecks, workload, dir,
+      elf: join(dir, "firmware.elf"), library: join(dir, "libtidepool.a"), header: join(dir, "module.h"),
+      markers: { on: symbolAddress(nmOut, "tp_count_on"), off: symbolAddress(nmOut, "tp_count_off"), cut: symbolAddress(nmOut, "tp_count_cut") },
+      hasPacketizer, linearMemoryBytes,
+      moduleSizes: parseSize(run(target.size, ["module.o"], { cwd: tmp }), "module.o"),
+      moduleSplit: parseSplit(run(target.size, ["-A", "module.o"], { cwd: tmp })),
+      runtimeSizes: parseSize(run(target.size, ["runtime.o"], { cwd: tmp }), "runtime.o"),
+      apiSizes: api.length ? parseSize(run(target.size, ["api.o"], { cwd: tmp }), "api.o") : { text: 0, data: 0, bss: 0 },
+      firmwareSizes: parseSize(run(target.size, ["firmware.elf"], { cwd: tmp }), "firmware.elf"),
+      wasm2c: versions.wasm2c, cc: versions.cc,
+    };
+    writeFileSync(join(tmp, "build.json"), JSON.stringify(build, null, 2) + "\n");
+    try { renameSync(tmp, dir); }
+    catch (e) {
+      // Another process finished the same build first: keep its copy.
+      if (!existsSync(meta)) throw e;
+      rmSync(tmp, { recursive: true, force: true });
+    }
+    return build;
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}

@@ -1,0 +1,110 @@
+// The native encoder (wasm2c + GCC) on real instruction sets under QEMU, bit for bit against the host
+// WASM. Needs the Debian packages in .ci/apt-packages; without them the tests fail naming the package.
+import { describe, expect, it } from "vitest";
+import { buildEncoder } from "../../host/build/build.ts";
+import { buildDeviceJpeg } from "../../host/build/jpeg/device-jpeg.ts";
+import { loadRgb, toFrame } from "../../host/image/load.ts";
+import { samplePhotos } from "../../host/image/samples.ts";
+import { compareEncoderWithHost, compareJpegWithHost, runNativeEncoder, runNativeJpeg } from "../../host/build/native/run.ts";
+import { MissingToolError, requireTargetTools, requireWasm2c } from "../../host/build/native/toolchain.ts";
+import { NATIVE_TARGETS } from "../../host/build/native/targets.ts";
+import { decodeOutput, encodeInput } from "../../host/build/native/io-format.ts";
+import { runCli, runCommand } from "../helpers/cli.ts";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const W = 64, H = 48;
+
+describe("native encoder under QEMU", () => {
+  it("runs a photo on Cortex-M7 bit-exact with the host WASM (latent and packets), instructions counted", async () => {
+    const built = await buildEncoder({ board: "openmv-h7", width: W, height: H });
+    const photos = samplePhotos().slice(0, 2);
+    const frames = await Promise.all(photos.map(async (p) => toFrame(await loadRgb(p, { width: W, height: H }), "rgb565")));
+    const spec = { width: W, height: H, format: "rgb565" as const };
+    const packets = { packetBytes: 51, imageId: 9 };
+    const run = runNativeEncoder(built.wasm, frames, spec, { target: "m7", boundsChecks: "off", packets });
+    const check = await compareEncoderWithHost(built.wasm, frames, spec, run, packets);
+    expect(check.mismatches).toEqual([]);
+    expect(check.packets).toBeGreaterThan(2);
+    // Counted, not modelled: millions of instructions per 64x48 frame, the same code path for both photos.
+    for (const n of run.encodeInstructions) expect(n).toBeGreaterThan(1e6);
+    expect(Math.abs(run.encodeInstructions[0] - run.encodeInstructions[1])).toBeLessThan(run.encodeInstructions[0] * 0.01);
+    expect(run.packetInstructions.every((n) => n > 0)).toBe(true);
+    expect(run.totalInstructions).toBeGreaterThan(run.encodeInstructions[0] + run.encodeInstructions[1]);
+    expect(run.build.moduleSplit.code).toBeGreaterThan(1000);
+  });
+
+  it("bounds checks cost instructions but not exactness; RV32IMC and the device JPEG are bit-exact too", async () => {
+    const built = await buildEncoder({ board: "gap8", width: W, height: H });
+    const frame = toFrame(await loadRgb(samplePhotos()[2], { width: W, height: H }), "gray8");
+    const spec = { width: W, height: H, format: "gray8" as const };
+    const off = runNativeEncoder(built.wasm, [frame], spec, { target: "rv32", boundsChecks: "off" });
+    const on = runNativeEncoder(built.wasm, [frame], spec, { target: "rv32", boundsChecks: "on" });
+    expect((await compareEncoderWithHost(built.wasm, [frame], spec, off)).mismatches).toEqual([]);
+    expect((await compareEncoderWithHost(built.wasm, [frame], spec, on)).mismatches).toEqual([]);
+    expect(on.encodeInstructions[0]).toBeGreaterThan(1.3 * off.encodeInstructions[0]);
+
+    const jpeg = await buildDeviceJpeg(W, 16 * 1024);
+    const js = { ...spec, quality: 20 };
+    const j = runNativeJpeg(jpeg.wasm, [frame], js, { target: "rv32", boundsChecks: "off" });
+    expect((await compareJpegWithHost(jpeg, [frame], js, j)).mismatches).toEqual([]);
+    expect(j.encodeInstructions[0]).toBeGreaterThan(0);
+  });
+
+  it("tidepool profile --runtime qemu-m7 prints counted instructions per pixel and per MAC", { timeout: 240_000 }, async () => {
+    const r = await runCli(["profile", "--board", "openmv-h7", "--runtime", "qemu-m7", "--frame", `${W}x${H}`, samplePhotos()[0], "--json"]);
+    expect(r.code, r.out).toBe(0);
+    const p = JSON.parse(r.stdout);
+    expect(p.runtime).toBe("qemu-m7");
+    expect(p.modelledRuntime).toBe("aot");
+    expect(p.native.bitExact).toBe(true);
+    expect(p.native.boundsChecks).toBe("off");
+    expect(p.native.note).toMatch(/not cycles/);
+    expect(p.native.instructionsPerMac).toBeGreaterThan(1);
+    expect(p.native.instructionsPerPixel).toBeCloseTo(p.native.instructionsPerFrame / (W * H), 6);
+    expect(p.cyclesPerFrame).toBeGreaterThan(0); // the modelled figure stays beside the counted one
+    const bad = await runCli(["profile", "--board", "openmv-h7", "--runtime", "qemu-m7", "--bounds-checks", "maybe", samplePhotos()[0]]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/bounds-checks must be on or off/);
+  });
+
+  it("tidepool native writes the C library, its header and its code size and RAM", async () => {
+    const out = mkdtempSync(join(tmpdir(), "tidepool-native-"));
+    try {
+      const r = await runCli(["native", "--board", "openmv-h7", "--frame", `${W}x${H}`, "--out", out, "--json"]);
+      expect(r.code, r.out).toBe(0);
+      const rep = JSON.parse(r.stdout);
+      expect(rep.target).toBe("m7");
+      expect(existsSync(rep.library) && existsSync(rep.header)).toBe(true);
+      expect(readFileSync(rep.header, "utf8")).toMatch(/int32_t tidepool_push_row\(void\)/);
+      expect(rep.flashBytes.moduleCode).toBeGreaterThan(1000);
+      expect(rep.ramBytes.linearMemory).toBeGreaterThanOrEqual(rep.ramBytes.arenaInUse);
+      const nm = await runCommand("arm-none-eabi-nm", [rep.library]);
+      expect(nm.stdout).toMatch(/ T tidepool_push_row$/m);
+      expect(nm.stdout).toMatch(/ U tp_fatal$/m); // the integrator's hook
+      const esp = await runCli(["native", "--board", "esp32s3-cam", "--out", out]);
+      expect(esp.code).toBe(2);
+      expect(esp.stderr).toMatch(/no native target/);
+    } finally { rmSync(out, { recursive: true, force: true }); }
+  });
+
+  it("names the Debian package of a missing tool", () => {
+    const path = process.env.PATH;
+    process.env.PATH = "/nonexistent";
+    try {
+      expect(() => requireWasm2c()).toThrow(/install the Debian package wabt/);
+      expect(() => requireTargetTools(NATIVE_TARGETS.m7)).toThrow(MissingToolError);
+      expect(() => requireTargetTools(NATIVE_TARGETS.m7)).toThrow(/gcc-arm-none-eabi/);
+      expect(() => requireTargetTools(NATIVE_TARGETS.rv32)).toThrow(/gcc-riscv64-unknown-elf/);
+    } finally { process.env.PATH = path; }
+  });
+
+  it("rejects a truncated or foreign output file with a clear error", () => {
+    const input = encodeInput({ workload: "encoder", width: 4, height: 2, format: 0, frames: [new Uint8Array(8)] });
+    expect(new DataView(input.buffer).getUint32(0, true)).toBe(0x314e5054);
+    expect(() => decodeOutput(new Uint8Array([1, 2, 3, 4]), "encoder", false)).toThrow(/not a Tidepool native output/);
+    const truncated = new Uint8Array([0x54, 0x50, 0x4f, 0x31, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0]);
+    expect(() => decodeOutput(truncated, "encoder", false)).toThrow(/truncated at byte 16/);
+  });
+});
