@@ -1,6 +1,7 @@
 // The shape of a `tidepool` sub-command. Each file in host/cli/commands/ exports `command`;
 // host/cli/main.ts discovers them, so adding a command touches no shared file.
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { TidepoolError } from "../core/errors.ts";
 
 export interface Command {
   name: string;
@@ -34,4 +35,12 @@ export function intOption(name: string, v: string | undefined, min: number): num
   if (v === undefined) return undefined;
   if (!/^\d+$/.test(v) || +v < min) throw new UserError(`--${name} must be an integer >= ${min}, got "${v}"`, 2);
   return +v;
+}
+
+/** Runs a parser from a lower layer and turns its TidepoolError into a UserError that names the flag. */
+export function parseFlag<T>(flag: string, parse: () => T): T {
+  try { return parse(); } catch (e) {
+    if (e instanceof TidepoolError) throw new UserError(`--${flag}: ${e.message}`, e.exitCode);
+    throw e;
+  }
 }
