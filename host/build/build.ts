@@ -69,10 +69,22 @@ export interface BuildResult {
 
 export class BuildError extends Error { constructor(m: string) { super(m); this.name = "BuildError"; } }
 
-/** The model a build uses when none is given: the trained default if shipped, else the seeded random one. */
-export function loadDefaultModel(): Model {
+/** The grey model (first layer reads one channel), shipped beside the colour one for GRAY8 cameras (docs/training.md). */
+export const DEFAULT_GREY_MODEL_PATH = repoPath("models", "default-grey.tpm");
+
+/**
+ * The model a build uses when none is given: the trained default if shipped, else the seeded random
+ * one. For GRAY8 frames the grey model when it is shipped (a colour model would read Y three times).
+ */
+export function loadDefaultModel(format?: PixelFormat): Model {
+  if (format === "gray8" && existsSync(DEFAULT_GREY_MODEL_PATH)) return readModel(readFileSync(DEFAULT_GREY_MODEL_PATH), DEFAULT_GREY_MODEL_PATH);
   try { return readModel(readFileSync(DEFAULT_MODEL_PATH), DEFAULT_MODEL_PATH); }
   catch (e) { if ((e as NodeJS.ErrnoException).code === "ENOENT") return randomModel({ seed: 1 }); throw e; }
+}
+
+/** The default model file for a pixel format (the path loadDefaultModel reads). */
+export function defaultModelPath(format?: PixelFormat): string {
+  return format === "gray8" && existsSync(DEFAULT_GREY_MODEL_PATH) ? DEFAULT_GREY_MODEL_PATH : DEFAULT_MODEL_PATH;
 }
 
 const CACHE_DIR = repoPath("build", ".cache");
@@ -155,10 +167,10 @@ export async function ascCompile(args: string[]): Promise<Uint8Array> {
 
 export async function buildEncoder(opts: BuildOptions): Promise<BuildResult> {
   const board = typeof opts.board === "string" ? getBoard(opts.board) : opts.board;
-  const model = opts.model ?? (opts.modelPath ? readModel(readFileSync(opts.modelPath), opts.modelPath) : loadDefaultModel());
   const width = opts.width ?? board.camera.width;
   const height = opts.height ?? board.camera.height;
   const format = opts.format ?? board.camera.format;
+  const model = opts.model ?? (opts.modelPath ? readModel(readFileSync(opts.modelPath), opts.modelPath) : loadDefaultModel(format));
   if (model.input.channels === 1 && format !== "gray8") {
     // A grey model accepts colour rows (luma is taken on the device), so this is allowed; nothing to check.
   }
