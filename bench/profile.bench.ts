@@ -30,13 +30,14 @@ export default async function profileBench() {
   const { msssim, psnr } = await import("../host/eval/metrics.ts");
   const model = loadDefaultModel();
   const photos = samplePhotos().slice(0, 3);
-  console.log(`workloads: Tidepool encoder (${model.meta.name ?? "model"}) vs baseline JPEG on the device row interface; ${photos.length} sample photos per cell; cycles from the binaryen-instrumented module x docs/cost-models.md (modelled, not measured)`);
+  console.log(`workloads: Tidepool encoder (each board's default model: ${model.meta.name ?? "model"}, and ${String(loadDefaultModel("gray8").meta.name)} on GRAY8 cameras) vs baseline JPEG on the device row interface; ${photos.length} sample photos per cell; cycles from the binaryen-instrumented module x docs/cost-models.md (modelled, not measured)`);
   const layerRows: string[] = [];
   for (const [w, h] of [[224, 224], [320, 240]] as const) {
     console.log(`\n=== ${w}x${h}: million cycles per frame (ms at the board clock); generic kernel vs kernels specialised by the build for that runtime ===`);
     console.log("board        runtime  format  generic          specialised       JPEG q10         JPEG q20         JPEG q50         generic/q20  specialised/q20");
     for (const board of loadBoards()) {
       const format = board.camera.format;
+      const model = loadDefaultModel(format);
       const frames = await Promise.all(photos.map(async (p) => toFrame(await loadRgb(p, { width: w, height: h }), format)));
       const generic = await buildEncoder({ board, model, width: w, height: h, format, withNames: true, kernels: "generic" });
       const jpeg = await buildDeviceJpeg(w, 64 * 1024, true);
@@ -56,7 +57,8 @@ export default async function profileBench() {
       }
     }
   }
-  console.log(`\n=== 320x240: WebAssembly instructions and modelled cycles per multiply-accumulate, per conv layer (${model.layers.map((l, i) => `layer ${i} ${l.kernel}x${l.kernel}/${l.stride} ${l.inChannels}->${l.outChannels}`).join(", ")}) ===`);
+  const layersOf = (m: typeof model) => m.layers.map((l, i) => `layer ${i} ${l.kernel}x${l.kernel}/${l.stride} ${l.inChannels}->${l.outChannels}`).join(", ");
+  console.log(`\n=== 320x240: WebAssembly instructions and modelled cycles per multiply-accumulate, per conv layer (${layersOf(model)}; GRAY8 boards: ${layersOf(loadDefaultModel("gray8"))}) ===`);
   console.log("board        runtime  specialised MAC   generic (all layers)   specialised, per layer: instr/MAC cycles/MAC");
   for (const r of layerRows) console.log(r);
 
