@@ -16,6 +16,10 @@ import { OK, E_BAD_PLAN, E_BAD_FORMAT, E_FRAME_TOO_LARGE, E_FRAME_TOO_SMALL, E_N
 // @ts-ignore: TIDEPOOL_PLAN_OFFSET is a global introduced by asc --use
 const PLAN_OFFSET: i32 = TIDEPOOL_PLAN_OFFSET;
 
+/** 1 when the build generated per-layer kernels (passed to asc with --lib, see docs/kernels.md); 0: the generic kernel below. */
+// @ts-ignore: TIDEPOOL_KERNELS is a global introduced by asc --use
+const SPECIALISED_KERNELS: bool = TIDEPOOL_KERNELS == 1;
+
 const ABI_VERSION: i32 = 1;
 
 
@@ -135,8 +139,17 @@ function normaliseRow(dst: i32): void {
   return acc;
 }
 
-/** Computes output row `oy` of layer `l` into `dst` (pixel-interleaved), or into the latent when last. */
+/**
+ * Computes output row `oy` of layer `l` into the next layer's line buffer (pixel-interleaved), or into
+ * the latent when last. The generic kernel reads every size from the plan; it is the reference the
+ * build's specialised kernels are tested against.
+ */
 function convRow(l: i32, oy: i32): void {
+  if (SPECIALISED_KERNELS) {
+    // @ts-ignore: tp_kernel_row is defined by the generated kernels library
+    tp_kernel_row(l, oy);
+    return;
+  }
   const k = layerWord(l, L_KERNEL), s = layerWord(l, L_STRIDE), p = layerWord(l, L_PADDING);
   const cin = layerWord(l, L_IN_CHANNELS), cout = layerWord(l, L_OUT_CHANNELS);
   const act = layerWord(l, L_ACTIVATION), signedIn = layerWord(l, L_IN_SIGNED) != 0;

@@ -32,6 +32,7 @@ export const L_BIAS_OFFSET: i32 = 10;
 export const L_MULTIPLIER_OFFSET: i32 = 11;
 export const L_SHIFT_OFFSET: i32 = 12;
 export const L_MAX_IN_WIDTH: i32 = 13;
+export const L_WEIGHT_LANES: i32 = 14;
 
 // Per-layer stream state words.
 export const S_IN_WIDTH: i32 = 0;

@@ -30,23 +30,37 @@ export default async function profileBench() {
   const { msssim, psnr } = await import("../host/eval/metrics.ts");
   const model = loadDefaultModel();
   const photos = samplePhotos().slice(0, 3);
-  console.log(`workloads: Tidepool encoder (${model.meta.name ?? "model"}) vs baseline JPEG on the device row interface; ${photos.length} sample photos per cell; cycles from the binaryen-instrumented module x docs/cost-models.md`);
+  console.log(`workloads: Tidepool encoder (each board's default model: ${model.meta.name ?? "model"}, and ${String(loadDefaultModel("gray8").meta.name)} on GRAY8 cameras) vs baseline JPEG on the device row interface; ${photos.length} sample photos per cell; cycles from the binaryen-instrumented module x docs/cost-models.md (modelled, not measured)`);
+  const layerRows: string[] = [];
   for (const [w, h] of [[224, 224], [320, 240]] as const) {
-    console.log(`\n=== ${w}x${h}: million cycles per frame (ms at the board clock) ===`);
-    console.log("board        runtime  format  Tidepool         JPEG q10         JPEG q20         JPEG q50         Tidepool / JPEG q20");
+    console.log(`\n=== ${w}x${h}: million cycles per frame (ms at the board clock); generic kernel vs kernels specialised by the build for that runtime ===`);
+    console.log("board        runtime  format  generic          specialised       JPEG q10         JPEG q20         JPEG q50         generic/q20  specialised/q20");
     for (const board of loadBoards()) {
       const format = board.camera.format;
+      const model = loadDefaultModel(format);
       const frames = await Promise.all(photos.map(async (p) => toFrame(await loadRgb(p, { width: w, height: h }), format)));
-      const built = await buildEncoder({ board, model, width: w, height: h, format, withNames: true });
+      const generic = await buildEncoder({ board, model, width: w, height: h, format, withNames: true, kernels: "generic" });
       const jpeg = await buildDeviceJpeg(w, 64 * 1024, true);
       for (const runtime of ["interp", "aot"] as const) {
-        const t = await profileWorkload(encoderWorkload(built, frames), board, runtime);
+        const spec = await buildEncoder({ board, model, width: w, height: h, format, withNames: true, runtime });
+        const g = await profileWorkload(encoderWorkload(generic, frames), board, runtime);
+        const t = await profileWorkload(encoderWorkload(spec, frames), board, runtime);
         const js = await Promise.all(QUALITIES.map((q) => profileWorkload(jpegWorkload(jpeg, frames, w, h, format, q), board, runtime)));
         const cell = (c: number, ms: number) => `${M(c)} (${ms.toFixed(0).padStart(5)} ms)`;
-        console.log(`${board.name.padEnd(12)} ${runtime.padEnd(8)} ${format.padEnd(7)} ${cell(t.cyclesPerFrame, t.msPerFrame)}  ${js.map((j) => cell(j.cyclesPerFrame, j.msPerFrame)).join("  ")}  ${(t.cyclesPerFrame / js[1].cyclesPerFrame).toFixed(2)}x`);
+        const q20 = js[1].cyclesPerFrame;
+        console.log(`${board.name.padEnd(12)} ${runtime.padEnd(8)} ${format.padEnd(7)} ${cell(g.cyclesPerFrame, g.msPerFrame)}  ${cell(t.cyclesPerFrame, t.msPerFrame)}  ${js.map((j) => cell(j.cyclesPerFrame, j.msPerFrame)).join("  ")}  ${(g.cyclesPerFrame / q20).toFixed(2).padStart(10)}x  ${(t.cyclesPerFrame / q20).toFixed(2).padStart(14)}x`);
+        if (w === 320) {
+          const lanes = spec.kernels.layers.map((l) => (l.lanes === 2 ? "i64x2" : "i32")).join("/");
+          layerRows.push(`${board.name.padEnd(12)} ${runtime.padEnd(8)} ${lanes.padEnd(16)} ${g.layers![0].instructionsPerMac.toFixed(2).padStart(7)} ${g.layers![0].cyclesPerMac.toFixed(2).padStart(8)}   ` +
+            t.layers!.map((l) => `${l.instructionsPerMac.toFixed(2).padStart(5)} ${l.cyclesPerMac.toFixed(2).padStart(6)}`).join("   "));
+        }
       }
     }
   }
+  const layersOf = (m: typeof model) => m.layers.map((l, i) => `layer ${i} ${l.kernel}x${l.kernel}/${l.stride} ${l.inChannels}->${l.outChannels}`).join(", ");
+  console.log(`\n=== 320x240: WebAssembly instructions and modelled cycles per multiply-accumulate, per conv layer (${layersOf(model)}; GRAY8 boards: ${layersOf(loadDefaultModel("gray8"))}) ===`);
+  console.log("board        runtime  specialised MAC   generic (all layers)   specialised, per layer: instr/MAC cycles/MAC");
+  for (const r of layerRows) console.log(r);
 
   console.log("\n=== bytes and quality per frame (224x224 RGB565, mean over the photos) ===");
   const w = 224, h = 224;

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from PIL import Image
 from data import split
 from model import LEVELS, OFFSET, build
-from quant import INPUT_SCALE, INPUT_ZERO_POINT, input_to_int, quantize_scale, requantize
+from quant import INPUT_SCALE, INPUT_ZERO_POINT, input_to_int, quantize_scale, requantize, to_luma
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WEIGHTS = "codec-weights.pt"
@@ -44,7 +44,9 @@ def integer_layers(enc):
 
 
 def integer_encode(layers, pixels_u8: torch.Tensor) -> torch.Tensor:
-    """Device-exact latent symbols for uint8 NCHW RGB pixels."""
+    """Device-exact latent symbols for uint8 NCHW RGB pixels (a 1-channel model takes their luma, as the device does)."""
+    if layers[0]["w"].shape[1] == 1 and pixels_u8.shape[1] == 3:
+        pixels_u8 = to_luma(pixels_u8)
     x = input_to_int(pixels_u8)
     for L in layers:
         acc = F.conv2d(x.double(), L["w"].double(), stride=L["stride"], padding=L["pad"]).round().to(torch.int64) + L["b"][None, :, None, None]
@@ -59,7 +61,8 @@ def section(tag, body):
 
 
 def write_tpm(path, layers, step, meta):
-    secs = [section("INPT", struct.pack("<B", 3) + b"".join(struct.pack("<Bf", INPUT_ZERO_POINT, INPUT_SCALE) for _ in range(3)))]
+    cin = layers[0]["w"].shape[1]
+    secs = [section("INPT", struct.pack("<B", cin) + b"".join(struct.pack("<Bf", INPUT_ZERO_POINT, INPUT_SCALE) for _ in range(cin)))]
     for L in layers:
         cout, cin, k, _ = L["w"].shape
         body = struct.pack("<BBBBHHf", k, L["stride"], L["pad"], {"linear": 0, "relu": 1, "latent": 2}[L["act"]], cin, cout, L["out_scale"])
@@ -110,7 +113,9 @@ def golden_vectors(layers, channels):
     for p in split("test")[:4]:
         im = np.asarray(Image.open(p).convert("RGB").resize((77, 53), Image.LANCZOS), dtype=np.uint8)
         sym = integer_encode(layers, torch.from_numpy(im.transpose(2, 0, 1)[None].copy()))[0]
-        out.append({"image": os.path.basename(p), "width": 77, "height": 53, "rgb888": base64.b64encode(im.tobytes()).decode(),
+        grey = {"gray8": base64.b64encode(to_luma(torch.from_numpy(im.transpose(2, 0, 1)[None].copy()))[0, 0].numpy().tobytes()).decode()} \
+            if layers[0]["w"].shape[1] == 1 else {}
+        out.append({"image": os.path.basename(p), "width": 77, "height": 53, "rgb888": base64.b64encode(im.tobytes()).decode(), **grey,
                     "latent": {"channels": channels, "height": sym.shape[1], "width": sym.shape[2],
                                "symbols": base64.b64encode(sym.numpy().astype(np.uint8).tobytes()).decode()}})
     return out
@@ -130,7 +135,10 @@ def main():
     args = ap.parse_args()
     st = torch.load(os.path.join(args.run, "checkpoint.pt"))
     cfg = st["config"]
-    spec = {"dir": "models", "encoder": True, "decoder": "decoder.onnx", **cfg.get("export", {})}
+    # File names: a second model beside the shipped one (the grey model) names its own; "decoder": null
+    # when the run kept the shipped decoder frozen (the latents it makes are decoded by decoder.onnx).
+    spec = {"dir": "models", "encoder": True, "decoder": "decoder.onnx", "model": "default.tpm", "golden": "golden/latents.json",
+            "stats": "latent-stats.json", "weights": WEIGHTS, "name": "tidepool-limitnet-4bit", **cfg.get("export", {})}
     out_dir = os.path.join(HERE, "..", spec["dir"])
     enc, dec, _ = build(cfg)
     enc.load_state_dict(st["enc"]); dec.load_state_dict(st["dec"])
@@ -152,22 +160,25 @@ def main():
         print(f"exported step {st['step']}: {spec['decoder']} in {spec['dir']} (decoder only; encoder = {spec['dir']}/default.tpm, golden latents match)")
         return
 
-    meta = {"name": "tidepool-limitnet-4bit", "steps": st["step"], "config": cfg, "trained_on": "imagenet-sample train split (label_index % 5 != 0)"}
-    write_tpm(os.path.join(out_dir, "default.tpm"), layers, step, meta)
+    meta = {"name": spec["name"], "steps": st["step"], "config": cfg, "trained_on": "imagenet-sample train split (label_index % 5 != 0)"}
+    if cfg.get("init_from"):
+        meta["init_from"] = cfg["init_from"]
+    write_tpm(os.path.join(out_dir, spec["model"]), layers, step, meta)
 
     # Per-channel symbol counts on the training split (224x224 centre crops): the static entropy statistics.
     train = split("train")[:spec.get("images")]
     counts = symbol_counts(layers, train, C)
     # The ChannelTables shape host/wire/bitstream/ideal-rate.ts reads.
-    write_json(os.path.join(out_dir, "latent-stats.json"),
+    write_json(os.path.join(out_dir, spec["stats"]),
                {"levels": [LEVELS] * C, "counts": counts.tolist(), "latents": len(train), "source": "imagenet-sample train split, 224x224 centre crops"})
-    write_json(os.path.join(out_dir, "golden", "latents.json"), {"model": f"{spec['dir']}/default.tpm", "vectors": golden_vectors(layers, C)})
-    export_decoder(dec, C, os.path.join(out_dir, spec["decoder"]))
+    write_json(os.path.join(out_dir, spec["golden"]), {"model": f"{spec['dir']}/{spec['model']}", "vectors": golden_vectors(layers, C)})
+    if spec["decoder"]:
+        export_decoder(dec, C, os.path.join(out_dir, spec["decoder"]))
     # Float weights (no optimiser state): what a fresh clone's task-aware stage starts from.
-    tmp = os.path.join(out_dir, WEIGHTS + ".tmp")
+    tmp = os.path.join(out_dir, spec["weights"] + ".tmp")
     torch.save({k: st[k] for k in ("enc", "dec", "prior", "step", "config")}, tmp)
-    os.replace(tmp, os.path.join(out_dir, WEIGHTS))
-    print(f"exported step {st['step']} to {spec['dir']}/: default.tpm, {spec['decoder']}, {WEIGHTS}, latent-stats.json, golden/latents.json "
+    os.replace(tmp, os.path.join(out_dir, spec["weights"]))
+    print(f"exported step {st['step']} to {spec['dir']}/: {spec['model']}, {spec['decoder'] or '(decoder.onnx unchanged)'}, {spec['weights']}, {spec['stats']}, {spec['golden']} "
           f"(activation scales {[round(a, 5) for a in acts]}, steps {[round(float(s), 4) for s in step]})")
 
 

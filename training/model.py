@@ -33,11 +33,12 @@ class Encoder(nn.Module):
     whose scale is calibrated (EMA of the max) and then frozen, last layer divided by a learned
     per-channel step and rounded to LEVELS symbols."""
 
-    def __init__(self, spec=None):
+    def __init__(self, spec=None, in_channels=3):
         super().__init__()
         spec = spec or DEFAULT_ENCODER
         self.spec = [list(s) for s in spec]
-        cin, convs = 3, []
+        self.in_channels = in_channels  # 3: RGB; 1: grey cameras (luma)
+        cin, convs = in_channels, []
         for out, k, s, p in self.spec:
             convs.append(nn.Conv2d(cin, out, k, stride=s, padding=p))
             cin = out
@@ -58,7 +59,7 @@ class Encoder(nn.Module):
         return self.act_max / 255.0
 
     def macs(self, h=224, w=224):
-        total, cin = 0, 3
+        total, cin = 0, self.in_channels
         for out, k, s, p in self.spec:
             h, w = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
             total += h * w * out * cin * k * k
@@ -144,6 +145,6 @@ class Decoder(nn.Module):
 
 def build(cfg):
     """(encoder, decoder, prior) for a training config."""
-    enc = Encoder(encoder_spec(cfg))
+    enc = Encoder(encoder_spec(cfg), cfg.get("input_channels", 3))
     dec = Decoder(enc.channels, decoder_spec(cfg), enc.stride)
     return enc, dec, FactorizedPrior(enc.channels)

@@ -44,3 +44,10 @@ def fake_quant_weights(w: torch.Tensor):
 def input_to_int(pixels_u8: torch.Tensor) -> torch.Tensor:
     """Device input normalisation: clamp(p - 128, -128, 127)."""
     return torch.clamp(pixels_u8.to(torch.int64) - INPUT_ZERO_POINT, -128, 127)
+
+
+def to_luma(pixels_u8: torch.Tensor) -> torch.Tensor:
+    """What a grey camera (or the device, for a 1-channel model fed colour) sees: BT.601 integer luma
+    (77R + 150G + 29B + 128) >> 8 of uint8 NCHW RGB, as uint8 N1HW (docs/device-abi.md)."""
+    p = pixels_u8.to(torch.int64)
+    return ((77 * p[:, 0:1] + 150 * p[:, 1:2] + 29 * p[:, 2:3] + 128) >> 8).to(torch.uint8)

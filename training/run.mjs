@@ -37,7 +37,7 @@ if (!args.includes("--no-export")) {
     const tidepool = join(repo, "bin", "tidepool.mjs");
     const dir = cfg.export?.dir ?? "models";
     const images = cfg.export?.images ? ["--images", String(cfg.export.images)] : [];
-    run(process.execPath, [tidepool, "fit-tables", "--model", resolve(repo, dir, "default.tpm"), ...images]);
+    run(process.execPath, [tidepool, "fit-tables", "--model", resolve(repo, dir, cfg.export?.model ?? "default.tpm"), ...images]);
     // The memory maps describe the shipped model; a config exporting elsewhere leaves them alone.
     if (dir === "models") run(process.execPath, [tidepool, "maps"]);
   }

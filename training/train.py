@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from data import Crops, load_images, split
 from model import build, quantize_latent
 from msssim import ms_ssim
-from quant import input_to_int
+from quant import input_to_int, to_luma
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.join(HERE, "..")
@@ -86,10 +86,15 @@ def main():
         if key not in cfg and key in base:
             cfg[key] = base[key]
     enc, dec, prior = build(cfg)
-    freeze_encoder = cfg.get("freeze_encoder", False)
-    trainable = ([] if freeze_encoder else list(enc.parameters()) + list(prior.parameters())) + list(dec.parameters())
+    freeze_encoder, freeze_decoder = cfg.get("freeze_encoder", False), cfg.get("freeze_decoder", False)
+    grey = enc.in_channels == 1
+    trainable = ([] if freeze_encoder else list(enc.parameters()) + list(prior.parameters())) + ([] if freeze_decoder else list(dec.parameters()))
     opt = torch.optim.Adam(trainable, lr=cfg["lr"])
     step = 0
+    if init is not None and resumed is None and init["enc"]["convs.0.weight"].shape[1] != enc.in_channels:
+        # A grey encoder from a colour one: on grey input (R = G = B = Y) the summed first-layer weights
+        # compute exactly what the colour layer did.
+        init = {**init, "enc": {**init["enc"], "convs.0.weight": init["enc"]["convs.0.weight"].sum(dim=1, keepdim=True)}}
     for st in (resumed, init):
         if st is not None:
             enc.load_state_dict(st["enc"]); dec.load_state_dict(st["dec"]); prior.load_state_dict(st["prior"])
@@ -102,6 +107,9 @@ def main():
         enc.calibrating = False
         for p in list(enc.parameters()) + list(prior.parameters()):
             p.requires_grad_(False)
+    if freeze_decoder:
+        for p in dec.parameters():
+            p.requires_grad_(False)
     task = TaskLoss(cfg["task"]) if cfg.get("task") else None
     paths = split("train")
     say(f"config {json.dumps(cfg)}; {len(paths)} training images (imagenet-sample, label_index % 5 != 0); "
@@ -111,6 +119,8 @@ def main():
     enc.train(); dec.train()
     if freeze_encoder:
         enc.eval()
+    if freeze_decoder:
+        dec.eval()
     mse_w, task_w = cfg.get("mse_weight", 3.0), (cfg["task"]["weight"] if task else 0.0)
     t0, acc = time.time(), []
     while step < cfg["steps"]:
@@ -120,7 +130,9 @@ def main():
         for g in opt.param_groups:
             g["lr"] = lr
         px = data.batch(cfg["batch"])
-        x = px.float() / 255.0
+        if grey:  # the camera sees luma; the target is that grey picture (as RGB, what the decoder outputs)
+            px = to_luma(torch.from_numpy(px) if isinstance(px, np.ndarray) else px)
+        x = px.float().expand(-1, 3, -1, -1) / 255.0
         u = enc(input_to_int(px).float())
         q, _ = quantize_latent(u)
         noisy = u + torch.empty_like(u).uniform_(-0.5, 0.5)

@@ -11,11 +11,14 @@ import { planArena, type ExtraRegion, type MemoryMap } from "./memory-map/planne
 import { mapToJson, renderMapText } from "./memory-map/render.ts";
 import type { PixelFormat } from "../core/pixel-format.ts";
 import { repoPath } from "../core/paths.ts";
+import { EXIT_FAILURE, TidepoolError } from "../core/errors.ts";
 import { appendDataSegment, dataSegments, memoryLimits } from "../core/wasm-binary.ts";
 import { bitstreamInit, bitstreamRegions } from "./memory-map/packet-regions.ts";
+import { chooseLanes, modelLayout, type Lanes, type LayerLayout } from "./kernels/layout.ts";
+import { generateKernels, KERNELS_LIB_NAME } from "./kernels/generate.ts";
+import type { RuntimeMode } from "./profile/cost-models.ts";
 import { atomicWrite } from "../core/atomic-write.ts";
 import { readInputFile } from "../core/input-file.ts";
-import { TidepoolError, EXIT_FAILURE } from "../core/errors.ts";
 
 export const PAGE = 65536;
 export const DEFAULT_MODEL_PATH = repoPath("models", "default.tpm");
@@ -31,6 +34,27 @@ export interface BuildOptions {
   extra?: ExtraRegion[];
   /** Keep the function-name section (for profiling); the code is the same. */
   withNames?: boolean;
+  /** "specialised" (default): per-layer kernels generated for this model and frame; "generic": the plan-driven reference kernel. */
+  kernels?: KernelMode;
+  /** Runtime the specialised kernels are tuned for (default: the board's); picks the lanes by the board's cost model. */
+  runtime?: RuntimeMode;
+  /** Forces the output channels per multiply (1: i32, 2: i64 pairs) instead of the cost model's choice. */
+  lanes?: Lanes;
+}
+
+export type KernelMode = "generic" | "specialised";
+export const KERNEL_MODES: readonly KernelMode[] = ["generic", "specialised"];
+
+/** Checks a kernel mode given by a user (exit status 2 when it is not one). */
+export function parseKernelMode(text: string): KernelMode {
+  if ((KERNEL_MODES as readonly string[]).includes(text)) return text as KernelMode;
+  throw new TidepoolError("usage", `kernel mode must be ${KERNEL_MODES.join(" or ")}, got "${text}"`, 2);
+}
+
+export interface KernelsInfo {
+  mode: KernelMode;
+  /** Per layer (specialised only): lanes, 32-bit requantization proven, largest |accumulator|. */
+  layers: Array<{ lanes: Lanes; requant32: boolean; maxAbsAcc: number }>;
 }
 
 export interface BuildResult {
@@ -41,15 +65,28 @@ export interface BuildResult {
   moduleBytes: number;
   memoryPages: number;
   staticDataBytes: number;
+  kernels: KernelsInfo;
   files?: { wasm: string; map: string; mapJson: string; report: string };
 }
 
 export class BuildError extends TidepoolError { constructor(m: string) { super("build", m, EXIT_FAILURE); } }
 
-/** The model a build uses when none is given: the trained default if shipped, else the seeded random one. */
-export function loadDefaultModel(): Model {
+/** The grey model (first layer reads one channel), shipped beside the colour one for GRAY8 cameras (docs/training.md). */
+export const DEFAULT_GREY_MODEL_PATH = repoPath("models", "default-grey.tpm");
+
+/**
+ * The model a build uses when none is given: the trained default if shipped, else the seeded random
+ * one. For GRAY8 frames the grey model when it is shipped (a colour model would read Y three times).
+ */
+export function loadDefaultModel(format?: PixelFormat): Model {
+  if (format === "gray8" && existsSync(DEFAULT_GREY_MODEL_PATH)) return readModel(readFileSync(DEFAULT_GREY_MODEL_PATH), DEFAULT_GREY_MODEL_PATH);
   try { return readModel(readFileSync(DEFAULT_MODEL_PATH), DEFAULT_MODEL_PATH); }
   catch (e) { if ((e as NodeJS.ErrnoException).code === "ENOENT") return randomModel({ seed: 1 }); throw e; }
+}
+
+/** The default model file for a pixel format (the path loadDefaultModel reads). */
+export function defaultModelPath(format?: PixelFormat): string {
+  return format === "gray8" && existsSync(DEFAULT_GREY_MODEL_PATH) ? DEFAULT_GREY_MODEL_PATH : DEFAULT_MODEL_PATH;
 }
 
 const CACHE_DIR = repoPath("build", ".cache");
@@ -65,6 +102,7 @@ function compileKey(args: string[]): string {
   h.update(JSON.parse(readFileSync(repoPath("node_modules", "assemblyscript", "package.json"), "utf8")).version);
   h.update(readFileSync(repoPath("asconfig.json")));
   for (const f of assemblySources()) { h.update(relative(repoPath(), f)); h.update(readFileSync(f)); }
+  // A generated kernels library is named by its content hash, which the arguments carry.
   h.update(JSON.stringify(args));
   return h.digest("hex").slice(0, 32);
 }
@@ -74,8 +112,10 @@ function compileKey(args: string[]): string {
  * build/.cache by a hash of the sources and arguments (asc -O3 takes seconds; the cache makes
  * repeated builds of the same shape instant).
  */
-export async function compileEncoder(target: string, planOffset: number, memoryBase: number, pages: number, withNames = false, uses: Record<string, number> = {}): Promise<Uint8Array> {
+export async function compileEncoder(target: string, planOffset: number, memoryBase: number, pages: number, withNames = false, uses: Record<string, number> = {}, kernelsSource?: string): Promise<Uint8Array> {
   return ascCompile([
+    ...(kernelsSource ? ["--lib", kernelsLibrary(kernelsSource)] : []),
+    "--use", `TIDEPOOL_KERNELS=${kernelsSource ? 1 : 0}`,
     ...Object.entries(uses).flatMap(([name, value]) => ["--use", `${name}=${value}`]),
     ...(withNames ? ["--debug"] : []),
     "--config", "asconfig.json", "--target", target,
@@ -85,12 +125,29 @@ export async function compileEncoder(target: string, planOffset: number, memoryB
   ]);
 }
 
+/**
+ * Writes a generated kernels file where asc can take it as a library (`--lib DIR`), in a folder named
+ * by its content hash (so parallel builds of different models never share one); returns DIR relative
+ * to the repository root.
+ */
+function kernelsLibrary(source: string): string {
+  const dir = join(CACHE_DIR, "kernels", createHash("sha256").update(source).digest("hex").slice(0, 24));
+  const file = join(dir, `${KERNELS_LIB_NAME}.ts`);
+  if (!existsSync(file)) { mkdirSync(dir, { recursive: true }); atomicWrite(file, source); }
+  return relative(repoPath(), dir);
+}
+
 /** Runs asc with `args` (plus an output file) from the repository root; cached by sources and arguments. */
 export async function ascCompile(args: string[]): Promise<Uint8Array> {
   args = [...args, "--outFile", "module.wasm"];
   const cached = join(CACHE_DIR, `${compileKey(args)}.wasm`);
   if (existsSync(cached)) return new Uint8Array(readFileSync(cached));
-  const { default: asc } = await import("assemblyscript/asc");
+  const ascModule = await import("assemblyscript/asc");
+  const asc = ascModule.default;
+  // asc keeps every --lib file it reads in its module-wide libraryFiles table and parses that table
+  // into each later compilation: drop ours so one build's kernels never leak into the next.
+  const dropLibraries = () => { for (const k of Object.keys(ascModule.libraryFiles)) if (k.startsWith(KERNELS_LIB_NAME)) delete ascModule.libraryFiles[k]; };
+  dropLibraries();
   const outputs: Record<string, Uint8Array> = {};
   let log = "";
   const sink = { write(s: string | Uint8Array) { log += typeof s === "string" ? s : new TextDecoder().decode(s); return true; } };
@@ -102,7 +159,7 @@ export async function ascCompile(args: string[]): Promise<Uint8Array> {
       stdout: sink as never, stderr: sink as never,
     });
     if (error) throw new BuildError(`AssemblyScript compilation failed: ${error.message}\n${log}`);
-  } finally { process.chdir(cwd); }
+  } finally { process.chdir(cwd); dropLibraries(); }
   const wasm = outputs["module.wasm"];
   if (!wasm) throw new BuildError(`asc produced no module\n${log}`);
   mkdirSync(CACHE_DIR, { recursive: true });
@@ -112,21 +169,25 @@ export async function ascCompile(args: string[]): Promise<Uint8Array> {
 
 export async function buildEncoder(opts: BuildOptions): Promise<BuildResult> {
   const board = typeof opts.board === "string" ? getBoard(opts.board) : opts.board;
-  const model = opts.model ?? (opts.modelPath ? readModel(readInputFile(opts.modelPath, "model file"), opts.modelPath) : loadDefaultModel());
   const width = opts.width ?? board.camera.width;
   const height = opts.height ?? board.camera.height;
   const format = opts.format ?? board.camera.format;
+  const model = opts.model ?? (opts.modelPath ? readModel(readInputFile(opts.modelPath, "model file"), opts.modelPath) : loadDefaultModel(format));
   if (model.input.channels === 1 && format !== "gray8") {
     // A grey model accepts colour rows (luma is taken on the device), so this is allowed; nothing to check.
   }
   // The packetizer's regions (tables, block order, packet buffer) when the model has ENTR tables.
-  const map = planArena({ model, board, width, height, format, extra: [...(opts.extra ?? []), ...bitstreamRegions(model, width, height)] });
+  const mode = opts.kernels ?? "specialised";
+  const layouts: LayerLayout[] | undefined = mode === "specialised"
+    ? modelLayout(model, opts.lanes ?? chooseLanes(board.costModel, opts.runtime ?? board.runtime.default as RuntimeMode)) : undefined;
+  const map = planArena({ model, board, width, height, format, extra: [...(opts.extra ?? []), ...bitstreamRegions(model, width, height)], params: layouts, paddedRings: !!layouts });
   const bitstream = bitstreamInit(model, map);
   // AssemblyScript's own static data (if any) goes after the arena; the build then checks it fits too.
   const memoryBase = map.arenaBytes;
   const pages = Math.max(1, Math.ceil((memoryBase + 1024) / PAGE));
   const target = board.name in JSON.parse(readFileSync(repoPath("asconfig.json"), "utf8")).targets ? board.name : "release";
-  const compiled = await compileEncoder(target, map.planOffset, memoryBase, pages, opts.withNames, bitstream ? { TIDEPOOL_BITSTREAM_OFFSET: bitstream.offset } : {});
+  const kernelsSource = layouts ? generateKernels(model, map, layouts) : undefined;
+  const compiled = await compileEncoder(target, map.planOffset, memoryBase, pages, opts.withNames, bitstream ? { TIDEPOOL_BITSTREAM_OFFSET: bitstream.offset } : {}, kernelsSource);
   let wasm = appendDataSegment(compiled, map.initOffset, map.init);
   if (bitstream) wasm = appendDataSegment(wasm, bitstream.offset, bitstream.bytes);
   const limits = memoryLimits(wasm);
@@ -136,7 +197,8 @@ export async function buildEncoder(opts: BuildOptions): Promise<BuildResult> {
   if (total > board.memory.arenaBudgetBytes)
     throw new BuildError(`arena for ${board.name} does not fit: ${total} bytes with ${staticDataBytes} bytes of AssemblyScript static data (region "as-static"), budget ${board.memory.arenaBudgetBytes} (${total - board.memory.arenaBudgetBytes} bytes over)`);
 
-  const result: BuildResult = { board, model, map, wasm, moduleBytes: wasm.length, memoryPages: pages, staticDataBytes };
+  const kernels: KernelsInfo = { mode, layers: (layouts ?? []).map((l) => ({ lanes: l.lanes, requant32: l.requant32, maxAbsAcc: l.maxAbsAcc })) };
+  const result: BuildResult = { board, model, map, wasm, moduleBytes: wasm.length, memoryPages: pages, staticDataBytes, kernels };
   if (opts.outDir) {
     const dir = resolve(opts.outDir);
     mkdirSync(dir, { recursive: true });
@@ -167,6 +229,7 @@ export function buildReport(r: BuildResult, files?: BuildResult["files"]) {
     staticDataBytes: r.staticDataBytes,
     memoryPages: r.memoryPages,
     moduleBytes: r.moduleBytes,
+    kernels: r.kernels,
     wasm: files?.wasm ?? null,
     map: files?.map ?? null,
     mapJson: files?.mapJson ?? null,

@@ -36,3 +36,11 @@ export function intOption(name: string, v: string | undefined, min: number): num
   if (!/^\d+$/.test(v) || +v < min) throw new UserError(`--${name} must be an integer >= ${min}, got "${v}"`, 2);
   return +v;
 }
+
+/** Runs a parser from a lower layer and turns its TidepoolError into a UserError that names the flag. */
+export function parseFlag<T>(flag: string, parse: () => T): T {
+  try { return parse(); } catch (e) {
+    if (e instanceof TidepoolError) throw new UserError(`--${flag}: ${e.message}`, e.exitCode);
+    throw e;
+  }
+}

@@ -24,7 +24,10 @@ describe("profiling", () => {
       expect(again.cycles).toBe(aot.cycles);
       expect(interp.cycles).toBeGreaterThan(aot.cycles * 3);
       expect(interp.instructions).toBe(aot.instructions);
-      expect(aot.functions[0].name).toMatch(/convRow/);
+      // Specialised kernels by default: one function per conv layer, each reported per MAC.
+      expect(aot.functions[0].name).toMatch(/^kernels\/conv_layer\d$/);
+      expect(aot.layers!.map((l) => l.name)).toEqual(["layer 0: 5x5/4 3->16", "layer 1: 3x3/2 16->12"]);
+      expect(aot.layers!.reduce((s, l) => s + l.cyclesPerFrame, 0)).toBeLessThanOrEqual(aot.cyclesPerFrame);
       expect(aot.functions.reduce((s, f) => s + f.cycles, 0)).toBe(aot.cycles);
       expect(aot.arenaHighWaterBytes).toBeGreaterThan(0);
       expect(aot.arenaHighWaterBytes).toBeLessThanOrEqual(built.map.arenaBytes);
@@ -81,6 +84,8 @@ describe("profiling", () => {
     expect(out).toMatchObject({ board: "openmv-h7", runtime: "aot" });
     for (const k of ["cycles", "ms", "instructions"]) expect(out[k]).toBeGreaterThan(0);
     expect(out.functions.length).toBeGreaterThan(0);
+    expect(out.layers.map((l: { name: string }) => l.name)).toEqual(["layer 0: 3x3/2 3->16", "layer 1: 3x3/2 16->24", "layer 2: 3x3/2 24->12"]);
+    for (const l of out.layers) expect(l.instructionsPerMac).toBeGreaterThan(1);
     const jpeg = await runCliInProcess(["profile", "--board", "gap9", "--codec", "jpeg", "--quality", "20", "--frame", "64x48", samplePhotos()[0], "--json"]);
     expect(jpeg.code, jpeg.stderr).toBe(0);
     expect(JSON.parse(jpeg.stdout).workload).toBe("jpeg-q20");

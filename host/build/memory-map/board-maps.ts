@@ -1,4 +1,4 @@
-// Builds every board with the default model and camera frame, and writes memory-maps/<board>.map
+// Builds every board with its default model and camera frame, and writes memory-maps/<board>.map
 // (human-readable) and memory-maps/<board>.map.json, the committed record of each board's arena.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -13,9 +13,10 @@ export const MAPS_DIR = repoPath("memory-maps");
 export interface BoardMapFiles { board: string; text: string; json: string; arenaBytes: number; budget: number; moduleBytes: number }
 
 export async function renderBoardMaps(): Promise<BoardMapFiles[]> {
-  const model = loadDefaultModel();
   const out: BoardMapFiles[] = [];
   for (const board of loadBoards()) {
+    // Each board's default model for its camera's format (the grey model for GRAY8 cameras when shipped).
+    const model = loadDefaultModel(board.camera.format);
     const r = await buildEncoder({ board, model, outDir: repoPath("build", board.name) });
     const extra = { moduleBytes: r.moduleBytes, staticDataBytes: r.staticDataBytes, memoryPages: r.memoryPages };
     out.push({

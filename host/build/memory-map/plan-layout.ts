@@ -16,6 +16,8 @@ export const L = {
   kernel: 0, stride: 1, padding: 2, activation: 3, inChannels: 4, outChannels: 5, inSigned: 6,
   ringOffset: 7, ringRowBytes: 8, weightsOffset: 9, biasOffset: 10, multiplierOffset: 11,
   shiftOffset: 12, maxInWidth: 13,
+  /** 1: int8 weights [out][ky][kx][in]; 2: i64 pairs of output channels (specialised kernels only). */
+  weightLanes: 14,
 } as const;
 
 export const ACTIVATION_CODE = { linear: 0, relu: 1, latent: 2 } as const;

@@ -36,9 +36,14 @@ export class ArenaOverflowError extends TidepoolError {
 
 const align = (n: number, a: number) => Math.ceil(n / a) * a;
 
-export interface PlanOptions { model: Model; board: Board; width: number; height: number; format: PixelFormat; extra?: ExtraRegion[] }
+/** How one layer's parameters are laid out for its kernel (host/build/kernels/layout.ts); default: as in the model. */
+export interface ParamLayout { weights: Uint8Array; weightsPurpose: string; multiplier: ArrayLike<number>; shift: ArrayLike<number>; lanes: number }
 
-export function planArena({ model, board, width, height, format, extra = [] }: PlanOptions): MemoryMap {
+export interface PlanOptions { model: Model; board: Board; width: number; height: number; format: PixelFormat; extra?: ExtraRegion[]; params?: ParamLayout[];
+  /** Give each line-buffer row `padding` zero columns on both sides (the specialised kernels read them instead of clipping). */
+  paddedRings?: boolean }
+
+export function planArena({ model, board, width, height, format, extra = [], params: layouts, paddedRings = false }: PlanOptions): MemoryMap {
   const shapes = layerShapes(model, width, height);
   const lat = latentShape(model, width, height);
   const regions: Region[] = [];
@@ -54,8 +59,12 @@ export function planArena({ model, board, width, height, format, extra = [] }: P
   add("null-guard", "reserved", 16, "never used: keeps address 0 invalid");
   const planBytes = 4 * (PLAN_HEADER_WORDS + PLAN_LAYER_WORDS * model.layers.length);
   const plan = add("plan", "plan", planBytes, `encoder plan: header + ${model.layers.length} layer descriptors (read-only)`);
+  const layout = model.layers.map((l, i): ParamLayout => layouts?.[i] ?? {
+    weights: new Uint8Array(l.weights.buffer, l.weights.byteOffset, l.weights.length),
+    weightsPurpose: `int8 weights ${l.outChannels}x${l.kernel}x${l.kernel}x${l.inChannels}`, multiplier: l.multiplier, shift: l.shift, lanes: 1,
+  });
   const params = model.layers.map((l, i) => {
-    const w = add(`layer${i}.weights`, "weights", l.weights.length, `int8 weights ${l.outChannels}x${l.kernel}x${l.kernel}x${l.inChannels}`, 4);
+    const w = add(`layer${i}.weights`, "weights", layout[i].weights.length, layout[i].weightsPurpose, layout[i].lanes > 1 ? 8 : 4);
     const b = add(`layer${i}.bias`, "weights", 4 * l.outChannels, "int32 bias per output channel", 4);
     const m = add(`layer${i}.requant`, "weights", 8 * l.outChannels, "int32 multiplier + int32 shift per output channel", 4);
     return { w, b, m };
@@ -64,11 +73,10 @@ export function planArena({ model, board, width, height, format, extra = [] }: P
   const initEnd = cursor;
   const state = add("state", "state", 4 * STATE_LAYER_WORDS * model.layers.length, "per-layer stream position (rows in, next output row, sizes)");
   const stage = add("input.row", "input", width * BYTES_PER_PIXEL[format], `one camera row, ${width} px ${format}, written by the host before tp_push_row`);
-  const rings = model.layers.map((l, i) => {
-    const rowBytes = shapes[i].inWidth * l.inChannels;
-    return add(`layer${i}.lines`, "line-buffer", l.kernel * rowBytes,
-      `${l.kernel} input rows x ${shapes[i].inWidth} px x ${l.inChannels} ch (ring: only the rows the ${l.kernel}x${l.kernel} kernel needs)`);
-  });
+  const pad = (i: number) => (paddedRings ? model.layers[i].padding : 0);
+  const ringRowBytes = (i: number) => (shapes[i].inWidth + 2 * pad(i)) * model.layers[i].inChannels;
+  const rings = model.layers.map((l, i) => add(`layer${i}.lines`, "line-buffer", l.kernel * ringRowBytes(i),
+    `${l.kernel} input rows x ${shapes[i].inWidth}${pad(i) ? ` (+${pad(i)}+${pad(i)} zero)` : ""} px x ${l.inChannels} ch (ring: only the rows the ${l.kernel}x${l.kernel} kernel needs)`));
   const latent = add("latent", "latent", lat.width * lat.height * lat.channels, `latent symbols ${lat.channels} ch x ${lat.height} x ${lat.width}, channel-major`);
   for (const e of extra) add(e.name, e.kind, e.size, e.purpose);
   add("stack", "stack", board.stackReserveBytes, "reserve for the runtime's operand/call stack and the host bridge");
@@ -100,15 +108,15 @@ export function planArena({ model, board, width, height, format, extra = [] }: P
     lw(L.kernel, l.kernel); lw(L.stride, l.stride); lw(L.padding, l.padding); lw(L.activation, ACTIVATION_CODE[l.activation]);
     lw(L.inChannels, l.inChannels); lw(L.outChannels, l.outChannels);
     lw(L.inSigned, i === 0 || model.layers[i - 1].activation === "linear" ? 1 : 0);
-    lw(L.ringOffset, rings[i].offset); lw(L.ringRowBytes, shapes[i].inWidth * l.inChannels);
+    lw(L.ringOffset, rings[i].offset + pad(i) * l.inChannels); lw(L.ringRowBytes, ringRowBytes(i));
     lw(L.weightsOffset, params[i].w.offset); lw(L.biasOffset, params[i].b.offset);
     lw(L.multiplierOffset, params[i].m.offset); lw(L.shiftOffset, params[i].m.offset + 4 * l.outChannels);
-    lw(L.maxInWidth, shapes[i].inWidth);
-    init.set(new Uint8Array(l.weights.buffer, l.weights.byteOffset, l.weights.length), params[i].w.offset - plan.offset);
+    lw(L.maxInWidth, shapes[i].inWidth); lw(L.weightLanes, layout[i].lanes);
+    init.set(layout[i].weights, params[i].w.offset - plan.offset);
     for (let c = 0; c < l.outChannels; c++) {
       word(params[i].b.offset + 4 * c, l.bias[c]);
-      word(params[i].m.offset + 4 * c, l.multiplier[c]);
-      word(params[i].m.offset + 4 * (l.outChannels + c), l.shift[c]);
+      word(params[i].m.offset + 4 * c, layout[i].multiplier[c]);
+      word(params[i].m.offset + 4 * (l.outChannels + c), layout[i].shift[c]);
     }
   });
   for (let c = 0; c < lat.channels; c++) {

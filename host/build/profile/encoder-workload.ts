@@ -1,14 +1,36 @@
 // The Tidepool encoder as a profiling workload: frames pushed row by row through its ABI.
 import type { BuildResult } from "../build.ts";
 import { BYTES_PER_PIXEL, FORMAT_CODE } from "../../core/pixel-format.ts";
-import type { Workload } from "./profile.ts";
+import type { LayerWork, Workload } from "./profile.ts";
+import { layerShapes } from "../../model/geometry.ts";
+import { LAYER_FUNCTION } from "../kernels/generate.ts";
+
+/**
+ * The conv work to report per layer: with specialised kernels each layer has its own functions
+ * (conv_layerN, edge_layerN); the generic kernel serves every layer from one function (convRow), so
+ * it is reported as one entry over all layers.
+ */
+export function encoderLayers(built: BuildResult): LayerWork[] {
+  const { model, map } = built;
+  const macs = layerShapes(model, map.width, map.height).map((s, i) => {
+    const l = model.layers[i];
+    return s.outWidth * s.outHeight * l.outChannels * l.kernel * l.kernel * l.inChannels;
+  });
+  if (built.kernels.mode === "generic")
+    return [{ name: `all ${model.layers.length} layers (generic convRow)`, functions: (fn) => /(^|\/)convRow$/.test(fn), macsPerFrame: macs.reduce((a, b) => a + b, 0) }];
+  return model.layers.map((l, i) => ({
+    name: `layer ${i}: ${l.kernel}x${l.kernel}/${l.stride} ${l.inChannels}->${l.outChannels}`,
+    functions: (fn) => LAYER_FUNCTION.exec(fn)?.[1] === String(i),
+    macsPerFrame: macs[i],
+  }));
+}
 
 export function encoderWorkload(built: BuildResult, frames: Uint8Array[]): Workload {
   const { width, height, format } = built.map;
   const rowBytes = width * BYTES_PER_PIXEL[format];
   return {
     name: "tidepool", wasm: built.wasm, initEnd: built.map.initOffset + built.map.init.length, arenaEnd: built.map.arenaBytes,
-    pixels: width * height, frames: frames.length,
+    pixels: width * height, frames: frames.length, layers: encoderLayers(built),
     run(ex, i) {
       if (ex.tp_init(width, height, FORMAT_CODE[format]) < 0) throw new Error("tp_init failed");
       const mem = new Uint8Array(ex.memory.buffer);

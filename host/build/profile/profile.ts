@@ -18,7 +18,14 @@ export interface Workload {
   /** Runs one frame on the instance's exports; returns the output size in bytes. */
   run(exports: Record<string, any>, frameIndex: number): number;
   frames: number;
+  /** Conv layers to report instructions per MAC for: the functions whose instructions count as the layer's, and its MACs per frame. */
+  layers?: LayerWork[];
 }
+
+export interface LayerWork { name: string; functions: (fn: string) => boolean; macsPerFrame: number }
+
+/** One layer's executed WebAssembly instructions against its multiply-accumulates (docs/profiling.md). */
+export interface LayerCost { name: string; macsPerFrame: number; instructionsPerFrame: number; instructionsPerMac: number; cyclesPerFrame: number; cyclesPerMac: number }
 
 export interface FunctionCost { name: string; cycles: number; share: number }
 
@@ -37,6 +44,7 @@ export interface ProfileResult {
   cyclesPerPixel: number;
   instructionsPerPixel: number;
   functions: FunctionCost[];
+  layers?: LayerCost[];
   arenaHighWaterBytes: number;
   arenaTouchedBytes: number;
   maxCallDepth: number;
@@ -68,6 +76,7 @@ export async function profileWorkload(w: Workload, board: Board, runtime: Runtim
   const execs = ins.segments.map((_, k) => Number(ex[`__bb${k}`].value as bigint));
   const costs = segmentCosts(ins, table);
   const byFn = new Map<string, number>();
+  const insByFn = new Map<string, number>();
   const byCat: Partial<Record<Category, number>> = {};
   let cycles = 0, instructions = 0;
   ins.segments.forEach((s, k) => {
@@ -76,7 +85,7 @@ export async function profileWorkload(w: Workload, board: Board, runtime: Runtim
     byFn.set(s.fn, (byFn.get(s.fn) ?? 0) + c);
     for (const [cat, n] of Object.entries(s.counts) as Array<[Category, number]>) {
       byCat[cat] = (byCat[cat] ?? 0) + execs[k] * n;
-      if (!NOT_INSTRUCTIONS.has(cat)) instructions += execs[k] * n;
+      if (!NOT_INSTRUCTIONS.has(cat)) { instructions += execs[k] * n; insByFn.set(s.fn, (insByFn.get(s.fn) ?? 0) + execs[k] * n); }
     }
   });
   ins.bulkSites.forEach((site, k) => {
@@ -91,14 +100,19 @@ export async function profileWorkload(w: Workload, board: Board, runtime: Runtim
   for (let i = w.initEnd; i < w.arenaEnd; i++) if (mem[i] !== CANARY) { high = i + 1; touched++; }
   const clockHz = board.cpu.clockHz;
   const functions = [...byFn].filter(([, c]) => c > 0).sort((a, b) => b[1] - a[1])
-    .map(([name, c]) => ({ name: name.replace(/^assembly\//, ""), cycles: c, share: c / cycles }));
+    .map(([name, c]) => ({ name: name.replace(/^assembly\//, "").replace(/^~lib\/tidepool-kernels\//, "kernels/"), cycles: c, share: c / cycles }));
   const ordered: Partial<Record<Category, number>> = {};
   for (const k of CATEGORIES) if (byCat[k]) ordered[k] = byCat[k];
+  const layers = w.layers?.map((l): LayerCost => {
+    const sum = (m: Map<string, number>) => [...m].reduce((t, [fn, v]) => (l.functions(fn) ? t + v : t), 0) / w.frames;
+    const ins = sum(insByFn), cyc = sum(byFn);
+    return { name: l.name, macsPerFrame: l.macsPerFrame, instructionsPerFrame: ins, instructionsPerMac: ins / l.macsPerFrame, cyclesPerFrame: cyc, cyclesPerMac: cyc / l.macsPerFrame };
+  });
   return {
     board: board.name, runtime, workload: w.name, frames: w.frames, clockHz,
     cycles, ms: (cycles / clockHz) * 1000, cyclesPerFrame: cycles / w.frames, msPerFrame: (cycles / clockHz) * 1000 / w.frames,
     instructions, instructionsByCategory: ordered,
     cyclesPerPixel: cycles / (w.frames * w.pixels), instructionsPerPixel: instructions / (w.frames * w.pixels),
-    functions, arenaHighWaterBytes: high, arenaTouchedBytes: touched + w.initEnd, maxCallDepth: ex.__max_depth.value as number, outputBytes,
+    functions, ...(layers ? { layers } : {}), arenaHighWaterBytes: high, arenaTouchedBytes: touched + w.initEnd, maxCallDepth: ex.__max_depth.value as number, outputBytes,
   };
 }

@@ -1,9 +1,9 @@
-import { buildEncoder, buildReport } from "../../build/build.ts";
+import { buildEncoder, buildReport, parseKernelMode } from "../../build/build.ts";
 import { parsePixelFormat } from "../../core/pixel-format.ts";
 import { repoPath } from "../../core/paths.ts";
-import { parseCommandArgs, parseFrame, UserError, type Command } from "../command.ts";
+import { parseCommandArgs, parseFlag, parseFrame, UserError, type Command } from "../command.ts";
 
-const usage = "tidepool build --board NAME [--model FILE] [--frame WxH] [--format rgb565|rgb888|gray8] [--out DIR] [--json]";
+const usage = "tidepool build --board NAME [--model FILE] [--frame WxH] [--format rgb565|rgb888|gray8] [--kernels specialised|generic] [--out DIR] [--json]";
 
 export const command: Command = {
   name: "build",
@@ -12,13 +12,14 @@ export const command: Command = {
   async run(argv) {
     const { values } = parseCommandArgs(argv, {
       board: { type: "string" }, model: { type: "string" }, frame: { type: "string" },
-      format: { type: "string" }, out: { type: "string" }, json: { type: "boolean" },
+      format: { type: "string" }, out: { type: "string" }, json: { type: "boolean" }, kernels: { type: "string" },
     }, usage, false);
     if (!values.board) throw new UserError(`--board is required\nusage: ${usage}`, 2);
     const frame = values.frame ? parseFrame(values.frame) : undefined;
     const format = values.format ? parsePixelFormat(values.format) : undefined;
     const outDir = values.out ?? repoPath("build", values.board);
-    const r = await buildEncoder({ board: values.board, modelPath: values.model, width: frame?.width, height: frame?.height, format, outDir });
+    const kernels = values.kernels === undefined ? undefined : parseFlag("kernels", () => parseKernelMode(values.kernels!));
+    const r = await buildEncoder({ board: values.board, modelPath: values.model, width: frame?.width, height: frame?.height, format, outDir, kernels });
     const report = buildReport(r, r.files);
     if (values.json) console.log(JSON.stringify(report, null, 2));
     else {

@@ -1,6 +1,6 @@
 
 import { getBoard } from "../../core/boards.ts";
-import { buildEncoder } from "../../build/build.ts";
+import { buildEncoder, parseKernelMode } from "../../build/build.ts";
 import { loadRgb, toFrame } from "../../image/load.ts";
 import { parsePixelFormat } from "../../core/pixel-format.ts";
 import { buildDeviceJpeg } from "../../build/jpeg/device-jpeg.ts";
@@ -9,12 +9,12 @@ import { encoderWorkload } from "../../build/profile/encoder-workload.ts";
 import { jpegWorkload } from "../../build/profile/jpeg-workload.ts";
 import { calibrate, parseMeasuredTimes } from "../../build/profile/calibrate.ts";
 import { costTable, type RuntimeMode } from "../../build/profile/cost-models.ts";
-import { parseCommandArgs, parseFrame, UserError, type Command } from "../command.ts";
+import { parseCommandArgs, parseFlag, parseFrame, UserError, type Command } from "../command.ts";
 import { readInputFile } from "../../core/input-file.ts";
 import { nativeProfile, type NativeProfile } from "../../build/profile/native-profile.ts";
 import { nativeTargetForRuntime } from "../../build/native/targets.ts";
 
-const usage = "tidepool profile --board NAME [--runtime interp|aot|qemu-m7|qemu-rv32|qemu-rv64] [--bounds-checks on|off] [--codec tidepool|jpeg] [--quality Q] [--frame WxH] [--format F] [--model FILE] [--calibrate TIMES.json] IMAGE... [--json]";
+const usage = "tidepool profile --board NAME [--runtime interp|aot|qemu-m7|qemu-rv32|qemu-rv64] [--bounds-checks on|off] [--codec tidepool|jpeg] [--quality Q] [--frame WxH] [--format F] [--model FILE] [--kernels specialised|generic] [--calibrate TIMES.json] IMAGE... [--json]";
 
 export const command: Command = {
   name: "profile",
@@ -24,7 +24,7 @@ export const command: Command = {
     const { values, positionals } = parseCommandArgs(argv, {
       board: { type: "string" }, runtime: { type: "string" }, codec: { type: "string" }, quality: { type: "string" },
       frame: { type: "string" }, format: { type: "string" }, model: { type: "string" }, calibrate: { type: "string" }, json: { type: "boolean" },
-      "bounds-checks": { type: "string" },
+      "bounds-checks": { type: "string" }, kernels: { type: "string" },
     }, usage);
     if (!values.board) throw new UserError(`--board is required\nusage: ${usage}`, 2);
     if (positionals.length === 0) throw new UserError(`no images given\nusage: ${usage}`, 2);
@@ -55,7 +55,9 @@ export const command: Command = {
     let workload: Workload;
     let built: Awaited<ReturnType<typeof buildEncoder>> | undefined, jpegBuild: Awaited<ReturnType<typeof buildDeviceJpeg>> | undefined;
     if (codec === "tidepool") {
-      built = await buildEncoder({ board, modelPath: values.model, ...size, format, withNames: true });
+      // The specialised kernels are tuned for the runtime being profiled (docs/kernels.md).
+      const kernels = values.kernels === undefined ? undefined : parseFlag("kernels", () => parseKernelMode(values.kernels!));
+      built = await buildEncoder({ board, modelPath: values.model, ...size, format, withNames: true, kernels, runtime });
       workload = encoderWorkload(built, frames);
     } else {
       jpegBuild = await buildDeviceJpeg(size.width, 64 * 1024, true);
@@ -94,6 +96,12 @@ function print(r: ProfileResult & { native?: NativeProfile }) {
   console.log(`  instructions       ${r.instructions.toLocaleString("en")} total, ${r.instructionsPerPixel.toFixed(1)} per pixel; ${r.cyclesPerPixel.toFixed(1)} cycles per pixel`);
   console.log(`  arena high-water   ${r.arenaHighWaterBytes} B (bytes touched ${r.arenaTouchedBytes}); max call depth ${r.maxCallDepth}`);
   console.log(`  output bytes       ${r.outputBytes.join(", ")}`);
+  if (r.layers?.length) {
+    console.log("  conv layers (WebAssembly instructions and modelled cycles per multiply-accumulate):");
+    console.log("    layer                          MAC/frame   instr/frame  instr/MAC  cycles/MAC");
+    for (const l of r.layers)
+      console.log(`    ${l.name.padEnd(30)} ${Math.round(l.macsPerFrame).toLocaleString("en").padStart(11)} ${Math.round(l.instructionsPerFrame).toLocaleString("en").padStart(13)} ${l.instructionsPerMac.toFixed(2).padStart(10)} ${l.cyclesPerMac.toFixed(2).padStart(11)}`);
+  }
   console.log("  top functions:");
   for (const f of r.functions.slice(0, 8)) console.log(`    ${(100 * f.share).toFixed(1).padStart(5)}%  ${f.name}`);
   const n = r.native;
