@@ -13,6 +13,7 @@ import type { PixelFormat } from "../image/pixel-format.ts";
 import { repoPath } from "../paths.ts";
 import { appendDataSegment, dataSegments, memoryLimits } from "./wasm-binary.ts";
 import { bitstreamInit, bitstreamRegions } from "../bitstream/device-layout.ts";
+import { policyInit, policyRegions } from "./policy/layout.ts";
 
 export const PAGE = 65536;
 export const DEFAULT_MODEL_PATH = repoPath("models", "default.tpm");
@@ -117,15 +118,17 @@ export async function buildEncoder(opts: BuildOptions): Promise<BuildResult> {
     // A grey model accepts colour rows (luma is taken on the device), so this is allowed; nothing to check.
   }
   // The packetizer's regions (tables, block order, packet buffer) when the model has ENTR tables.
-  const map = planArena({ model, board, width, height, format, extra: [...(opts.extra ?? []), ...bitstreamRegions(model, width, height)] });
+  const map = planArena({ model, board, width, height, format, extra: [...(opts.extra ?? []), ...bitstreamRegions(model, width, height), ...policyRegions(model)] });
   const bitstream = bitstreamInit(model, map);
+  const policy = policyInit(model, map);
   // AssemblyScript's own static data (if any) goes after the arena; the build then checks it fits too.
   const memoryBase = map.arenaBytes;
   const pages = Math.max(1, Math.ceil((memoryBase + 1024) / PAGE));
   const target = board.name in JSON.parse(readFileSync(repoPath("asconfig.json"), "utf8")).targets ? board.name : "release";
-  const compiled = await compileEncoder(target, map.planOffset, memoryBase, pages, opts.withNames, bitstream ? { TIDEPOOL_BITSTREAM_OFFSET: bitstream.offset } : {});
+  const compiled = await compileEncoder(target, map.planOffset, memoryBase, pages, opts.withNames, { ...(bitstream ? { TIDEPOOL_BITSTREAM_OFFSET: bitstream.offset } : {}), ...(policy ? { TIDEPOOL_POLICY_OFFSET: policy.offset } : {}) });
   let wasm = appendDataSegment(compiled, map.initOffset, map.init);
   if (bitstream) wasm = appendDataSegment(wasm, bitstream.offset, bitstream.bytes);
+  if (policy) wasm = appendDataSegment(wasm, policy.offset, policy.bytes);
   const limits = memoryLimits(wasm);
   if (!limits || limits.maximum !== pages) throw new BuildError(`module memory is ${JSON.stringify(limits)}, expected a fixed ${pages} page(s)`);
   const staticDataBytes = staticDataAfter(wasm, memoryBase);

@@ -1,0 +1,49 @@
+// Fills the outcome cache of an image set (host/eval/adaptive/outcomes.ts), bounded by a count and
+// resumable: images already in the cache are skipped. Used by `npm run train` (policy config), the
+// adaptive bench and `tidepool simulate --policy`.
+import { modelTables } from "../../bitstream/tables.ts";
+import { repoPath } from "../../paths.ts";
+import { Classifier, classifierView } from "../classifier.ts";
+import { DECODER_TASK_ONNX, loadTidepool } from "../tidepool-codec.ts";
+import { adaptiveSet, type AdaptiveSet } from "./image-sets.ts";
+import { appendOutcome, loadJpegTool, measureImage, nightView, readOutcomes, type ImageOutcome } from "./outcomes.ts";
+import { FailureError } from "../../core/errors.ts";
+
+export function outcomeCachePath(set: AdaptiveSet, scene: "day" | "night", modelKey: string): string {
+  return repoPath("build", ".cache", "adaptive", `${set}-${scene}-${modelKey}.jsonl`);
+}
+
+export interface PrecomputeOptions { set: AdaptiveSet; scene: "day" | "night"; count: number; log?: (s: string) => void; modelPath?: string }
+
+export async function precomputeOutcomes(o: PrecomputeOptions): Promise<ImageOutcome[]> {
+  const status = await loadTidepool({ decoderPath: DECODER_TASK_ONNX, modelPath: o.modelPath });
+  if (!status.available) throw new FailureError("adaptive", `cannot measure outcomes: ${status.reason}`);
+  const { codec } = status;
+  const path = outcomeCachePath(o.set, o.scene, codec.modelKey);
+  const have = readOutcomes(path);
+  const images = adaptiveSet(o.set).slice(0, o.count);
+  const done = new Set(have.map((h) => h.name));
+  const todo = images.filter((i) => !done.has(i.name));
+  if (todo.length) {
+    o.log?.(`measuring ${todo.length} ${o.set}/${o.scene} images (${have.length} cached in ${path})`);
+    const tools = { codec, tables: modelTables(codec.model), classifier: await Classifier.load(), jpeg: await loadJpegTool() };
+    const t0 = Date.now();
+    for (const [n, img] of todo.entries()) {
+      let view = await classifierView(img.path);
+      if (o.scene === "night") view = nightView(view, n + 1 + img.name.length * 7919);
+      const out = await measureImage(view, { name: img.name, label: img.label, scene: o.scene }, tools);
+      appendOutcome(path, out);
+      have.push(out);
+      if ((n + 1) % 25 === 0) o.log?.(`  ${n + 1}/${todo.length} (${((Date.now() - t0) / (n + 1)).toFixed(0)} ms/image)`);
+    }
+  }
+  const order = new Map(images.map((i, n) => [i.name, n]));
+  return have.filter((h) => order.has(h.name)).sort((a, b) => order.get(a.name)! - order.get(b.name)!);
+}
+
+// Script entry: npx tsx host/eval/adaptive/precompute.ts SET SCENE COUNT
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const [set, scene, count] = process.argv.slice(2);
+  precomputeOutcomes({ set: set as AdaptiveSet, scene: scene as "day" | "night", count: Number(count), log: (s) => console.error(s) })
+    .then((r) => console.error(`${r.length} outcomes`));
+}
