@@ -8,6 +8,14 @@ import { DECODER_TASK_ONNX, loadTidepool } from "../tidepool-codec.ts";
 import { adaptiveSet, type AdaptiveSet } from "./image-sets.ts";
 import { appendOutcome, loadJpegTool, measureImage, nightView, readOutcomes, type ImageOutcome } from "./outcomes.ts";
 import { FailureError } from "../../core/errors.ts";
+import { createHash } from "node:crypto";
+import { writeModel } from "../../model/format.ts";
+import type { Model } from "../../model/types.ts";
+
+/** Outcomes depend on the encoder, tables and decoder, not on the policy: a key without the PLCY section. */
+export function encoderKey(model: Model): string {
+  return createHash("sha256").update(writeModel({ ...model, policy: null })).digest("hex").slice(0, 16);
+}
 
 export function outcomeCachePath(set: AdaptiveSet, scene: "day" | "night", modelKey: string): string {
   return repoPath("build", ".cache", "adaptive", `${set}-${scene}-${modelKey}.jsonl`);
@@ -19,7 +27,7 @@ export async function precomputeOutcomes(o: PrecomputeOptions): Promise<ImageOut
   const status = await loadTidepool({ decoderPath: DECODER_TASK_ONNX, modelPath: o.modelPath });
   if (!status.available) throw new FailureError("adaptive", `cannot measure outcomes: ${status.reason}`);
   const { codec } = status;
-  const path = outcomeCachePath(o.set, o.scene, codec.modelKey);
+  const path = outcomeCachePath(o.set, o.scene, encoderKey(codec.model));
   const have = readOutcomes(path);
   const images = adaptiveSet(o.set).slice(0, o.count);
   const done = new Set(have.map((h) => h.name));
