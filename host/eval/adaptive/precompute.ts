@@ -5,7 +5,7 @@ import { modelTables } from "../../bitstream/tables.ts";
 import { repoPath } from "../../paths.ts";
 import { Classifier, classifierView } from "../classifier.ts";
 import { DECODER_TASK_ONNX, loadTidepool } from "../tidepool-codec.ts";
-import { adaptiveSet, type AdaptiveSet } from "./image-sets.ts";
+import { adaptiveSet, type AdaptiveSet, type SetImage } from "./image-sets.ts";
 import { appendOutcome, loadJpegTool, measureImage, nightView, readOutcomes, type ImageOutcome } from "./outcomes.ts";
 import { FailureError } from "../../core/errors.ts";
 import { createHash } from "node:crypto";
@@ -24,16 +24,20 @@ export function outcomeCachePath(set: AdaptiveSet, scene: "day" | "night", model
 export interface PrecomputeOptions { set: AdaptiveSet; scene: "day" | "night"; count: number; log?: (s: string) => void; modelPath?: string }
 
 export async function precomputeOutcomes(o: PrecomputeOptions): Promise<ImageOutcome[]> {
+  return measureImages(adaptiveSet(o.set).slice(0, o.count), (key) => outcomeCachePath(o.set, o.scene, key), o);
+}
+
+/** Outcomes of a list of images, cached in the file `cacheFor(encoder key)`; measures only what is missing. */
+export async function measureImages(images: SetImage[], cacheFor: (key: string) => string, o: { scene: "day" | "night"; log?: (s: string) => void; modelPath?: string; set?: string }): Promise<ImageOutcome[]> {
   const status = await loadTidepool({ decoderPath: DECODER_TASK_ONNX, modelPath: o.modelPath });
   if (!status.available) throw new FailureError("adaptive", `cannot measure outcomes: ${status.reason}`);
   const { codec } = status;
-  const path = outcomeCachePath(o.set, o.scene, encoderKey(codec.model));
+  const path = cacheFor(encoderKey(codec.model));
   const have = readOutcomes(path);
-  const images = adaptiveSet(o.set).slice(0, o.count);
   const done = new Set(have.map((h) => h.name));
   const todo = images.filter((i) => !done.has(i.name));
   if (todo.length) {
-    o.log?.(`measuring ${todo.length} ${o.set}/${o.scene} images (${have.length} cached in ${path})`);
+    o.log?.(`measuring ${todo.length} ${o.set ?? "simulated"}/${o.scene} images (${have.length} cached in ${path})`);
     const tools = { codec, tables: modelTables(codec.model), classifier: await Classifier.load(), jpeg: await loadJpegTool() };
     const t0 = Date.now();
     for (const [n, img] of todo.entries()) {
