@@ -38,6 +38,17 @@ export function modelWithPolicy(seed: number) {
 
 export const SMALL_OUTCOMES = join(import.meta.dirname, "fixtures", "outcomes-small.jsonl.gz");
 
-export function smallOutcomes(): ImageOutcome[] {
+/** Outcome rows without latents, with the policy features computed from them (tests/adaptive/make-fixtures.ts). */
+export type FixtureRow = Omit<ImageOutcome, "latent"> & { features: number[]; fraction: number[] };
+
+export function smallOutcomes(): FixtureRow[] {
   return gunzipSync(readFileSync(SMALL_OUTCOMES)).toString("utf8").trim().split("\n").map((l) => JSON.parse(l));
+}
+
+/** Fixture rows as policy samples (agreement with the original's top-1, or with the all-channels decode). */
+export function fixtureSamples(rows: FixtureRow[], ref: "original" | "full" = "original") {
+  return rows.map((r) => {
+    const target = ref === "original" ? r.top1 : r.tpTop1[r.tpTop1.length - 1];
+    return { features: Int32Array.from(r.features), fraction: Int32Array.from(r.fraction), agree: r.tpTop1.map((t) => (t === target ? 1 : 0)), outcome: r };
+  });
 }
