@@ -127,8 +127,9 @@ export function parsePolicy(b: Uint8Array, source = "policy section"): Policy {
     r1: rq(20), r2: rq(28), hidden: H,
     featureOffsets: Int32Array.from({ length: F }, (_, f) => dv.getInt32(L.norm + 12 * f, true)),
     featureScales: Array.from({ length: F }, (_, f) => rq(L.norm + 12 * f + 4)),
-    w1: new Int8Array(b.slice(L.w1, L.w1 + H * F).buffer), b1: Int32Array.from({ length: H }, (_, i) => dv.getInt32(L.b1 + 4 * i, true)),
-    w2: new Int8Array(b.slice(L.w2, L.w2 + K * H).buffer), b2: Int32Array.from({ length: K }, (_, i) => dv.getInt32(L.b2 + 4 * i, true)),
+    // new Int8Array(view) copies element-wise (ToInt8): b may be a view into a larger Buffer.
+    w1: new Int8Array(b.subarray(L.w1, L.w1 + H * F)), b1: Int32Array.from({ length: H }, (_, i) => dv.getInt32(L.b1 + 4 * i, true)),
+    w2: new Int8Array(b.subarray(L.w2, L.w2 + K * H)), b2: Int32Array.from({ length: K }, (_, i) => dv.getInt32(L.b2 + 4 * i, true)),
   };
   validatePolicy(p, source);
   return p;

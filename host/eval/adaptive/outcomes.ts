@@ -75,7 +75,8 @@ export interface OutcomeTools {
   codec: TidepoolCodec;
   tables: EntropyTables;
   classifier: Classifier;
-  jpeg: JpegExports;
+  /** Without it (night scenes: the JPEG baseline is compared by day) the JPEG columns stay empty. */
+  jpeg: JpegExports | null;
 }
 
 export async function loadJpegTool(width = 224): Promise<JpegExports> {
@@ -95,8 +96,8 @@ export async function measureImage(view: RgbImage, meta: { name: string; label: 
   const images: RgbImage[] = [view];
   for (let k = 1; k <= C; k++) images.push(await t.codec.decodePrefix(latent, k));
   const jpegBytes: number[] = [];
-  for (const q of JPEG_QUALITIES) {
-    const file = runJpeg(t.jpeg, toFrame(view, "rgb888"), view.width, view.height, "rgb888", q);
+  for (const q of t.jpeg ? JPEG_QUALITIES : []) {
+    const file = runJpeg(t.jpeg!, toFrame(view, "rgb888"), view.width, view.height, "rgb888", q);
     jpegBytes.push(file.length);
     images.push(await decodeJpeg(file));
   }

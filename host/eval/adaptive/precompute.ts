@@ -38,7 +38,7 @@ export async function measureImages(images: SetImage[], cacheFor: (key: string) 
   const todo = images.filter((i) => !done.has(i.name));
   if (todo.length) {
     o.log?.(`measuring ${todo.length} ${o.set ?? "simulated"}/${o.scene} images (${have.length} cached in ${path})`);
-    const tools = { codec, tables: modelTables(codec.model), classifier: await Classifier.load(), jpeg: await loadJpegTool() };
+    const tools = { codec, tables: modelTables(codec.model), classifier: await Classifier.load(), jpeg: o.scene === "day" ? await loadJpegTool() : null };
     const t0 = Date.now();
     for (const [n, img] of todo.entries()) {
       let view = await classifierView(img.path);
