@@ -32,6 +32,16 @@ describe("policy section (PLCY)", () => {
   });
 });
 
+describe("the shipped model", () => {
+  it("carries a policy for its own entropy tables (read through the file's Buffer, as the CLI does)", () => {
+    const { model, tables } = shippedModel();
+    expect(model.policy).toBeTruthy();
+    const p = parsePolicy(model.policy!, "models/default.tpm");
+    expect(p).toMatchObject({ channels: 12, tablesId: tables.id });
+    expect(serializePolicy(p)).toEqual(new Uint8Array(model.policy!));
+  });
+});
+
 describe("on-device policy (assembly/policy.ts)", () => {
   it("is bit-exact with the TypeScript reference: features, probabilities and level", async () => {
     const { model, tables, policy } = modelWithPolicy(5);
@@ -62,7 +72,7 @@ describe("on-device policy (assembly/policy.ts)", () => {
 
   it("reports no policy (−30) in a module built without one, and refuses before a frame (−31)", async () => {
     const { model } = shippedModel();
-    const plain = await EncoderInstance.load((await buildEncoder({ board: "k210", model, width: 96, height: 64, format: "rgb565" })).wasm);
+    const plain = await EncoderInstance.load((await buildEncoder({ board: "k210", model: { ...model, policy: null }, width: 96, height: 64, format: "rgb565" })).wasm);
     expect((plain.exports as unknown as Record<string, () => number>).tp_policy_choose()).toBe(-30);
     const withP = await EncoderInstance.load((await buildEncoder({ board: "k210", model: modelWithPolicy(2).model, width: 96, height: 64, format: "rgb565" })).wasm);
     expect((withP.exports as unknown as Record<string, () => number>).tp_policy_choose()).toBe(-31);

@@ -11,7 +11,16 @@ import type { ImageOutcome } from "./outcomes.ts";
 
 export interface StreamImage extends PolicySample { outcome: Pick<ImageOutcome, "top1" | "tpTop1" | "bytes" | "scene"> }
 
-export interface DriftStep { index: number; scene: string; level: number; reference: boolean; agree: boolean; bytes: number; estimate: number | null; retrained: boolean }
+export interface DriftStep {
+  index: number; scene: string;
+  /** Level the installed policy chose, and what was sent (every channel for a reference upload). */
+  level: number; sent: number; reference: boolean;
+  /** The chosen level keeps the all-channels decode's answer (what the monitor estimates). */
+  kept: boolean;
+  /** What was sent gives the original's top-1. */
+  agree: boolean;
+  bytes: number; estimate: number | null; retrained: boolean;
+}
 export interface DriftEvent { index: number; references: number; sectionBytes: number; estimateBefore: number | null; estimatedAgreement: number }
 export interface DriftRun { steps: DriftStep[]; events: DriftEvent[] }
 
@@ -45,7 +54,8 @@ export function simulateDrift(stream: StreamImage[], initial: Policy, o: { p: nu
       }
     }
     steps.push({
-      index: i, scene: img.outcome.scene, level: sent, reference, retrained,
+      index: i, scene: img.outcome.scene, level, sent, reference, retrained,
+      kept: img.outcome.tpTop1[level - 1] === img.outcome.tpTop1[C - 1],
       agree: img.outcome.tpTop1[sent - 1] === img.outcome.top1, bytes: img.outcome.bytes[pi][sent - 1], estimate: monitor.estimate(),
     });
   }
@@ -55,5 +65,5 @@ export function simulateDrift(stream: StreamImage[], initial: Policy, o: { p: nu
 /** Agreement and bytes over a range of steps. */
 export function phase(run: DriftRun, from: number, to: number) {
   const s = run.steps.slice(from, to);
-  return { images: s.length, agreement: s.filter((x) => x.agree).length / Math.max(1, s.length), bytes: s.reduce((a, x) => a + x.bytes, 0) / Math.max(1, s.length), references: s.filter((x) => x.reference).length };
+  return { images: s.length, kept: s.filter((x) => x.kept).length / Math.max(1, s.length), agreement: s.filter((x) => x.agree).length / Math.max(1, s.length), bytes: s.reduce((a, x) => a + x.bytes, 0) / Math.max(1, s.length), references: s.filter((x) => x.reference).length };
 }
