@@ -15,7 +15,7 @@ export async function runPolicySimulation(values: Record<string, string | boolea
   const dir = resolve(String(values.images));
   const limit = values.limit === undefined ? undefined : Number(values.limit);
   if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new UserError(`--limit: "${values.limit}" is not a positive integer`, 2);
-  const interval = values.interval === undefined ? 3600 : Number(values.interval);
+  const interval = values.interval === undefined ? 10800 : Number(values.interval);
   if (!(interval > 0)) throw new UserError(`--interval: "${values.interval}" is not a positive number of seconds`, 2);
   const modelPath = resolve(String(values.model ?? DEFAULT_MODEL_PATH));
   const wrap = <T>(f: () => T): T => { try { return f(); } catch (e) { throw new UserError((e as Error).message, isTidepoolError(e) ? e.exitCode : 2); } };

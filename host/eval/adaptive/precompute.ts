@@ -50,7 +50,10 @@ export async function measureImages(images: SetImage[], cacheFor: (key: string) 
     }
   }
   const order = new Map(images.map((i, n) => [i.name, n]));
-  return have.filter((h) => order.has(h.name)).sort((a, b) => order.get(a.name)! - order.get(b.name)!);
+  // One row per image even if two runs appended the same one.
+  const unique = new Map<string, ImageOutcome>();
+  for (const h of have) if (order.has(h.name) && !unique.has(h.name)) unique.set(h.name, h);
+  return [...unique.values()].sort((a, b) => order.get(a.name)! - order.get(b.name)!);
 }
 
 // Script entry: npx tsx host/eval/adaptive/precompute.ts SET SCENE COUNT
