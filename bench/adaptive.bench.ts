@@ -63,6 +63,11 @@ export default async function adaptiveBench() {
   for (const [i, r] of adaCurve.entries()) console.log(`  λ sweep ${[0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.2, 2][i].toFixed(2)}: ${r.bytes.toFixed(0)} B at ${r.agreement.toFixed(3)}`);
   const adaAt = bytesAtAgreement([...adaCurve, ada], adaptive.agreement);
   const ratio = adaAt === null ? null : adaptive.bytes / adaAt;
+  console.log("  Tidepool / AdaCompress-on-JPEG bytes at equal agreement along the Tidepool λ sweep and fixed budgets:");
+  for (const r of [...[0.2, 0.3, 0.4, 0.6].map((l) => adaptiveStrategy(samples, policy, p, Math.round(l * 256), `adaptive λ${l}`)), ...fixed.slice(3, 9)]) {
+    const j = bytesAtAgreement([...adaCurve, ada], r.agreement);
+    console.log(`    ${r.name.padEnd(14)} ${r.bytes.toFixed(0).padStart(5)} B at ${r.agreement.toFixed(3)}: AdaCompress ${j === null ? "n/a" : `${j.toFixed(0)} B -> ${(r.bytes / j).toFixed(2)}x`}`);
+  }
   console.log(`GOAL 2 (<= 0.5x AdaCompress-on-JPEG bytes at equal agreement): AdaCompress needs ${adaAt === null ? "n/a" : `${adaAt.toFixed(0)} B`} at ${adaptive.agreement.toFixed(3)}; Tidepool adaptive ${adaptive.bytes.toFixed(0)} B -> ${ratio === null ? "n/a" : `${ratio.toFixed(2)}x`} ${ratio !== null && ratio <= 0.5 ? "MET" : "NOT MET"}`);
 
   // Goal 3: drift. A fixed camera: day scenes, then the same kind of scenes on two nights.
