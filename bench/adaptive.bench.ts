@@ -54,13 +54,14 @@ export default async function adaptiveBench() {
   const jb = await jpegBaseline(model, policy, { log });
   const jpegSamples = samples;
   const ada = jpegAdaptiveStrategy(jpegSamples, jb.jpeg, jb.lambda, P);
-  const adaCurve = [0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.2, 2].map((l) => jpegAdaptiveStrategy(jpegSamples, jb.jpeg, l, P));
+  const ADA_LAMBDAS = [0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.2, 2, 3, 5, 10];
+  const adaCurve = ADA_LAMBDAS.map((l) => jpegAdaptiveStrategy(jpegSamples, jb.jpeg, l, P));
   const jfixed = JPEG_QUALITIES.map((_, q) => jpegFixedStrategy(val, q, P));
   console.log("\nAdaCompress on the device JPEG (same reward, qualities 5..95, state = the same cheap latent features):");
   for (const r of jfixed) console.log(`  ${line(r)}`);
   console.log(`  ${line(jpegOracleStrategy(val, P))}`);
   console.log(`  ${line(ada)}   (λ ${jb.lambda}, matched to the Tidepool policy's agreement on the training images)`);
-  for (const [i, r] of adaCurve.entries()) console.log(`  λ sweep ${[0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.2, 2][i].toFixed(2)}: ${r.bytes.toFixed(0)} B at ${r.agreement.toFixed(3)}`);
+  for (const [i, r] of adaCurve.entries()) console.log(`  λ sweep ${ADA_LAMBDAS[i].toFixed(2)}: ${r.bytes.toFixed(0)} B at ${r.agreement.toFixed(3)}`);
   const adaAt = bytesAtAgreement([...adaCurve, ada], adaptive.agreement);
   const ratio = adaAt === null ? null : adaptive.bytes / adaAt;
   console.log("  Tidepool / AdaCompress-on-JPEG bytes at equal agreement along the Tidepool λ sweep and fixed budgets:");

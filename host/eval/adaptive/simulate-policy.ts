@@ -33,7 +33,7 @@ export async function jpegBaseline(model: Model, policy: Policy, o: { log?: (s: 
   const jpeg = trainJpegPolicy(samples);
   // The smallest-bytes λ whose agreement on the training images is at least the Tidepool policy's.
   let lambda = 0;
-  for (const l of [0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1, 1.5, 2]) if (jpegAdaptiveStrategy(samples, jpeg, l, 222).agreement >= target) lambda = l;
+  for (const l of [0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1, 1.5, 2, 3, 5, 10]) if (jpegAdaptiveStrategy(samples, jpeg, l, 222).agreement >= target) lambda = l;
   return { jpeg, lambda, trainAgreement: target };
 }
 
