@@ -70,6 +70,12 @@ describe("on-device policy (assembly/policy.ts)", () => {
     expect(levels.size).toBeGreaterThan(1);
   }, 60_000);
 
+  it("the build refuses a policy trained for other entropy tables", async () => {
+    const { model, tables } = shippedModel();
+    const stale = serializePolicy(randomPolicy(12, tables.id ^ 1, 8));
+    await expect(buildEncoder({ board: "k210", model: { ...model, policy: stale }, width: 96, height: 64, format: "rgb565" })).rejects.toThrow(/trained with entropy tables .* retrain the policy/);
+  });
+
   it("reports no policy (−30) in a module built without one, and refuses before a frame (−31)", async () => {
     const { model } = shippedModel();
     const plain = await EncoderInstance.load((await buildEncoder({ board: "k210", model: { ...model, policy: null }, width: 96, height: 64, format: "rgb565" })).wasm);

@@ -7,6 +7,7 @@ import { modelTables } from "../../bitstream/tables.ts";
 import type { Model } from "../../model/types.ts";
 import { costTable } from "./reference.ts";
 import { parsePolicy, policyFeatures } from "./section.ts";
+import { TidepoolError } from "../../core/errors.ts";
 
 export const POLICY_DESCRIPTOR_MAGIC = 0x44505054; // "TPPD"
 export const POLICY_DESCRIPTOR_BYTES = 32;
@@ -23,7 +24,7 @@ function parts(model: Model) {
   const policy = parsePolicy(model.policy, "model PLCY section");
   const tables = modelTables(model);
   if (policy.tablesId !== tables.id)
-    throw new Error(`model PLCY section was trained with entropy tables 0x${policy.tablesId.toString(16)}, the model's ENTR tables are 0x${tables.id.toString(16)}: retrain the policy`);
+    throw new TidepoolError("model", `model PLCY section was trained with entropy tables 0x${policy.tablesId.toString(16)}, the model's ENTR tables are 0x${tables.id.toString(16)}: retrain the policy`);
   return { policy, costs: costTable(tables) };
 }
 

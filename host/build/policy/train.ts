@@ -7,6 +7,7 @@
 // gateway's drift loop (host/receiver/adaptive/drift.ts), so it is small, seeded and dependency-free.
 import { quantizeScale } from "../../model/requantize.ts";
 import { policyFeatures, type Policy, type Requant } from "./section.ts";
+import { TidepoolError } from "../../core/errors.ts";
 import type { PolicyFeatures } from "./reference.ts";
 
 export interface PolicySample extends PolicyFeatures {
@@ -37,7 +38,7 @@ const X_STEPS = 32;
 
 export function trainFloatPolicy(samples: PolicySample[], o: TrainPolicyOptions): FloatPolicy {
   const N = samples.length;
-  if (N < 4) throw new Error(`cannot train a policy on ${N} samples`);
+  if (N < 4) throw new TidepoolError("policy-train", `cannot train a policy on ${N} samples (at least 4)`, 1);
   // Outputs: one per level (the PLCY policy: k = 1..C channels; the JPEG baseline: its qualities).
   const C = samples[0].agree.length, F = samples[0].features.length, H = o.hidden ?? 16;
   const mean = new Float64Array(F), std = new Float64Array(F);
@@ -110,7 +111,7 @@ const rq = (scale: number): Requant => quantizeScale(scale);
 /** int8 weights, int32 biases and fixed-point requantizers; hidden range calibrated on the samples. */
 export function quantizePolicy(fp: FloatPolicy, samples: PolicySample[], o: Pick<TrainPolicyOptions, "tablesId" | "lambda" | "minLevel">): Policy {
   const C = fp.levels, F = fp.features, H = fp.hidden;
-  if (F !== policyFeatures(C)) throw new Error(`a PLCY policy needs ${policyFeatures(C)} features for ${C} levels, got ${F}`);
+  if (F !== policyFeatures(C)) throw new TidepoolError("policy-train", `a PLCY policy needs ${policyFeatures(C)} features for ${C} levels, got ${F}`);
   const sw1 = 127 / Math.max(1e-6, ...Array.from(fp.w1, Math.abs));
   const sw2 = 127 / Math.max(1e-6, ...Array.from(fp.w2, Math.abs));
   // Hidden activations: the 99.9th percentile over the samples maps to 127.
