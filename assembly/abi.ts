@@ -19,6 +19,10 @@ export const E_TABLES_MISMATCH: i32 = -24;
 export const E_SYMBOL_TOO_LARGE: i32 = -25;
 export const E_BAD_ARGUMENT: i32 = -26;
 export const E_NOT_STARTED: i32 = -27;
+// Adaptive policy (tp_policy_*), docs/adaptive.md.
+export const E_NO_POLICY: i32 = -30;
+export const E_POLICY_LATENT_NOT_READY: i32 = -31;
+export const E_POLICY_MISMATCH: i32 = -32;
 
 // ENTR section layout (docs/bitstream.md §Entropy tables): header fields read in place by the device.
 export const ENTR_MAGIC: i32 = 0x43455054; // "TPEC" little-endian

@@ -231,3 +231,4 @@ export function tp_push_row(): i32 {
   return frameHeight - rowsPushed;
 }
 export * from "./bitstream/packets";
+export * from "./policy";

@@ -24,9 +24,9 @@ function wall(cmd: string, args: string[]): { ms: number; ok: boolean } {
 export default async function cliBench() {
   const photo = samplePhotos()[0];
   const bin = repoPath("bin", "tidepool.mjs");
-  const tidepool = (...a: string[]) => [process.execPath, [bin, ...a]] as const;
+  const tidepool = (...a: string[]): readonly [string, string[]] => [process.execPath, [bin, ...a]];
   const cases: Array<[string, readonly [string, string[]]]> = [
-    ["node -e 0 (baseline)", [process.execPath, ["-e", "0"]]],
+    ["node -e 0 (baseline)", [process.execPath, ["-e", "0"]] as const],
     ["node + tsx loader (baseline)", [process.execPath, ["--import", repoPath("node_modules", "tsx", "dist", "loader.mjs"), "-e", "0"]]],
     ["tidepool --help", tidepool("--help")],
     ["tidepool boards", tidepool("boards")],

@@ -20,6 +20,17 @@ const python = "/usr/bin/python3";
 if (!config || !existsSync(config)) { console.error(`npm run train: config ${config} not found`); process.exit(2); }
 let cfg;
 try { cfg = JSON.parse(readFileSync(config, "utf8")); } catch (e) { console.error(`npm run train: config ${config} is not valid JSON: ${e.message}`); process.exit(2); }
+if (cfg.kind === "policy") {
+  // The adaptive policy trains in TypeScript (host/eval/adaptive/train-policy.ts), as the gateway retrains it.
+  const loader = join(repo, "node_modules", "tsx", "dist", "loader.mjs");
+  const r = spawnSync(process.execPath, ["--import", `file://${loader}`, join(repo, "host", "eval", "adaptive", "train-policy.ts"), "--config", resolve(config)], { stdio: "inherit", cwd: repo });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+  if (cfg.model === undefined || cfg.model === "models/default.tpm") {
+    const m = spawnSync(process.execPath, [join(repo, "bin", "tidepool.mjs"), "maps"], { stdio: "inherit", cwd: repo });
+    process.exit(m.status ?? 1);
+  }
+  process.exit(0);
+}
 const modules = cfg.task ? "torch, torchvision, onnx" : "torch, onnx";
 const probe = spawnSync(python, ["-c", `import ${modules}`], { encoding: "utf8" });
 if (probe.status !== 0) {

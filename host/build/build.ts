@@ -19,6 +19,7 @@ import { generateKernels, KERNELS_LIB_NAME } from "./kernels/generate.ts";
 import type { RuntimeMode } from "./profile/cost-models.ts";
 import { atomicWrite } from "../core/atomic-write.ts";
 import { readInputFile } from "../core/input-file.ts";
+import { policyInit, policyRegions } from "./policy/layout.ts";
 
 export const PAGE = 65536;
 export const DEFAULT_MODEL_PATH = repoPath("models", "default.tpm");
@@ -180,16 +181,18 @@ export async function buildEncoder(opts: BuildOptions): Promise<BuildResult> {
   const mode = opts.kernels ?? "specialised";
   const layouts: LayerLayout[] | undefined = mode === "specialised"
     ? modelLayout(model, opts.lanes ?? chooseLanes(board.costModel, opts.runtime ?? board.runtime.default as RuntimeMode)) : undefined;
-  const map = planArena({ model, board, width, height, format, extra: [...(opts.extra ?? []), ...bitstreamRegions(model, width, height)], params: layouts, paddedRings: !!layouts });
+  const map = planArena({ model, board, width, height, format, extra: [...(opts.extra ?? []), ...bitstreamRegions(model, width, height), ...policyRegions(model)], params: layouts, paddedRings: !!layouts });
   const bitstream = bitstreamInit(model, map);
+  const policy = policyInit(model, map);
   // AssemblyScript's own static data (if any) goes after the arena; the build then checks it fits too.
   const memoryBase = map.arenaBytes;
   const pages = Math.max(1, Math.ceil((memoryBase + 1024) / PAGE));
   const target = board.name in JSON.parse(readFileSync(repoPath("asconfig.json"), "utf8")).targets ? board.name : "release";
   const kernelsSource = layouts ? generateKernels(model, map, layouts) : undefined;
-  const compiled = await compileEncoder(target, map.planOffset, memoryBase, pages, opts.withNames, bitstream ? { TIDEPOOL_BITSTREAM_OFFSET: bitstream.offset } : {}, kernelsSource);
+  const compiled = await compileEncoder(target, map.planOffset, memoryBase, pages, opts.withNames, { ...(bitstream ? { TIDEPOOL_BITSTREAM_OFFSET: bitstream.offset } : {}), ...(policy ? { TIDEPOOL_POLICY_OFFSET: policy.offset } : {}) }, kernelsSource);
   let wasm = appendDataSegment(compiled, map.initOffset, map.init);
   if (bitstream) wasm = appendDataSegment(wasm, bitstream.offset, bitstream.bytes);
+  if (policy) wasm = appendDataSegment(wasm, policy.offset, policy.bytes);
   const limits = memoryLimits(wasm);
   if (!limits || limits.maximum !== pages) throw new BuildError(`module memory is ${JSON.stringify(limits)}, expected a fixed ${pages} page(s)`);
   const staticDataBytes = staticDataAfter(wasm, memoryBase);

@@ -16,6 +16,9 @@ export const DEVICE_STATUS: Record<string, { code: number; message: string }> = 
   E_SYMBOL_TOO_LARGE: { code: -25, message: "packet size too small to carry one symbol" },
   E_BAD_ARGUMENT: { code: -26, message: "bad budget or channel count" },
   E_NOT_STARTED: { code: -27, message: "tp_pk_next before tp_pk_begin" },
+  E_NO_POLICY: { code: -30, message: "module has no adaptive policy (model without a PLCY section)" },
+  E_POLICY_LATENT_NOT_READY: { code: -31, message: "policy run before the latent is complete" },
+  E_POLICY_MISMATCH: { code: -32, message: "policy does not fit this latent (channels, levels or tables)" },
 };
 
 /** What a negative status from the device means, e.g. "frame larger than … (E_FRAME_TOO_LARGE, -3)". */

@@ -48,6 +48,8 @@ export interface Model {
   latent: LatentQuantizer;
   /** Entropy tables (payload of the ENTR section), defined by the bitstream module; null when absent. */
   entropy: Uint8Array | null;
+  /** Adaptive policy (payload of the PLCY section, docs/adaptive.md); absent or null when none. */
+  policy?: Uint8Array | null;
   /** Free-form provenance (name, training run, seed...). */
   meta: Record<string, unknown>;
 }

@@ -67,6 +67,7 @@ export function writeModel(model: Model): Uint8Array {
     for (let c = 0; c < q.levels.length; c++) { w.i32(q.offsets[c]); w.u16(q.levels[c]); w.f32(q.steps[c]); }
   }]);
   if (model.entropy) sections.push(["ENTR", (w) => w.bytes(model.entropy!)]);
+  if (model.policy) sections.push(["PLCY", (w) => w.bytes(model.policy!)]);
   sections.push(["META", (w) => w.bytes(new TextEncoder().encode(JSON.stringify(model.meta)))]);
 
   const out = new ByteWriter();
@@ -172,6 +173,10 @@ function readSection(tag: string, r: ByteReader, model: Partial<Model> & { layer
     }
     case "ENTR":
       model.entropy = r.bytes(r.end - r.pos, "entropy tables");
+      return;
+    case "PLCY":
+      // Parsed and checked by host/build/policy/section.ts (the build, the gateway); kept as bytes here.
+      model.policy = r.bytes(r.end - r.pos, "policy");
       return;
     case "META": {
       const text = new TextDecoder().decode(r.bytes(r.end - r.pos, "metadata"));

@@ -76,9 +76,10 @@ describe("on Kodak photos", () => {
   const model = randomModel({ seed: 1 });
   beforeAll(async () => { enc = await encoderFor(model, 768, 768, "rgb565"); });
 
-  it.skipIf(images.length === 0)("all 24 images, full size, RGB565 (and RGB888/GRAY8 on a few)", async () => {
+  // Every third Kodak photo (landscape and portrait), full size: the reference encoder is the cost here.
+  it.skipIf(images.length === 0)("8 of the 24 images, full size, RGB565 (and RGB888/GRAY8 on a few)", async () => {
     expect(images.length).toBe(24);
-    for (const [i, path] of images.entries()) {
+    for (const [i, path] of images.filter((_, k) => k % 3 === 0).entries()) {
       const img = await loadRgb(path);
       const formats: PixelFormat[] = i < 3 ? ["rgb565", "rgb888", "gray8"] : ["rgb565"];
       for (const f of formats) {

@@ -9,7 +9,7 @@ import { compareEncoderWithHost, compareJpegWithHost, runNativeEncoder, runNativ
 import { MissingToolError, requireTargetTools, requireWasm2c } from "../../host/build/native/toolchain.ts";
 import { NATIVE_TARGETS } from "../../host/build/native/targets.ts";
 import { decodeOutput, encodeInput } from "../../host/build/native/io-format.ts";
-import { runCli, runCommand } from "../helpers/cli.ts";
+import { runCliInProcess, runCommand } from "../helpers/cli.ts";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -53,7 +53,7 @@ describe("native encoder under QEMU", () => {
   });
 
   it("tidepool profile --runtime qemu-m7 prints counted instructions per pixel and per MAC", { timeout: 240_000 }, async () => {
-    const r = await runCli(["profile", "--board", "openmv-h7", "--runtime", "qemu-m7", "--frame", `${W}x${H}`, samplePhotos()[0], "--json"]);
+    const r = await runCliInProcess(["profile", "--board", "openmv-h7", "--runtime", "qemu-m7", "--frame", `${W}x${H}`, samplePhotos()[0], "--json"]);
     expect(r.code, r.out).toBe(0);
     const p = JSON.parse(r.stdout);
     expect(p.runtime).toBe("qemu-m7");
@@ -64,7 +64,7 @@ describe("native encoder under QEMU", () => {
     expect(p.native.instructionsPerMac).toBeGreaterThan(1);
     expect(p.native.instructionsPerPixel).toBeCloseTo(p.native.instructionsPerFrame / (W * H), 6);
     expect(p.cyclesPerFrame).toBeGreaterThan(0); // the modelled figure stays beside the counted one
-    const bad = await runCli(["profile", "--board", "openmv-h7", "--runtime", "qemu-m7", "--bounds-checks", "maybe", samplePhotos()[0]]);
+    const bad = await runCliInProcess(["profile", "--board", "openmv-h7", "--runtime", "qemu-m7", "--bounds-checks", "maybe", samplePhotos()[0]]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/bounds-checks must be on or off/);
   });
@@ -72,7 +72,7 @@ describe("native encoder under QEMU", () => {
   it("tidepool native writes the C library, its header and its code size and RAM", async () => {
     const out = mkdtempSync(join(tmpdir(), "tidepool-native-"));
     try {
-      const r = await runCli(["native", "--board", "openmv-h7", "--frame", `${W}x${H}`, "--out", out, "--json"]);
+      const r = await runCliInProcess(["native", "--board", "openmv-h7", "--frame", `${W}x${H}`, "--out", out, "--json"]);
       expect(r.code, r.out).toBe(0);
       const rep = JSON.parse(r.stdout);
       expect(rep.target).toBe("m7");
@@ -83,7 +83,7 @@ describe("native encoder under QEMU", () => {
       const nm = await runCommand("arm-none-eabi-nm", [rep.library]);
       expect(nm.stdout).toMatch(/ T tidepool_push_row$/m);
       expect(nm.stdout).toMatch(/ U tp_fatal$/m); // the integrator's hook
-      const esp = await runCli(["native", "--board", "esp32s3-cam", "--out", out]);
+      const esp = await runCliInProcess(["native", "--board", "esp32s3-cam", "--out", out]);
       expect(esp.code).toBe(2);
       expect(esp.stderr).toMatch(/no native target/);
     } finally { rmSync(out, { recursive: true, force: true }); }

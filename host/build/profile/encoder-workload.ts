@@ -4,6 +4,7 @@ import { BYTES_PER_PIXEL, FORMAT_CODE } from "../../core/pixel-format.ts";
 import type { LayerWork, Workload } from "./profile.ts";
 import { layerShapes } from "../../model/geometry.ts";
 import { LAYER_FUNCTION } from "../kernels/generate.ts";
+import { policyInit } from "../policy/layout.ts";
 
 /**
  * The conv work to report per layer: with specialised kernels each layer has its own functions
@@ -31,6 +32,8 @@ export function encoderWorkload(built: BuildResult, frames: Uint8Array[]): Workl
   return {
     name: "tidepool", wasm: built.wasm, initEnd: built.map.initOffset + built.map.init.length, arenaEnd: built.map.arenaBytes,
     pixels: width * height, frames: frames.length, layers: encoderLayers(built),
+    // The policy's descriptor, costs and section sit above the canary line; keep them.
+    restore: [policyInit(built.model, built.map)].filter((x) => x !== null),
     run(ex, i) {
       if (ex.tp_init(width, height, FORMAT_CODE[format]) < 0) throw new Error("tp_init failed");
       const mem = new Uint8Array(ex.memory.buffer);
@@ -39,6 +42,8 @@ export function encoderWorkload(built: BuildResult, frames: Uint8Array[]): Workl
         mem.set(frames[i].subarray(y * rowBytes, (y + 1) * rowBytes), ptr);
         if (ex.tp_push_row() < 0) throw new Error("tp_push_row failed");
       }
+      // A module with an adaptive policy runs it after each frame, as the board does (docs/adaptive.md).
+      if (typeof ex.tp_policy_check === "function" && ex.tp_policy_check() === 0 && ex.tp_policy_choose() < 0) throw new Error("tp_policy_choose failed");
       return ex.tp_latent_len();
     },
   };

@@ -13,6 +13,8 @@ export interface Workload {
   initEnd: number;
   /** End of the static arena; the compiler's own static data after it is left alone. */
   arenaEnd: number;
+  /** Initialised blocks above initEnd (bitstream tables, policy) written back after the canary fill. */
+  restore?: { offset: number; bytes: Uint8Array }[];
   /** Pixels per frame, for per-pixel figures. */
   pixels: number;
   /** Runs one frame on the instance's exports; returns the output size in bytes. */
@@ -70,6 +72,7 @@ export async function profileWorkload(w: Workload, board: Board, runtime: Runtim
   const ex = instance.exports as Record<string, any>;
   const mem = new Uint8Array(ex.memory.buffer);
   mem.fill(CANARY, w.initEnd, w.arenaEnd); // untouched bytes keep the canary: the high-water mark is the last byte that changed
+  for (const r of w.restore ?? []) mem.set(r.bytes, r.offset);
   const outputBytes: number[] = [];
   for (let f = 0; f < w.frames; f++) outputBytes.push(w.run(ex, f));
 

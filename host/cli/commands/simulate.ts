@@ -18,7 +18,7 @@ import { imagenetSplit } from "../../core/dataset-split.ts";
 import type { ServerDecoder } from "../../core/types.ts";
 import { readInputFile } from "../../core/input-file.ts";
 
-const usage = "tidepool simulate --images DIR [--link NAME[,NAME...]] [--loss none|iid:R|ge:R:BURST[,...]] [--deadline SECONDS|PCT%[,...]] [--size N] [--limit N] [--repeats N] [--model FILE] [--no-classifier] [--json]";
+const usage = "tidepool simulate --images DIR [--link NAME[,NAME...]] [--loss none|iid:R|ge:R:BURST[,...]] [--deadline SECONDS|PCT%[,...]] [--size N] [--limit N] [--repeats N] [--model FILE] [--no-classifier] [--json]\n       tidepool simulate --images DIR --policy fixed:K|fixed:best|adaptive|oracle|adacompress-jpeg|all[,...] [--interval SECONDS] [--limit N] [--model FILE] [--json]";
 export const NO_DECODER_MESSAGE = "no Tidepool decoder installed (models/decoder.onnx): Tidepool's MS-SSIM and accuracy are not computed";
 
 function parseDeadlines(s: string): DeadlineSpec[] {
@@ -39,8 +39,9 @@ export const command: Command = {
     const { values } = parseCommandArgs(argv, {
       images: { type: "string" }, link: { type: "string" }, loss: { type: "string" }, deadline: { type: "string" },
       size: { type: "string" }, limit: { type: "string" }, repeats: { type: "string" }, model: { type: "string" },
-      "no-classifier": { type: "boolean" }, json: { type: "boolean" },
+      "no-classifier": { type: "boolean" }, json: { type: "boolean" }, policy: { type: "string" }, interval: { type: "string" },
     }, usage, false);
+    if (values.policy) return (await import("../simulate-policy.ts")).runPolicySimulation(values);
     if (!values.images) throw new UserError(`--images is required\nusage: ${usage}`, 2);
     const int = intOption;
     const wrap = <T>(f: () => T): T => { try { return f(); } catch (e) { throw new UserError((e as Error).message, 2); } };
