@@ -5,6 +5,7 @@ import { DEFAULT_FIT, fitEntropyTables } from "../../bitstream/fit-tables.ts";
 import { codeLengths } from "../../bitstream/code-length.ts";
 import { trainingLatents, TRAINING_SOURCE } from "../../bitstream/training-latents.ts";
 import { readModel, writeModel } from "../../model/format.ts";
+import { parsePolicy } from "../../build/policy/section.ts";
 import { parseCommandArgs, UserError, type Command } from "../command.ts";
 
 const usage = "tidepool fit-tables [--model FILE] [--out FILE] [--images N] [--size N] [--classes K] [--block WxH] [--json]";
@@ -43,6 +44,11 @@ export const command: Command = {
     const fit = fitEntropyTables(latents, model.latent.levels, { classes, blockWidth: block.width, blockHeight: block.height });
     const lengths = codeLengths(latents, fit.tables, model.latent.levels);
     model.entropy = fit.bytes;
+    // The adaptive policy's features are priced with the tables it was trained for: new tables invalidate it.
+    if (model.policy && parsePolicy(model.policy, modelPath).tablesId !== fit.tables.id) {
+      model.policy = null;
+      log(`dropped the PLCY section (adaptive policy trained for the old tables); retrain it: npm run train -- --config training/configs/policy.json`);
+    }
     model.meta = { ...model.meta, entropyTables: { source: TRAINING_SOURCE, images, crop: `${side}x${side}`, classes, block: `${block.width}x${block.height}`, id: `0x${fit.tables.id.toString(16).padStart(8, "0")}` } };
     atomicWrite(out, writeModel(model));
     const summary = {
