@@ -5,10 +5,10 @@ import { DEFAULT_FIT, fitEntropyTables } from "../../wire/bitstream/fit-tables.t
 import { codeLengths } from "../../wire/bitstream/code-length.ts";
 import { trainingLatents, TRAINING_SOURCE } from "../../build/training-latents.ts";
 import { readModel, writeModel } from "../../model/format.ts";
+import { parsePolicy } from "../../build/policy/section.ts";
 import { parseCommandArgs, UserError, type Command } from "../command.ts";
 import { atomicWrite } from "../../core/atomic-write.ts";
 import { readInputFile } from "../../core/input-file.ts";
-import { parsePolicy } from "../../build/policy/section.ts";
 
 const usage = "tidepool fit-tables [--model FILE] [--out FILE] [--images N] [--size N] [--classes K] [--block WxH] [--json]";
 

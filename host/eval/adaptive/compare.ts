@@ -1,6 +1,7 @@
 // Adaptive vs fixed vs oracle vs AdaCompress-on-JPEG over links, with the link/deadline budget applied
 // (host/wire/link/budget.ts): what `tidepool simulate --policy` and `npm run bench -- adaptive` print.
 import type { Policy } from "../../build/policy/section.ts";
+import { TidepoolError } from "../../core/errors.ts";
 import { imagesPerDay, linkBudget, loraRadio, type RadioParams } from "../../wire/link/budget.ts";
 import { JPEG_QUALITIES, jpegLinkBytes, OUTCOME_PACKET_SIZES, type ImageOutcome } from "./outcomes.ts";
 import {
@@ -15,11 +16,11 @@ export function parsePolicySpec(s: string, channels: number): PolicySpec {
   const m = /^fixed:(\d+)$/.exec(s);
   if (m) {
     const k = Number(m[1]);
-    if (k < 1 || k > channels) throw new Error(`policy "${s}": k must be 1..${channels}`);
+    if (k < 1 || k > channels) throw new TidepoolError("usage", `policy "${s}": k must be 1..${channels}`);
     return { kind: "fixed", k };
   }
   if (s === "adaptive" || s === "oracle" || s === "adacompress-jpeg") return { kind: s };
-  throw new Error(`policy "${s}" is not fixed:K, adaptive, oracle or adacompress-jpeg`);
+  throw new TidepoolError("usage", `policy "${s}" is not fixed:K, fixed:best, adaptive, oracle or adacompress-jpeg`);
 }
 
 export const specLabel = (p: PolicySpec) => (p.kind === "fixed" ? `fixed:${p.k}` : p.kind);

@@ -42,13 +42,16 @@ export interface PolicySimulation { rows: CompareRow[]; images: number; specs: s
 export async function simulatePolicies(images: SetImage[], model: Model, where: string, o: { policies: string; intervalS: number; log?: (s: string) => void }): Promise<PolicySimulation> {
   const policy = modelPolicy(model, where);
   const C = policy.channels;
+  // Parse every spec before the (slow) measuring, so a typo fails at once.
+  const parsed = o.policies.split(",").map((s) => s.trim()).filter(Boolean).map((s) => (s === "fixed:best" ? null : parsePolicySpec(s, C)));
+  if (!parsed.length) throw new TidepoolError("usage", `no policy given (one of ${ALL_POLICIES}, fixed:K)`);
   const dirKey = createHash("sha256").update(images.map((i) => i.path).join("\n")).digest("hex").slice(0, 12);
   const outcomes: ImageOutcome[] = await measureImages(images, (key) => repoPath("build", ".cache", "adaptive", `sim-${dirKey}-day-${key}.jsonl`), { scene: "day", log: o.log });
   const samples = policySamples(outcomes, costTable(modelTables(model)));
   const { jpeg, lambda } = await jpegBaseline(model, policy, { log: o.log });
   // fixed:best = the smallest k within one point of every channel's agreement on these images.
-  const specs: PolicySpec[] = o.policies.split(",").map((s) => s.trim()).filter(Boolean).map((s) => {
-    if (s !== "fixed:best") return parsePolicySpec(s, C);
+  const specs: PolicySpec[] = parsed.map((spec) => {
+    if (spec) return spec;
     const all = Array.from({ length: C }, (_, k) => outcomes.filter((x) => x.tpTop1[k] === x.top1).length / outcomes.length);
     return { kind: "fixed", k: all.findIndex((a) => a >= all[C - 1] - 0.01) + 1 } as PolicySpec;
   });
