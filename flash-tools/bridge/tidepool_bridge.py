@@ -493,15 +493,17 @@ def cobs_need(need, data):
 def serve_stream(bridge, read):
     """Serves a blocking byte stream (a board's stdin) in blocks: one read per COBS block (up to 254
     bytes) rather than per byte, and never a read past the end of a frame, so a request is handled as
-    soon as its delimiter arrives."""
+    soon as its delimiter arrives (stdin's read(n) blocks until n bytes came on MicroPython ports)."""
     need = 0
     while bridge.running:
-        data = read(need if need else 1)
+        # A block and the byte after it (the next block's code, or the frame's 0x00): still this frame.
+        n = need + 1 if need else 1
+        data = read(n)
         if not data:
             continue
         bridge.feed(data)
-        if need and len(data) == need and 0 not in data:
-            need = 0
+        if need and len(data) == n and 0 not in data[:-1]:
+            need = data[-1] - 1 if data[-1] else 0
         else:
             need = cobs_need(need, data)
 
