@@ -73,7 +73,7 @@ async function main() {
   // The modem's clock runs faster than real time (a duty-cycle wait advances it), so its uplinks reach
   // the gateway faster than a real device's could: lift the gateway's per-device rate limit for the run.
   const gw = await startGateway({
-    port: 0, db, token, mqtt: null, frames: { [DEV_EUI]: `${width}x${height}` },
+    port: 0, db, token, mqtt: null, fPort: 8, frames: { [DEV_EUI]: `${width}x${height}` },
     deviceRate: { rate: 100_000, burst: 100_000 }, sourceRate: { rate: 100_000, burst: 100_000 },
     log: (line: string) => gatewayLog.push(line),
   });
