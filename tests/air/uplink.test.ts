@@ -21,7 +21,7 @@ const W = 64, H = 48;
 const board = getBoard("k210");
 const model = loadDefaultModel();
 let server: Server;
-let events: any[] = [];
+const events: any[] = [];
 let vb: VirtualBoard;
 let link: SerialLink;
 let repl: RawRepl;
