@@ -38,7 +38,7 @@ const BUDGET = process.env.TIDEPOOL_BUDGET ? Number(process.env.TIDEPOOL_BUDGET)
 const PHOTOS = Number(process.env.TIDEPOOL_PHOTOS ?? 7);
 /** Keep the gateway's page up this long after the run (0: stop at once; the HTML page stays). */
 const SERVE_SECONDS = Number(process.env.TIDEPOOL_SERVE_SECONDS ?? 0);
-const OUT = repoPath("out", "npm-start");
+const OUT = process.env.TIDEPOOL_OUT ?? repoPath("out", "npm-start");
 const DEV_EUI = "2cf7f1203230a001";
 
 const stage = (n: number, text: string) => console.log(`${n}. ${text}`);
