@@ -97,10 +97,10 @@ async function main() {
     const host = await EncoderInstance.load(built.wasm, built.board);
     stage(6, "the board captures, encodes, packetizes and sends each photo:");
     console.log("   image                  packets  bytes  airtime s  duty-cycle wait s  board encode ms  check");
-    const sent: Array<{ name: string; imageId: number; packets: number; bytes: number; camera: RgbImage; airtimeS: number }> = [];
+    const sent: Array<{ name: string; imageId: number; packets: number; bytes: number; camera: RgbImage; airtimeS: number; lost: number[] }> = [];
     let mismatches = 0;
     for (const [i, path] of photos.entries()) {
-      const before = vb.modem!.airtimeMs;
+      const before = vb.modem!.airtimeMs, firstUplink = vb.modem!.uplinks.length;
       const got = await bridge.encode(width, height, format, null, { output: "uplink", imageId: i, packetBytes: link.payloadBytes, budgetBytes: BUDGET, timeoutMs: 120_000 });
       const frame = toFrame(await loadRgb(path, { width, height }), format);
       host.encode(frame, width, height, format);
@@ -109,7 +109,9 @@ async function main() {
       if (!same) mismatches++;
       const name = basename(dirname(dirname(path))).replace("datasets-img-", "");
       const airtimeS = (vb.modem!.airtimeMs - before) / 1000;
-      sent.push({ name, imageId: i, packets: got.packets.length, bytes: got.bytes, camera: cameraImage(frame, width, height, format), airtimeS });
+      // Which of this image's packets the air lost (the modem knows; the gateway sees only gaps).
+      const lost = vb.modem!.uplinks.slice(firstUplink).flatMap((u, k) => (u.lost ? [k] : []));
+      sent.push({ name, imageId: i, packets: got.packets.length, bytes: got.bytes, camera: cameraImage(frame, width, height, format), airtimeS, lost });
       console.log(`   ${name.padEnd(22)} ${String(got.packets.length).padStart(7)}  ${String(got.bytes).padStart(5)}  ${airtimeS.toFixed(2).padStart(9)}  ${(got.uplinkWaitMs / 1000).toFixed(1).padStart(17)}  ${(got.encodeUs / 1000).toFixed(1).padStart(15)}  ${same ? "packets = host WASM" : "MISMATCH"}`);
     }
     await bridge.exit(repl);
@@ -136,7 +138,7 @@ async function main() {
       rows.push({
         name: s.name, camera: cameraFile, decoded: decodedFile, packets: s.packets, received: img?.received.length ?? 0, bytes: s.bytes, airtimeS: s.airtimeS,
         psnr: q?.p ?? null, msssim: q?.m ?? null, labels: img?.labels?.top5.map((l) => l.name) ?? [],
-        note: img ? `${img.symbols} of ${img.totalSymbols} symbols${img.missing.length ? `; packets ${img.missing.join(",")} lost` : ""}` : "nothing arrived",
+        note: img ? `${img.symbols} of ${img.totalSymbols} symbols${s.lost.length ? `; lost on the air: packet${s.lost.length > 1 ? "s" : ""} ${s.lost.join(", ")}` : ""}` : "nothing arrived",
       });
     }
     stage(8, "the gateway decoded (progressively, from the stored uplinks):");

@@ -33,7 +33,7 @@ export function loopPage(rows: LoopRow[], s: LoopSummary): string {
 </head><body>
 <h1>Tidepool over a simulated LoRaWAN link</h1>
 <p>Virtual ${esc(s.board)} (MicroPython) → its camera → on-device encoder and packetizer (WASM) → virtual LoRa-E5 modem
-(${esc(s.link)}, loss ${esc(s.loss)}, EU868 1 % duty cycle) → ChirpStack v4 uplink events → Tidepool gateway (${esc(s.gatewayUrl)}) → decoded previews.
+(${esc(s.link)}; loss ${esc(s.loss)}) → ChirpStack v4 uplink events → Tidepool gateway (${esc(s.gatewayUrl)}) → decoded previews.
 Device ${esc(s.devEui)}; ${s.airtimeS.toFixed(1)} s on air over ${(s.clockS / 3600).toFixed(2)} h of radio time (the simulated clock); the run took ${s.seconds.toFixed(0)} s.</p>
 <table><tr><th>camera frame</th><th>decoded by the gateway</th><th>packets received / sent</th><th>bytes sent</th><th>airtime s</th><th>PSNR dB</th><th>MS-SSIM</th><th>MobileNetV2 top-5 (task decoder)</th></tr>
 ${body}
