@@ -379,7 +379,10 @@ class LoraE5:
             if not raw:
                 self.sleep_ms(10)
                 continue
-            text = raw.decode().strip()
+            try:
+                text = raw.decode().strip()
+            except UnicodeError:
+                continue  # line noise (e.g. the modem's boot bytes at another baud rate)
             if not text:
                 continue
             lines.append(text)
