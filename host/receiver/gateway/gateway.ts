@@ -13,7 +13,7 @@ import { FrameCatalog, frameName, parseFrameName, type Frame } from "./frames.ts
 import { createHttpServer, listen } from "./http-server.ts";
 import { Ingestor, type IngestResult } from "./ingest.ts";
 import { Labeller } from "./labels.ts";
-import { startMqttIngest, type MqttIngest } from "./mqtt-ingest.ts";
+import { redactMqttUrl, startMqttIngest, type MqttIngest } from "./mqtt-ingest.ts";
 import { openStorage } from "./open-storage.ts";
 import { RateLimiter } from "./rate-limit.ts";
 import { ImageRenderer } from "./renderer.ts";
@@ -106,7 +106,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     if (l instanceof Labeller) labeller = l; else notes.push(`no labels: ${l.unavailable}`);
   }
 
-  const storage = await openStorage(o.db, { durability: o.durability });
+  let storage: GatewayStorage;
+  try { storage = await openStorage(o.db, { durability: o.durability }); } catch (e) { await decoder?.close(); await labeller?.close(); throw e; }
   const subscribers = new Set<(event: string, data: unknown) => void>();
   const emit = (event: string, data: unknown) => { for (const s of subscribers) s(event, data); };
   const renderer = new ImageRenderer({
@@ -140,7 +141,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     url = await listen(server, o.port, o.host);
     if (options.mqtt) {
       mqttIngest = startMqttIngest({ ...options.mqtt, group: options.mqtt.group ?? "tidepool", maxMessageBytes: o.maxBodyBytes, ingestor, log });
-      await mqttIngest.ready;
+      await mqttIngest.ready.catch((e: Error) => { throw new FailureError("mqtt", `MQTT broker ${redactMqttUrl(options.mqtt!.url)}: ${e.message}`); });
     }
   } catch (e) {
     server.close();
