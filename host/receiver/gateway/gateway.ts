@@ -47,6 +47,7 @@ export interface GatewayOptions {
   deviceRate?: RateOption;
   imageGapMs?: number;
   minRenderIntervalMs?: number;
+  sharedPollMs?: number;
   durability?: "normal" | "full";
   log?: (line: string) => void;
 }
@@ -69,6 +70,8 @@ export const DEFAULTS = {
   // A network server posts every device's uplinks from one address; devices are bounded by their duty cycle.
   sourceRate: { rate: 500, burst: 5000 }, deviceRate: { rate: 10, burst: 300 },
   imageGapMs: 60 * 60 * 1000, minRenderIntervalMs: 200,
+  /** Behind PostgreSQL: how often a decoding instance looks for packets other instances stored. */
+  sharedPollMs: 2000,
 };
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
@@ -152,6 +155,19 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   }
   // Rebuild after a crash or restart: decode every image whose preview is older than its stored packets.
   if (decoder) for (const id of await storage.staleImages(labeller !== null)) renderer.schedule(id);
+  // Behind a shared database, other instances store packets too (ingest-only ones among them): look for
+  // recent images with packets newer than their preview every few seconds.
+  let poll: NodeJS.Timeout | null = null;
+  if (decoder && storage.kind === "postgres") {
+    let polling = false;
+    poll = setInterval(() => {
+      if (polling) return;
+      polling = true;
+      storage.staleImages(labeller !== null, Date.now() - o.imageGapMs)
+        .then((ids) => { for (const id of ids) renderer.schedule(id); }, (e: Error) => log(`looking for images to decode: ${e.message}`))
+        .finally(() => { polling = false; });
+    }, o.sharedPollMs);
+  }
 
   let closed = false;
   return {
@@ -160,6 +176,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     async close() {
       if (closed) return;
       closed = true;
+      if (poll) clearInterval(poll);
       await mqttIngest?.close();
       await new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); });
       await renderer.close();
