@@ -1,0 +1,188 @@
+// `startGateway(options)`: the whole receiving side in one process (the CLI's `tidepool gateway` and
+// `npm start` both call it): storage, the packet checks, HTTP and MQTT ingest, progressive decoding,
+// labels, the page and its API. Returns the URL and a close() that stops everything it started.
+import { existsSync, readFileSync } from "node:fs";
+import type { Server } from "node:http";
+import { modelTables, type EntropyTables } from "../../bitstream/tables.ts";
+import { DEFAULT_MODEL_PATH } from "../../build/build.ts";
+import { FailureError, UsageError } from "../../core/errors.ts";
+import { DEFAULT_DECODER_PATH, loadDecoder, type Decoder } from "../../decoder/decoder.ts";
+import { readModel } from "../../model/format.ts";
+import type { Model } from "../../model/types.ts";
+import { FrameCatalog, frameName, parseFrameName, type Frame } from "./frames.ts";
+import { createHttpServer, listen } from "./http-server.ts";
+import { Ingestor, type IngestResult } from "./ingest.ts";
+import { Labeller } from "./labels.ts";
+import { redactMqttUrl, startMqttIngest, type MqttIngest } from "./mqtt-ingest.ts";
+import { openStorage } from "./open-storage.ts";
+import { RateLimiter } from "./rate-limit.ts";
+import { ImageRenderer } from "./renderer.ts";
+import type { GatewayStorage } from "./storage.ts";
+
+export interface RateOption { rate: number; burst: number }
+
+export interface GatewayOptions {
+  /** TCP port (0: any free port). */
+  port?: number;
+  /** Address to bind; anything but loopback requires a token. */
+  host?: string;
+  /** SQLite file, or postgres://… (several instances behind one database). */
+  db?: string;
+  /** Ingest credential (Bearer token or webhook secret header); null: no authentication (loopback only). */
+  token?: string | null;
+  mqtt?: { url: string; username?: string; password?: string; group?: string; topics?: string[]; connections?: number } | null;
+  modelPath?: string;
+  /** Reconstruction decoder for previews; null disables previews. */
+  decoderPath?: string | null;
+  /** Top-5 labels with the task decoder and MobileNetV2 (default on when both models are installed). */
+  labels?: boolean;
+  /** The LoRaWAN port the cameras send packets on; uplinks on other ports are ignored (default: every port). */
+  fPort?: number | null;
+  /** Camera frame per device id ("320x240"); other devices' frames are inferred from boards/*.json. */
+  frames?: Record<string, string>;
+  /** Frames tried for devices without a configured frame (default: every board's camera frame). */
+  candidateFrames?: Frame[];
+  maxBodyBytes?: number;
+  sourceRate?: RateOption;
+  deviceRate?: RateOption;
+  imageGapMs?: number;
+  minRenderIntervalMs?: number;
+  sharedPollMs?: number;
+  durability?: "normal" | "full";
+  log?: (line: string) => void;
+}
+
+export interface Gateway {
+  url: string;
+  storage: GatewayStorage;
+  ingestor: Ingestor;
+  mqtt: MqttIngest | null;
+  /** What is not available (no decoder, no labels) and why. */
+  notes: string[];
+  /** Resolves once every scheduled decode has finished. */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const DEFAULTS = {
+  port: 8700, host: "127.0.0.1", db: "tidepool-gateway.db",
+  maxBodyBytes: 64 * 1024,
+  // A network server posts every device's uplinks from one address; devices are bounded by their duty cycle.
+  sourceRate: { rate: 500, burst: 5000 }, deviceRate: { rate: 10, burst: 300 },
+  imageGapMs: 60 * 60 * 1000, minRenderIntervalMs: 200,
+  /** Behind PostgreSQL: how often a decoding instance looks for packets other instances stored. */
+  sharedPollMs: 2000,
+};
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+
+function loadModelAndTables(path: string): { model: Model; tables: EntropyTables } {
+  if (!existsSync(path)) throw new FailureError("model", `no model at ${path}`);
+  const model = readModel(new Uint8Array(readFileSync(path)), path);
+  if (!model.entropy) throw new FailureError("model", `${path} has no entropy tables (ENTR section): packets cannot be decoded; run \`tidepool fit-tables\``);
+  return { model, tables: modelTables(model, path) };
+}
+
+export async function startGateway(options: GatewayOptions = {}): Promise<Gateway> {
+  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as GatewayOptions;
+  const o = { ...DEFAULTS, ...given };
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const token = options.token ?? null;
+  if (!LOOPBACK.test(o.host) && token === null) throw new UsageError(`listening on ${o.host} (not loopback) needs an ingest token: anyone who can reach it could post uplinks`);
+  const frames = new Map<string, Frame>();
+  for (const [dev, f] of Object.entries(options.frames ?? {})) {
+    const frame = parseFrameName(f);
+    if (!frame) throw new UsageError(`frame "${f}" of device ${dev} is not WIDTHxHEIGHT`);
+    frames.set(dev.toLowerCase().match(/^[0-9a-f]{16}$/) ? dev.toLowerCase() : dev, frame);
+  }
+  const { model, tables } = loadModelAndTables(options.modelPath ?? DEFAULT_MODEL_PATH);
+  const catalog = new FrameCatalog(model, tables, options.candidateFrames);
+  const notes: string[] = [];
+
+  let decoder: Decoder | null = null, labeller: Labeller | null = null;
+  const decoderPath = options.decoderPath === undefined ? DEFAULT_DECODER_PATH : options.decoderPath;
+  if (decoderPath === null) notes.push("previews disabled");
+  else if (!existsSync(decoderPath)) notes.push(`no previews: no decoder at ${decoderPath}`);
+  else decoder = await loadDecoder(decoderPath);
+  if (options.labels !== false && decoder) {
+    const l = await Labeller.load();
+    if (l instanceof Labeller) labeller = l; else notes.push(`no labels: ${l.unavailable}`);
+  }
+
+  let storage: GatewayStorage;
+  try { storage = await openStorage(o.db, { durability: o.durability }); } catch (e) { await decoder?.close(); await labeller?.close(); throw e; }
+  const subscribers = new Set<(event: string, data: unknown) => void>();
+  const emit = (event: string, data: unknown) => { for (const s of subscribers) s(event, data); };
+  const renderer = new ImageRenderer({
+    storage, model, tables, decoder, labeller, minIntervalMs: o.minRenderIntervalMs, log,
+    onUpdate: (imageRowId, what) => emit(what, { image: imageRowId }),
+  });
+  const ingestor = new Ingestor({
+    storage, catalog, frames, imageGapMs: o.imageGapMs, fPort: options.fPort ?? null,
+    deviceLimiter: new RateLimiter(o.deviceRate.rate, o.deviceRate.burst),
+    onStored: (r: IngestResult) => {
+      if (r.newDevice) log(`new device ${r.deviceId}`);
+      if (r.status === "ignored") return;
+      emit("uplink", { device: r.deviceId, image: r.imageRowId, status: r.status });
+      if (decoder && r.imageRowId !== null && r.status === "stored") renderer.schedule(r.imageRowId);
+    },
+  });
+  const sourceLimiter = new RateLimiter(o.sourceRate.rate, o.sourceRate.burst);
+  let mqttIngest: MqttIngest | null = null;
+  const server: Server = createHttpServer({
+    storage, ingestor, token, maxBodyBytes: o.maxBodyBytes, sourceLimiter, log,
+    subscribe: (send) => { subscribers.add(send); return () => subscribers.delete(send); },
+    status: () => ({
+      storage: { kind: storage.kind, where: storage.where }, notes,
+      model: { tablesId: tables.id.toString(16).padStart(8, "0"), frames: catalog.candidates.map(frameName) },
+      mqtt: mqttIngest ? { ...mqttIngest.stats, connections: mqttIngest.clients.length, connected: mqttIngest.connected() } : null,
+    }),
+  });
+
+  let url: string;
+  try {
+    url = await listen(server, o.port, o.host);
+    if (options.mqtt) {
+      mqttIngest = startMqttIngest({ ...options.mqtt, group: options.mqtt.group ?? "tidepool", maxMessageBytes: o.maxBodyBytes, ingestor, log });
+      await mqttIngest.ready.catch((e: Error) => { throw new FailureError("mqtt", `MQTT broker ${redactMqttUrl(options.mqtt!.url)}: ${e.message}`); });
+    }
+  } catch (e) {
+    server.close();
+    await mqttIngest?.close();
+    await renderer.close(); await storage.close(); await decoder?.close(); await labeller?.close();
+    if (e instanceof Error && "code" in e && e.code === "EADDRINUSE") throw new FailureError("listen", `port ${o.port} on ${o.host} is in use`);
+    throw e;
+  }
+  // Rebuild after a crash or restart: decode every image whose preview is older than its stored packets.
+  if (decoder) for (const id of await storage.staleImages(labeller !== null)) renderer.schedule(id);
+  // Behind a shared database, other instances store packets too (ingest-only ones among them): look for
+  // recent images with packets newer than their preview every few seconds.
+  let poll: NodeJS.Timeout | null = null;
+  if (decoder && storage.kind === "postgres") {
+    let polling = false;
+    poll = setInterval(() => {
+      if (polling) return;
+      polling = true;
+      storage.staleImages(labeller !== null, Date.now() - o.imageGapMs)
+        .then((ids) => { for (const id of ids) renderer.schedule(id); }, (e: Error) => log(`looking for images to decode: ${e.message}`))
+        .finally(() => { polling = false; });
+    }, o.sharedPollMs);
+  }
+
+  let closed = false;
+  return {
+    url, storage, ingestor, mqtt: mqttIngest, notes,
+    idle: () => renderer.idle(),
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (poll) clearInterval(poll);
+      await mqttIngest?.close();
+      await new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); });
+      await renderer.close();
+      await storage.close();
+      await decoder?.close();
+      await labeller?.close();
+    },
+  };
+}

@@ -1,0 +1,45 @@
+// Top-5 ImageNet labels of a received image: the task-aware decoder (models/decoder-task.onnx, trained
+// so that MobileNetV2 sees what it would see in the original) reconstructs the image, then MobileNetV2
+// classifies its 224×224 view (short side 256, centre crop, as host/eval/classifier.ts does for files).
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import sharp from "sharp";
+import { Classifier, MOBILENET_PATH } from "../../eval/classifier.ts";
+import { loadDecoder, type Decoder, type RgbImage } from "../../decoder/decoder.ts";
+import type { Latent } from "../../reference/encoder.ts";
+import type { Model } from "../../model/types.ts";
+import { repoPath } from "../../paths.ts";
+
+export const TASK_DECODER_PATH = repoPath("models", "decoder-task.onnx");
+
+export interface Label { index: number; name: string }
+
+export class Labeller {
+  private constructor(private readonly decoder: Decoder, private readonly classifier: Classifier, private readonly names: string[]) {}
+
+  /** The labeller, or the reason it cannot run (a missing model): the gateway then serves images without labels. */
+  static async load(o: { taskDecoderPath?: string; classifierPath?: string } = {}): Promise<Labeller | { unavailable: string }> {
+    const dec = o.taskDecoderPath ?? TASK_DECODER_PATH, cls = o.classifierPath ?? MOBILENET_PATH;
+    if (!existsSync(dec)) return { unavailable: `no task decoder at ${dec}` };
+    if (!existsSync(cls)) return { unavailable: `no MobileNetV2 classifier at ${cls}` };
+    const namesFile = join(cls, "..", "imagenet_labels.txt");
+    const names = existsSync(namesFile) ? readFileSync(namesFile, "utf8").trim().split(/\r?\n/).map((l) => l.replace(/^n\d{8}\s+/, "").replace(/_/g, " ")) : [];
+    return new Labeller(await loadDecoder(dec), await Classifier.load(cls), names);
+  }
+
+  async top5(latent: Latent, present: Uint8Array, model: Model): Promise<Label[]> {
+    const img = await this.decoder.decode(latent, present, model);
+    const [top] = await this.classifier.top5([await classifierCrop(img)], 1);
+    return top.map((index) => ({ index, name: this.names[index] ?? `class ${index}` }));
+  }
+
+  async close(): Promise<void> { await this.decoder.close(); }
+}
+
+async function classifierCrop(img: RgbImage): Promise<RgbImage> {
+  const raw = { raw: { width: img.width, height: img.height, channels: 3 as const } };
+  const { data: d1, info: i1 } = await sharp(img.data, raw).resize(256, 256, { fit: "outside", kernel: "lanczos3" }).raw().toBuffer({ resolveWithObject: true });
+  const left = Math.round((i1.width - 224) / 2), top = Math.round((i1.height - 224) / 2);
+  const { data } = await sharp(d1, { raw: { width: i1.width, height: i1.height, channels: 3 } }).extract({ left, top, width: 224, height: 224 }).raw().toBuffer({ resolveWithObject: true });
+  return { width: 224, height: 224, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
+}
