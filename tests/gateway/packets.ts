@@ -1,13 +1,13 @@
 // Real Tidepool packets for the gateway tests: a sample photo at the 320×240 camera frame, encoded with
 // the integer reference encoder (bit-exact with the device) and packetized with the host packetizer.
 import { readFileSync } from "node:fs";
-import { packetize } from "../../host/bitstream/packetizer.ts";
-import { modelTables } from "../../host/bitstream/tables.ts";
+import { packetize } from "../../host/wire/bitstream/packetizer.ts";
+import { modelTables } from "../../host/wire/bitstream/tables.ts";
 import { DEFAULT_MODEL_PATH } from "../../host/build/build.ts";
 import { loadRgb, toFrame } from "../../host/image/load.ts";
 import { samplePhotos } from "../../host/image/samples.ts";
 import { readModel } from "../../host/model/format.ts";
-import { referenceEncode } from "../../host/reference/encoder.ts";
+import { referenceEncode } from "../../host/build/reference/encoder.ts";
 
 const cache = new Map<string, Uint8Array[]>();
 

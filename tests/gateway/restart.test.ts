@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { repoPath } from "../../host/paths.ts";
+import { repoPath } from "../../host/core/paths.ts";
 import { runCli } from "../helpers/cli.ts";
 import { chirpstackUp, photoPackets } from "./packets.ts";
 import { waitFor } from "./services.ts";

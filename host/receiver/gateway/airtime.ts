@@ -1,7 +1,7 @@
 // Airtime accounting against The Things Network's fair-use policy (30 s of uplink airtime per device
 // per day). TTS reports each uplink's airtime; for ChirpStack it is computed from the payload length
 // and the data rate with the same Semtech formula the link simulator uses.
-import { loraAirtime, LORAWAN_OVERHEAD } from "../../link/presets.ts";
+import { loraAirtime, LORAWAN_OVERHEAD } from "../../wire/link/presets.ts";
 
 export const TTN_FAIR_USE_S = 30;
 

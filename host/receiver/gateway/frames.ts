@@ -4,13 +4,13 @@
 // device, or inferred: every board's camera frame (boards/*.json) is tried until the CRC matches, and the
 // device keeps that frame. Only the header, the CRC and the slot range are checked here (microseconds, on
 // the ingest path); the symbols are decoded with the rest of the image, which rejects a bad payload then.
-import { loadBoards } from "../../boards/boards.ts";
-import { PacketDecoder } from "../../bitstream/packet-decoder.ts";
-import { PacketDecodeError, parsePacket, type PacketHeader } from "../../bitstream/packet-format.ts";
-import type { LatentShape } from "../../bitstream/symbol-order.ts";
-import type { EntropyTables } from "../../bitstream/tables.ts";
+import { loadBoards } from "../../core/boards.ts";
+import { PacketDecoder } from "../packet-decoder.ts";
+import { PacketDecodeError, parsePacket, type PacketHeader } from "../../wire/bitstream/packet-format.ts";
+import type { LatentShape } from "../../wire/bitstream/symbol-order.ts";
+import type { EntropyTables } from "../../wire/bitstream/tables.ts";
 import { latentShape } from "../../model/geometry.ts";
-import type { Model } from "../../model/types.ts";
+import type { Model } from "../../core/model-types.ts";
 
 export interface Frame { width: number; height: number }
 export interface FrameMatch { frame: Frame; latent: LatentShape; header: PacketHeader }

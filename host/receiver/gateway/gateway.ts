@@ -3,12 +3,13 @@
 // labels, the page and its API. Returns the URL and a close() that stops everything it started.
 import { existsSync, readFileSync } from "node:fs";
 import type { Server } from "node:http";
-import { modelTables, type EntropyTables } from "../../bitstream/tables.ts";
+import { modelTables, type EntropyTables } from "../../wire/bitstream/tables.ts";
 import { DEFAULT_MODEL_PATH } from "../../build/build.ts";
 import { FailureError, UsageError } from "../../core/errors.ts";
-import { DEFAULT_DECODER_PATH, loadDecoder, type Decoder } from "../../decoder/decoder.ts";
+import { DEFAULT_DECODER_PATH, loadDecoder } from "../decoder.ts";
+import type { ServerDecoder as Decoder } from "../../core/types.ts";
 import { readModel } from "../../model/format.ts";
-import type { Model } from "../../model/types.ts";
+import type { Model } from "../../core/model-types.ts";
 import { FrameCatalog, frameName, parseFrameName, type Frame } from "./frames.ts";
 import { createHttpServer, listen } from "./http-server.ts";
 import { Ingestor, type IngestResult } from "./ingest.ts";
@@ -110,7 +111,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   }
 
   let storage: GatewayStorage;
-  try { storage = await openStorage(o.db, { durability: o.durability }); } catch (e) { await decoder?.close(); await labeller?.close(); throw e; }
+  try { storage = await openStorage(o.db, { durability: o.durability }); } catch (e) { await decoder?.close?.(); await labeller?.close(); throw e; }
   const subscribers = new Set<(event: string, data: unknown) => void>();
   const emit = (event: string, data: unknown) => { for (const s of subscribers) s(event, data); };
   const renderer = new ImageRenderer({
@@ -149,7 +150,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   } catch (e) {
     server.close();
     await mqttIngest?.close();
-    await renderer.close(); await storage.close(); await decoder?.close(); await labeller?.close();
+    await renderer.close(); await storage.close(); await decoder?.close?.(); await labeller?.close();
     if (e instanceof Error && "code" in e && e.code === "EADDRINUSE") throw new FailureError("listen", `port ${o.port} on ${o.host} is in use`);
     throw e;
   }
@@ -181,7 +182,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       await new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); });
       await renderer.close();
       await storage.close();
-      await decoder?.close();
+      await decoder?.close?.();
       await labeller?.close();
     },
   };

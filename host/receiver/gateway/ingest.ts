@@ -3,7 +3,7 @@
 // its image scheduled for decoding. A payload that is not a valid Tidepool packet is still stored,
 // as rejected with the reason, so nothing the network server delivered disappears silently.
 import { createHash } from "node:crypto";
-import { MAX_PACKET_BYTES, PacketDecodeError } from "../../bitstream/packet-format.ts";
+import { MAX_PACKET_BYTES, PacketDecodeError } from "../../wire/bitstream/packet-format.ts";
 import { uplinkAirtime } from "./airtime.ts";
 import type { Frame, FrameCatalog } from "./frames.ts";
 import type { RateLimiter } from "./rate-limit.ts";

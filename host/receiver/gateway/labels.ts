@@ -4,11 +4,11 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import sharp from "sharp";
-import { Classifier, MOBILENET_PATH } from "../../eval/classifier.ts";
-import { loadDecoder, type Decoder, type RgbImage } from "../../decoder/decoder.ts";
-import type { Latent } from "../../reference/encoder.ts";
-import type { Model } from "../../model/types.ts";
-import { repoPath } from "../../paths.ts";
+import { Classifier, MOBILENET_PATH } from "../classifier.ts";
+import { loadDecoder } from "../decoder.ts";
+import type { Latent, RgbImage, ServerDecoder as Decoder } from "../../core/types.ts";
+import type { Model } from "../../core/model-types.ts";
+import { repoPath } from "../../core/paths.ts";
 
 export const TASK_DECODER_PATH = repoPath("models", "decoder-task.onnx");
 
@@ -33,7 +33,7 @@ export class Labeller {
     return top.map((index) => ({ index, name: this.names[index] ?? `class ${index}` }));
   }
 
-  async close(): Promise<void> { await this.decoder.close(); }
+  async close(): Promise<void> { await this.decoder.close?.(); }
 }
 
 async function classifierCrop(img: RgbImage): Promise<RgbImage> {

@@ -4,10 +4,10 @@
 // packets arrive meanwhile). Decoding from the database, not from memory, is what lets several
 // instances share one image's packets and a restarted gateway pick up where it stopped.
 import sharp from "sharp";
-import { decodePacketSet } from "../../bitstream/packet-decoder.ts";
-import type { EntropyTables } from "../../bitstream/tables.ts";
-import type { Decoder } from "../../decoder/decoder.ts";
-import type { Model } from "../../model/types.ts";
+import { decodePacketSet } from "../packet-decoder.ts";
+import type { EntropyTables } from "../../wire/bitstream/tables.ts";
+import type { ServerDecoder as Decoder } from "../../core/types.ts";
+import type { Model } from "../../core/model-types.ts";
 import type { Labeller } from "./labels.ts";
 import type { GatewayStorage } from "./storage.ts";
 

@@ -2,7 +2,7 @@
 // default; sqlite-storage.ts) and PostgreSQL (several gateway instances behind one database;
 // postgres-storage.ts). Every accepted uplink is recorded (one transaction) before it is acknowledged;
 // images, previews and labels are derived from the stored uplinks and can always be rebuilt from them.
-import type { LatentShape } from "../../bitstream/symbol-order.ts";
+import type { LatentShape } from "../../wire/bitstream/symbol-order.ts";
 import type { Frame } from "./frames.ts";
 import type { NetworkServer, Transport } from "./uplink.ts";
 
