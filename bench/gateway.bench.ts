@@ -65,6 +65,18 @@ async function blast(url: string, bodies: string[], concurrency: number, onOk?: 
   return { seconds: (performance.now() - t0) / 1000, ok: statuses.get(200) ?? 0, statuses, okIndex };
 }
 
+/** `tidepool gateway` in its own Node process (labels off; `args` adds flags), and its CPU seconds so far. */
+function startChild(db: string, args: string[] = []): Promise<{ kill(): void; url: string; stop(): Promise<void>; cpuSeconds(): number }> {
+  const loader = pathToFileURL(repoPath("node_modules", "tsx", "dist", "loader.mjs")).href;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", loader, repoPath("host", "cli", "main.ts"), "gateway", "--port", "0", "--db", db, "--no-labels", "--rate", "1000000", "--device-rate", "1000000", ...args], { stdio: ["ignore", "pipe", "ignore"] });
+    let out = "";
+    const cpuSeconds = () => { const f = readFileSync(`/proc/${child.pid}/stat`, "utf8").split(") ")[1].split(" "); return (Number(f[11]) + Number(f[12])) / 100; }; // utime + stime, in USER_HZ (100)
+    child.stdout!.on("data", (d) => { out += d; if (out.includes("\n")) resolve({ url: out.split("\n")[0], cpuSeconds, kill: () => child.kill("SIGKILL"), stop: () => new Promise((r) => { child.once("exit", () => r()); child.kill("SIGTERM"); }) }); });
+    child.once("exit", (c) => reject(new Error(`gateway exited ${c}`)));
+  });
+}
+
 export default async function gatewayBench() {
   const N = Number(process.env.GATEWAY_BENCH_UPLINKS ?? 4000);
   const model = readModel(new Uint8Array(readFileSync(DEFAULT_MODEL_PATH)), DEFAULT_MODEL_PATH);
@@ -92,6 +104,17 @@ export default async function gatewayBench() {
     await gw.close();
     console.log(`   gateway: ${(g.ok / g.seconds).toFixed(0)} uplinks/s (${g.ok}/${N} answered 200, ${stored} stored) — goal >= 2000`);
     console.log(`   baseline, bare node:http answering 200 without parsing or storing: ${(b.ok / b.seconds).toFixed(0)} requests/s`);
+    // Load-independent: the CPU time the gateway process spends per uplink (the client runs in this process).
+    for (const [what, args] of [["ingest only (--no-previews)", ["--no-previews"]], ["with previews (each image decoded as its packets arrive)", []]] as const) {
+      const child = await startChild(join(dir, `cpu-${args.length}.db`), [...args]);
+      await blast(`${child.url}ingest/chirpstack?event=up`, uplinks.slice(0, 200), CONC); // warm-up (JIT)
+      const c0 = child.cpuSeconds();
+      const c = await blast(`${child.url}ingest/chirpstack?event=up`, uplinks.slice(200), CONC);
+      await new Promise((r) => setTimeout(r, 1000)); // let the last decodes finish
+      const perUplink = (child.cpuSeconds() - c0) / c.ok;
+      await child.stop();
+      console.log(`   gateway process CPU per uplink, ${what}: ${(perUplink * 1e6).toFixed(0)} µs → ${(1 / perUplink).toFixed(0)} uplinks per CPU-second (${c.ok} uplinks after 200 warm-up, own process)`);
+    }
     }
 
     // 2. MQTT
@@ -129,13 +152,7 @@ export default async function gatewayBench() {
     // 3. SIGKILL under load
     if (only.includes(3)) {
       const db = join(dir, "kill.db");
-      const loader = pathToFileURL(repoPath("node_modules", "tsx", "dist", "loader.mjs")).href;
-      const start = () => new Promise<{ kill(): void; url: string; stop(): Promise<void> }>((resolve, reject) => {
-        const child = spawn(process.execPath, ["--import", loader, repoPath("host", "cli", "main.ts"), "gateway", "--port", "0", "--db", db, "--no-labels", "--rate", "1000000", "--device-rate", "1000000"], { stdio: ["ignore", "pipe", "ignore"] });
-        let out = "";
-        child.stdout!.on("data", (d) => { out += d; if (out.includes("\n")) resolve({ url: out.split("\n")[0], kill: () => child.kill("SIGKILL"), stop: () => new Promise((r) => { child.once("exit", () => r()); child.kill("SIGTERM"); }) }); });
-        child.once("exit", (c) => reject(new Error(`gateway exited ${c}`)));
-      });
+      const start = () => startChild(db, ["--no-previews"]);
       const first = await start();
       let killed = false;
       const r = await blast(`${first.url}ingest/chirpstack?event=up`, uplinks, CONC, (ok) => { if (!killed && ok >= N / 2) { killed = true; first.kill(); } });

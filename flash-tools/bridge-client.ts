@@ -2,14 +2,44 @@
 import { createHash } from "node:crypto";
 import type { SerialLink } from "./serial-link.ts";
 import type { RawRepl } from "./raw-repl.ts";
-import { encodeFrame, FrameSplitter, MAX_BODY, R, T, type Frame } from "./bridge-protocol.ts";
+import { encodeFrame, ENCODE_OUTPUT, FrameSplitter, MAX_BODY, R, T, type EncodeOutput, type Frame } from "./bridge-protocol.ts";
 import { FORMAT_CODE, BYTES_PER_PIXEL, type PixelFormat } from "../host/core/pixel-format.ts";
 import type { Latent } from "../host/core/types.ts";
 import { TidepoolError, EXIT_FAILURE } from "../host/core/errors.ts";
 
 export class BridgeError extends TidepoolError { constructor(m: string) { super("bridge", m, EXIT_FAILURE); } }
 
-export interface BoardEncodeResult { latent: Latent; encodeUs: number }
+export interface BoardEncodeOptions {
+  /** "packets" (default): the link packets; "latent": the raw latent symbols; "uplink": packets, each also sent by the board's LoRaWAN modem. */
+  output?: EncodeOutput;
+  module?: string;
+  imageId?: number;
+  /** Packet size limit, 12..255 (default 222: LoRaWAN EU868 SF7). */
+  packetBytes?: number;
+  /** Total bytes of packets for this image (default: unlimited). */
+  budgetBytes?: number;
+  /** Leading channels to send (default: all). */
+  channels?: number;
+  /** Reply timeout for the encode itself (an uplink run waits out the duty cycle on a real board). */
+  timeoutMs?: number;
+}
+
+export interface BoardEncodeResult {
+  latentShape: { width: number; height: number; channels: number };
+  /** Present with output "latent". */
+  latent?: Latent;
+  /** The link packets the board made (output "packets" or "uplink"). */
+  packets: Uint8Array[];
+  bytes: number;
+  symbols: number;
+  complete: boolean;
+  encodeUs: number;
+  packetizeUs: number;
+  uplinks: number;
+  uplinkWaitMs: number;
+}
+
+export interface ModemInfo { type: string; dev_eui: string; joined: boolean; max_payload: number; port: number }
 
 export class BridgeClient {
   private seq = 1;
@@ -40,11 +70,11 @@ export class BridgeClient {
     else p.resolve(f);
   }
 
-  request(type: number, body: Uint8Array = new Uint8Array(0), what = `request ${type}`): Promise<Frame> {
+  request(type: number, body: Uint8Array = new Uint8Array(0), what = `request ${type}`, timeoutMs = this.timeoutMs): Promise<Frame> {
     const seq = this.seq = (this.seq + 1) & 0xffff || 1;
     this.link.discardThroughLast(0); // frames already handled by the splitter
     return new Promise<Frame>((resolve, reject) => {
-      const timer = setTimeout(() => { this.pending = null; reject(new BridgeError(`${what}: no reply within ${this.timeoutMs} ms`)); }, this.timeoutMs);
+      const timer = setTimeout(() => { this.pending = null; reject(new BridgeError(`${what}: no reply within ${timeoutMs} ms`)); }, timeoutMs);
       this.pending = { seq, resolve: (f) => { clearTimeout(timer); resolve(f); }, reject: (e) => { clearTimeout(timer); reject(e); } };
       this.link.write(encodeFrame(type, seq, body)).catch((e) => { clearTimeout(timer); this.pending = null; reject(e); });
     });
@@ -85,32 +115,62 @@ export class BridgeClient {
     return true;
   }
 
-  /** Encodes a frame on the board: rows sent from the host, or (frame = null) captured by its camera. */
-  async encode(width: number, height: number, format: PixelFormat, frame: Uint8Array | null, module = "encoder.wasm"): Promise<BoardEncodeResult> {
-    const name = new TextEncoder().encode(module);
-    const head = new Uint8Array(6 + name.length);
+  /**
+   * Encodes a frame on the board: rows sent from the host, or (frame = null) captured by its camera.
+   * The board runs its packetizer and returns the link packets; the raw latent only with output "latent".
+   */
+  async encode(width: number, height: number, format: PixelFormat, frame: Uint8Array | null, opts: BoardEncodeOptions | string = {}): Promise<BoardEncodeResult> {
+    const o = typeof opts === "string" ? { module: opts } : opts;
+    const output = o.output ?? "packets";
+    const name = new TextEncoder().encode(o.module ?? "encoder.wasm");
+    const head = new Uint8Array(14 + name.length);
     const dv = new DataView(head.buffer);
     dv.setUint16(0, width, true); dv.setUint16(2, height, true); head[4] = FORMAT_CODE[format]; head[5] = frame ? 0 : 1;
-    head.set(name, 6);
-    let result = await this.request(T.ENCODE, head, "ENCODE");
+    head[6] = ENCODE_OUTPUT[output]; head[7] = (o.imageId ?? 0) & 0xff; head[8] = o.packetBytes ?? 222; head[9] = o.channels ?? 0;
+    dv.setUint32(10, o.budgetBytes ?? 0, true);
+    head.set(name, 14);
+    const timeout = o.timeoutMs ?? this.timeoutMs;
+    let result = await this.request(T.ENCODE, head, "ENCODE", frame ? this.timeoutMs : timeout);
     if (frame) {
       const rowBytes = width * BYTES_PER_PIXEL[format];
       if (rowBytes > MAX_BODY) throw new BridgeError(`rows of ${rowBytes} bytes exceed the ${MAX_BODY}-byte frame body`);
       if (frame.length !== rowBytes * height) throw new BridgeError(`frame has ${frame.length} bytes, expected ${rowBytes * height}`);
-      for (let y = 0; y < height; y++) result = await this.request(T.ROW, frame.subarray(y * rowBytes, (y + 1) * rowBytes), `ROW ${y}`);
+      for (let y = 0; y < height; y++) result = await this.request(T.ROW, frame.subarray(y * rowBytes, (y + 1) * rowBytes), `ROW ${y}`, y === height - 1 ? timeout : this.timeoutMs);
     }
     if (result.type !== R.RESULT) throw new BridgeError(`expected RESULT after the last row, got frame type 0x${result.type.toString(16)}`);
+    if (result.body.length < 35) throw new BridgeError(`RESULT of ${result.body.length} bytes, expected 35 (a bridge of another version?)`);
     const rv = new DataView(result.body.buffer, result.body.byteOffset);
-    const lw = rv.getUint16(0, true), lh = rv.getUint16(2, true), lc = rv.getUint16(4, true), len = rv.getUint32(6, true), us = rv.getUint32(10, true);
-    const data = new Uint8Array(len);
-    for (let off = 0; off < len; off += MAX_BODY) {
-      const req = new Uint8Array(6);
-      new DataView(req.buffer).setUint32(0, off, true);
-      new DataView(req.buffer).setUint16(4, Math.min(MAX_BODY, len - off), true);
-      const d = await this.request(T.READ, req, `READ latent @${off}`);
-      data.set(d.body, off);
+    const latentShape = { width: rv.getUint16(0, true), height: rv.getUint16(2, true), channels: rv.getUint16(4, true) };
+    const len = rv.getUint32(6, true);
+    const r: BoardEncodeResult = {
+      latentShape, packets: [], encodeUs: rv.getUint32(10, true),
+      bytes: rv.getUint32(16, true), symbols: rv.getUint32(20, true), complete: rv.getUint8(24) === 1,
+      packetizeUs: rv.getUint32(25, true), uplinks: rv.getUint16(29, true), uplinkWaitMs: rv.getUint32(31, true),
+    };
+    const count = rv.getUint16(14, true);
+    for (let i = 0; i < count; i++) {
+      const req = new Uint8Array(2);
+      new DataView(req.buffer).setUint16(0, i, true);
+      r.packets.push((await this.request(T.PACKET, req, `PACKET ${i}`)).body);
     }
-    return { latent: { width: lw, height: lh, channels: lc, data }, encodeUs: us };
+    if (output === "latent") {
+      const data = new Uint8Array(len);
+      for (let off = 0; off < len; off += MAX_BODY) {
+        const req = new Uint8Array(6);
+        new DataView(req.buffer).setUint32(0, off, true);
+        new DataView(req.buffer).setUint16(4, Math.min(MAX_BODY, len - off), true);
+        const d = await this.request(T.READ, req, `READ latent @${off}`);
+        data.set(d.body, off);
+      }
+      r.latent = { ...latentShape, data };
+    }
+    return r;
+  }
+
+  /** Sets up and joins the board's LoRaWAN modem (OTAA); its DevEUI and payload limit. */
+  async modem(timeoutMs = 120_000): Promise<ModemInfo> {
+    const f = await this.request(T.MODEM, undefined, "MODEM", timeoutMs);
+    return JSON.parse(new TextDecoder().decode(f.body));
   }
 
   /** Leaves the bridge; the board returns to its raw REPL prompt. */

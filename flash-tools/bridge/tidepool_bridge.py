@@ -3,14 +3,17 @@
 # Runs under MicroPython: `import tidepool_bridge; tidepool_bridge.serve()` from the raw REPL.
 import sys, os, struct, time, binascii, hashlib, gc
 
-VERSION = 1
+VERSION = 2
 MAX_BODY = 1024
 MAX_UPLOAD = 512 * 1024
+MAX_PACKET_STORE = 64 * 1024  # packets kept for PACKET requests, per encode
 BASE = "tidepool"
+MODEM_CONFIG = BASE + "/modem.json"
 
-T_INFO, T_PUT_OPEN, T_PUT_DATA, T_PUT_CLOSE, T_ENCODE, T_ROW, T_READ, T_STATS, T_EXIT = 1, 2, 3, 4, 5, 6, 7, 8, 9
-R_ACK, R_INFO, R_RESULT, R_DATA, R_STATS, R_ERR = 0x80, 0x81, 0x82, 0x84, 0x85, 0xEE
+T_INFO, T_PUT_OPEN, T_PUT_DATA, T_PUT_CLOSE, T_ENCODE, T_ROW, T_READ, T_STATS, T_EXIT, T_PACKET, T_MODEM = 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
+R_ACK, R_INFO, R_RESULT, R_DATA, R_STATS, R_PACKET, R_MODEM, R_ERR = 0x80, 0x81, 0x82, 0x84, 0x85, 0x86, 0x87, 0xEE
 FORMAT_BPP = {0: 1, 1: 2, 2: 3}
+OUT_LATENT, OUT_PACKETS, OUT_UPLINK = 0, 1, 2
 
 
 def cobs_encode(data):
@@ -47,17 +50,19 @@ def cobs_decode(data):
 
 
 class Bridge:
-    def __init__(self, write, runtime, camera=None, board="unknown"):
+    def __init__(self, write, runtime, camera=None, board="unknown", modem=None):
         self.write = write
         self.runtime = runtime
         self.camera = camera
         self.board = board
+        self.modem = modem  # a callable making the LoRaWAN modem on first use, or None
         self.buf = bytearray()
         self.up = None
         self.enc = None
         self.running = True
         self.stats = {"frames_in": 0, "frames_out": 0, "bad_frames": 0, "bytes_in": 0, "bytes_out": 0,
-                      "encodes": 0, "last_encode_us": 0, "files_written": 0}
+                      "encodes": 0, "last_encode_us": 0, "files_written": 0, "packets": 0, "uplinks": 0,
+                      "uplink_wait_ms": 0}
         try:
             os.mkdir(BASE)
         except OSError:
@@ -159,8 +164,14 @@ class Bridge:
             self.stats["files_written"] += 1
             self.send(R_ACK, seq)
         elif ftype == T_ENCODE:
-            w, h, fmt, source, name = struct.unpack("<HHBB", body[:6]) + (body[6:].decode() or "encoder.wasm",)
+            w, h, fmt, source, output, image_id, packet_bytes, channels, budget = struct.unpack("<HHBBBBBBI", body[:14])
+            name = body[14:].decode() or "encoder.wasm"
+            if output not in (OUT_LATENT, OUT_PACKETS, OUT_UPLINK):
+                raise ValueError("unknown ENCODE output %d" % output)
+            if output != OUT_LATENT and not 12 <= packet_bytes <= 255:
+                raise ValueError("packet size %d outside 12..255" % packet_bytes)
             self.start_encode(w, h, fmt, name)
+            self.enc.update({"output": output, "image_id": image_id, "packet_bytes": packet_bytes, "channels": channels, "budget": budget})
             if source == 1:
                 if not self.camera:
                     raise ValueError("no camera on this board")
@@ -186,6 +197,15 @@ class Bridge:
             if not self.enc or off + n > self.enc["len"]:
                 raise ValueError("READ outside the latent")
             self.send(R_DATA, seq, self.runtime.read(self.enc["ptr"] + off, min(n, MAX_BODY)))
+        elif ftype == T_PACKET:
+            (i,) = struct.unpack("<H", body[:2])
+            if not self.enc or i >= len(self.enc.get("packets", ())):
+                raise ValueError("PACKET %d: no such packet" % i)
+            self.send(R_PACKET, seq, self.enc["packets"][i])
+        elif ftype == T_MODEM:
+            m = self.get_modem()
+            m.join()
+            self.send(R_MODEM, seq, m.info().encode())
         elif ftype == T_STATS:
             s = ",".join('"%s":%d' % (k, v) for k, v in self.stats.items())
             self.send(R_STATS, seq, ("{" + s + "}").encode())
@@ -236,39 +256,259 @@ class Bridge:
         self.enc["rows"] += 1
 
     def finish_encode(self, seq):
-        rt = self.runtime
+        rt, enc = self.runtime, self.enc
         lw, lh, lc = rt.call("tp_latent_width"), rt.call("tp_latent_height"), rt.call("tp_latent_channels")
-        self.enc["ptr"], self.enc["len"] = rt.call("tp_latent_ptr"), rt.call("tp_latent_len")
+        enc["ptr"], enc["len"] = rt.call("tp_latent_ptr"), rt.call("tp_latent_len")
         self.stats["encodes"] += 1
-        self.stats["last_encode_us"] = self.enc["us"]
-        self.send(R_RESULT, seq, struct.pack("<HHHII", lw, lh, lc, self.enc["len"], self.enc["us"]))
+        self.stats["last_encode_us"] = enc["us"]
+        sent, symbols, complete, pk_us, uplinks, wait_ms = 0, 0, 0, 0, 0, 0
+        enc["packets"] = []
+        if enc["output"] != OUT_LATENT:
+            modem = self.get_modem() if enc["output"] == OUT_UPLINK else None
+            t0 = time.ticks_us()
+            for packet in self.packetize(enc["image_id"], enc["packet_bytes"], enc["budget"], enc["channels"] or lc):
+                if modem is not None:
+                    wait_ms += modem.send(packet)
+                    uplinks += 1
+                enc["packets"].append(packet)
+            pk_us = time.ticks_diff(time.ticks_us(), t0)
+            sent, symbols, complete = rt.call("tp_pk_sent"), rt.call("tp_pk_symbols"), rt.call("tp_pk_complete")
+            self.stats["packets"] += len(enc["packets"])
+            self.stats["uplinks"] += uplinks
+            self.stats["uplink_wait_ms"] += wait_ms
+        self.send(R_RESULT, seq, struct.pack("<HHHIIHIIBIHI", lw, lh, lc, enc["len"], enc["us"], len(enc["packets"]), sent, symbols,
+                                             complete, pk_us, uplinks, wait_ms))
+
+    def packetize(self, image_id, packet_bytes, budget, channels):
+        """Runs the module's packetizer (docs/bitstream.md §8); yields each link packet as it is made."""
+        rt = self.runtime
+        rc = rt.call("tp_pk_begin", image_id, packet_bytes, budget or 0x7FFFFFFF, channels)
+        if rc < 0:
+            raise ValueError("tp_pk_begin failed with %d" % rc)
+        kept = 0
+        while True:
+            n = rt.call("tp_pk_next")
+            if n < 0:
+                raise ValueError("tp_pk_next failed with %d" % n)
+            if n == 0:
+                return
+            kept += n
+            if kept > MAX_PACKET_STORE:
+                raise ValueError("packets exceed the %d-byte store: set a byte budget" % MAX_PACKET_STORE)
+            yield rt.read(rt.call("tp_pk_ptr"), n)
+
+    def get_modem(self):
+        if self.modem is None:
+            raise ValueError("no LoRaWAN modem configured (%s)" % MODEM_CONFIG)
+        if callable(self.modem):
+            self.modem = self.modem()
+        return self.modem
 
 
 class Wasm3Runtime:
-    """Adapter over the board's WASM runtime module (docs/flash-tools.md, "WASM runtime API")."""
+    """The bridge's one view of a WASM runtime: load a module file, call an export, write and read its
+    linear memory. It speaks micropython-wasm3's API (`wasm3.Module(blob, stack_bytes=…)`,
+    `m.function(name)(…)`, `m.memory` a live bytearray), which the virtual board's `wasm3` mirrors; a
+    native AOT build of the encoder (wasm2mpy) fits by offering the same Module API."""
+
+    STACK_BYTES = 4096
 
     def __init__(self, wasm3):
         self.w = wasm3
-        self.h = None
+        self.m = None
         self.loaded = None
+        self.fns = {}
 
     def load_file(self, path):
         if self.loaded == path:
             return
+        if self.m is not None and hasattr(self.m, "close"):
+            self.m.close()
+        self.m, self.loaded, self.fns = None, None, {}
+        gc.collect()
         f = open(path, "rb")
         blob = f.read()
         f.close()
-        self.h = self.w.load(binascii.hexlify(blob).decode())
+        self.m = self.w.Module(blob, stack_bytes=self.STACK_BYTES)
         self.loaded = path
 
     def call(self, name, *args):
-        return self.w.call(self.h, name, *args)
+        f = self.fns.get(name)
+        if f is None:
+            f = self.fns[name] = self.m.function(name)
+        return f(*args)
 
     def write(self, off, data):
-        self.w.write(self.h, off, binascii.hexlify(data).decode())
+        mem = self.m.memory  # fetched each time: micropython-wasm3 replaces it if memory grows
+        if off < 0 or off + len(data) > len(mem):
+            raise ValueError("write outside the module's memory at %d" % off)
+        mem[off:off + len(data)] = data
 
     def read(self, off, n):
-        return binascii.unhexlify(self.w.read(self.h, off, n))
+        mem = self.m.memory
+        if off < 0 or off + n > len(mem):
+            raise ValueError("read outside the module's memory at %d" % off)
+        return bytes(mem[off:off + n])
+
+
+class LoraE5:
+    """Seeed LoRa-E5 / Wio-E5 (RisingHF AT firmware) on a UART: OTAA join, then one unconfirmed uplink
+    per packet (`AT+MSGHEX`), waiting out the EU868 duty cycle when the modem answers "No band in N ms"
+    (docs/flash-tools.md §Uplink)."""
+
+    name = "lora-e5"
+
+    def __init__(self, uart, sleep_ms, ticks_ms, port=8, dr=None, app_eui=None, app_key=None, timeout_ms=20000, join_tries=5):
+        self.uart, self.sleep_ms, self.ticks_ms = uart, sleep_ms, ticks_ms
+        self.port, self.dr, self.app_eui, self.app_key = port, dr, app_eui, app_key
+        self.timeout_ms, self.join_tries = timeout_ms, join_tries
+        self.ready = False
+        self.joined = False
+        self.dev_eui = ""
+        self.max_payload = 0
+
+    def cmd(self, line, ends, timeout_ms=None):
+        """Sends one AT command; returns the answer's lines up to the first that contains one of `ends`."""
+        while self.uart.any():
+            self.uart.read()  # stale output (an earlier timeout)
+        self.uart.write((line + "\r\n").encode())
+        lines = []
+        deadline = time.ticks_add(self.ticks_ms(), timeout_ms or self.timeout_ms)
+        while time.ticks_diff(deadline, self.ticks_ms()) > 0:
+            raw = self.uart.readline()
+            if not raw:
+                self.sleep_ms(10)
+                continue
+            try:
+                text = raw.decode().strip()
+            except UnicodeError:
+                continue  # line noise (e.g. the modem's boot bytes at another baud rate)
+            if not text:
+                continue
+            lines.append(text)
+            for e in ends:
+                if e in text:
+                    return lines
+        raise OSError("modem: no answer to %s within %d ms (got %r)" % (line.split("=")[0], timeout_ms or self.timeout_ms, lines))
+
+    def setup(self):
+        if self.ready:
+            return
+        self.cmd("AT", ("+AT: OK",))
+        self.cmd("AT+MODE=LWOTAA", ("+MODE:",))
+        if self.app_eui:
+            self.cmd('AT+ID=AppEui,"%s"' % self.app_eui, ("+ID:",))
+        if self.app_key:
+            self.cmd('AT+KEY=APPKEY,"%s"' % self.app_key, ("+KEY:",))
+        if self.dr is not None:
+            self.cmd("AT+DR=%d" % self.dr, ("+DR:",))
+        self.cmd("AT+PORT=%d" % self.port, ("+PORT:",))
+        for ln in self.cmd("AT+ID=DevEui", ("+ID: DevEui",)):
+            if "DevEui" in ln:
+                self.dev_eui = ln.split(",", 1)[1].strip().replace(":", "").lower()
+        for ln in self.cmd("AT+LW=LEN", ("+LW:",)):
+            if "LEN" in ln:
+                self.max_payload = int(ln.split(",")[-1])
+        self.ready = True
+
+    def join(self):
+        self.setup()
+        if self.joined:
+            return
+        wait = 5000
+        for _ in range(self.join_tries):
+            lines = self.cmd("AT+JOIN", ("+JOIN: Done", "+JOIN: Joined already", "+JOIN: Join failed", "ERROR"), 30000)
+            if any("Network joined" in ln or "Joined already" in ln for ln in lines):
+                self.joined = True
+                return
+            self.sleep_ms(wait)  # join back-off (the network server may be slow or out of range)
+            wait *= 2
+        raise OSError("modem: OTAA join failed %d times (%s)" % (self.join_tries, "; ".join(lines)))
+
+    def send(self, payload):
+        """One unconfirmed uplink; returns the milliseconds spent waiting for the duty cycle."""
+        self.join()
+        if self.max_payload and len(payload) > self.max_payload:
+            raise ValueError("packet of %d bytes exceeds the modem's %d-byte payload at this data rate" % (len(payload), self.max_payload))
+        hexed = binascii.hexlify(payload).decode()
+        waited = 0
+        for _ in range(1000):
+            lines = self.cmd('AT+MSGHEX="%s"' % hexed, ("+MSGHEX: Done", "No band", "join network first", "ERROR", "Length error", "busy"))
+            last = lines[-1]
+            if "+MSGHEX: Done" in last:
+                return waited
+            if "No band in" in last:
+                ms = int(last.split("No band in", 1)[1].strip().rstrip("ms").strip()) + 10
+                self.sleep_ms(ms)
+                waited += ms
+            elif "join network first" in last:
+                self.joined = False
+                self.join()
+            elif "busy" in last:
+                self.sleep_ms(500)
+                waited += 500
+            else:
+                raise OSError("modem refused the uplink: %s" % last)
+        raise OSError("modem: uplink not sent after 1000 tries")
+
+    def info(self):
+        return '{"type":"%s","dev_eui":"%s","joined":%s,"max_payload":%d,"port":%d}' % (
+            self.name, self.dev_eui, "true" if self.joined else "false", self.max_payload, self.port)
+
+
+def modem_from_config(sleep_ms, ticks_ms):
+    """A board's modem from tidepool/modem.json, e.g. {"type": "lora-e5", "uart": 1, "baud": 9600,
+    "tx": 17, "rx": 16, "port": 8, "dr": 5, "app_eui": "…", "app_key": "…"}; None when absent."""
+    try:
+        import json
+        f = open(MODEM_CONFIG)
+        cfg = json.loads(f.read())
+        f.close()
+    except OSError:
+        return None
+    if cfg.get("type") != "lora-e5":
+        raise ValueError("%s: unknown modem type %r (known: lora-e5)" % (MODEM_CONFIG, cfg.get("type")))
+
+    def make():
+        import machine
+        kw = {"baudrate": cfg.get("baud", 9600), "timeout": 200}
+        if "tx" in cfg:
+            kw["tx"] = machine.Pin(cfg["tx"])
+            kw["rx"] = machine.Pin(cfg["rx"])
+        uart = machine.UART(cfg.get("uart", 1), **kw)
+        return LoraE5(uart, sleep_ms, ticks_ms, cfg.get("port", 8), cfg.get("dr"), cfg.get("app_eui"), cfg.get("app_key"))
+    return make
+
+
+def cobs_need(need, data):
+    """COBS reading state after `data`: how many bytes remain in the current block (0: the next byte is
+    a block code or the frame delimiter). A 0x00 inside a block means lost bytes: resynchronise there."""
+    for b in data:
+        if need == 0:
+            need = b - 1 if b else 0
+        elif b == 0:
+            need = 0
+        else:
+            need -= 1
+    return need
+
+
+def serve_stream(bridge, read):
+    """Serves a blocking byte stream (a board's stdin) in blocks: one read per COBS block (up to 254
+    bytes) rather than per byte, and never a read past the end of a frame, so a request is handled as
+    soon as its delimiter arrives (stdin's read(n) blocks until n bytes came on MicroPython ports)."""
+    need = 0
+    while bridge.running:
+        # A block and the byte after it (the next block's code, or the frame's 0x00): still this frame.
+        n = need + 1 if need else 1
+        data = read(n)
+        if not data:
+            continue
+        bridge.feed(data)
+        if need and len(data) == n and 0 not in data[:-1]:
+            need = data[-1] - 1 if data[-1] else 0
+        else:
+            need = cobs_need(need, data)
 
 
 def serve(board="unknown"):
@@ -283,7 +523,20 @@ def serve(board="unknown"):
         def camera(w, h, fmt):
             for r in vb.camera_rows(w, h, fmt):
                 yield binascii.unhexlify(r)
-        bridge = Bridge(lambda b: sys.stdout.buffer.write(b), runtime, camera, board)
+        modem = None
+        if vb.modem_type():
+            # The radio runs on the emulator's clock: a duty-cycle wait advances it instead of sleeping.
+            clock = [0]
+
+            def sleep_ms(ms):
+                vb.sleep_ms(ms)
+                clock[0] += ms
+
+            def make():
+                from vboard_uart import UART
+                return LoraE5(UART(), sleep_ms, lambda: clock[0])
+            modem = make
+        bridge = Bridge(lambda b: sys.stdout.buffer.write(b), runtime, camera, board, modem)
 
         def feed(data):
             bridge.feed(bytes(data))
@@ -294,9 +547,7 @@ def serve(board="unknown"):
     import micropython
     micropython.kbd_intr(-1)  # 0x03 may occur inside frames
     try:
-        bridge = Bridge(lambda b: sys.stdout.buffer.write(b), runtime, None, board)
-        rd = sys.stdin.buffer
-        while bridge.running:
-            bridge.feed(rd.read(1))
+        bridge = Bridge(lambda b: sys.stdout.buffer.write(b), runtime, None, board, modem_from_config(time.sleep_ms, time.ticks_ms))
+        serve_stream(bridge, sys.stdin.buffer.read)
     finally:
         micropython.kbd_intr(3)

@@ -8,11 +8,37 @@
 //               {type:'done', fs, bridge, softReboot}  after each message: files changed under
 //               /flash, whether the bridge is attached, whether a soft reboot happened
 import { parentPort, workerData } from "node:worker_threads";
-import { loadMicroPython } from "@micropython/micropython-webassembly-pyscript";
+import { readFileSync } from "node:fs";
 import { createWasmRuntime } from "./wasm-runtime.mjs";
 
-const { files, cameraFrames, arenaLimitBytes, heapBytes, rawMode } = workerData;
+const { files, cameraFrames, arenaLimitBytes, heapBytes, rawMode, syncBuffer, modem } = workerData;
 const FLASH = "/flash";
+// Python modules of the virtual board's firmware, outside /flash (as frozen modules are on a board).
+const FIRMWARE = { "wasm3.py": readFileSync(new URL("./wasm3.py", import.meta.url)), "vboard_uart.py": readFileSync(new URL("./vboard_uart.py", import.meta.url)) };
+
+// MicroPython's own linear memory: the wasm3 module reads and writes Python buffers in it by address.
+// The port does not export its heap, so it is captured when the port instantiates its module.
+let mpMemory = null;
+const instantiate = WebAssembly.instantiate;
+WebAssembly.instantiate = async function (...args) {
+  const r = await instantiate.apply(this, args);
+  const exports = (r.instance ?? r).exports;
+  if (exports?.memory instanceof WebAssembly.Memory) mpMemory = exports.memory;
+  return r;
+};
+const { loadMicroPython } = await import("@micropython/micropython-webassembly-pyscript");
+
+/**
+ * A synchronous request to the main thread (the virtual modem lives there): the worker blocks on the
+ * shared buffer until the answer is written. Layout: i32 state (0 waiting, 1 answered), i32 length, bytes.
+ */
+function syncCall(request) {
+  const head = new Int32Array(syncBuffer, 0, 2);
+  Atomics.store(head, 0, 0);
+  parentPort.postMessage({ type: "sync", request });
+  if (Atomics.wait(head, 0, 0, 30_000) === "timed-out") throw new Error("virtual board: the main thread did not answer");
+  return new TextDecoder().decode(new Uint8Array(syncBuffer, 8, Atomics.load(head, 1)).slice());
+}
 
 let out = [];
 const flushOut = () => { if (out.length) { parentPort.postMessage({ type: "out", data: Uint8Array.from(out) }); out = []; } };
@@ -52,9 +78,16 @@ async function boot() {
       for (let y = 0; y < f.height; y++) rows.push(Buffer.from(f.data.subarray(y * rowBytes, (y + 1) * rowBytes)).toString("hex"));
       return rows;
     },
+    // The LoRaWAN modem on the board's UART (docs/flash-tools.md §Uplink): its type ("" when none), the
+    // AT line exchange, and the radio's clock (a duty-cycle wait advances it instead of sleeping).
+    modem_type: () => modem ?? "",
+    modem_io: (text) => syncCall({ op: "modem", text }),
+    sleep_ms: (ms) => { syncCall({ op: "sleep", ms }); },
   });
-  mp.registerJsModule("wasm3", createWasmRuntime(arenaLimitBytes));
-  mp.runPython(`import os\nos.chdir('${FLASH}')`);
+  mp.registerJsModule("_wasm3_js", createWasmRuntime(arenaLimitBytes, () => mpMemory));
+  try { mp.FS.mkdir("/lib"); } catch { /* exists */ }
+  for (const [name, data] of Object.entries(FIRMWARE)) mp.FS.writeFile(`/lib/${name}`, data);
+  mp.runPython(`import os, sys\nif '/lib' not in sys.path: sys.path.append('/lib')\nos.chdir('${FLASH}')`);
   return mp;
 }
 

@@ -9,6 +9,7 @@ import { PseudoTerminal } from "./pseudo-terminal.ts";
 import type { Board } from "../../host/core/boards.ts";
 import { loadRgb, toFrame } from "../../host/image/load.ts";
 import { FORMAT_CODE } from "../../host/core/pixel-format.ts";
+import { VirtualModem, type VirtualModemOptions } from "./virtual-modem.ts";
 
 export interface VirtualBoardOptions {
   board: Board;
@@ -21,6 +22,8 @@ export interface VirtualBoardOptions {
   files?: Record<string, Uint8Array>;
   /** Print every line byte to stderr (debugging). */
   trace?: boolean;
+  /** A LoRaWAN modem (Seeed LoRa-E5 AT commands) on the board's UART, delivering uplinks to a network-server URL. */
+  modem?: VirtualModemOptions | VirtualModem;
 }
 
 interface CameraFrame { width: number; height: number; format: number; data: Uint8Array }
@@ -40,10 +43,14 @@ export class VirtualBoard {
   private probe: number[] = [];
   private readyResolve: (() => void) | null = null;
   private rawMode = false;
+  /** Answers to the worker's synchronous requests (the modem's UART): i32 state, i32 length, bytes. */
+  private readonly syncBuffer = new SharedArrayBuffer(8 + 65536);
+  readonly modem: VirtualModem | null;
   restarts = 0;
 
   private constructor(readonly opts: Required<Pick<VirtualBoardOptions, "board" | "baud">> & VirtualBoardOptions, private camera: CameraFrame[]) {
     this.files = { ...(opts.files ?? {}) };
+    this.modem = opts.modem ? (opts.modem instanceof VirtualModem ? opts.modem : new VirtualModem(opts.modem)) : null;
     this.term = new PseudoTerminal((d) => this.receive(d));
     this.path = this.term.path;
   }
@@ -70,7 +77,8 @@ export class VirtualBoard {
   private boot(rawMode: boolean): Promise<void> {
     const heapBytes = Math.min(this.opts.board.memory.totalBytes, 1 << 20);
     this.worker = new Worker(new URL("./micropython-worker.mjs", import.meta.url), {
-      workerData: { files: this.files, cameraFrames: this.camera, arenaLimitBytes: this.opts.board.memory.arenaBudgetBytes, heapBytes, rawMode },
+      workerData: { files: this.files, cameraFrames: this.camera, arenaLimitBytes: this.opts.board.memory.arenaBudgetBytes, heapBytes, rawMode,
+        syncBuffer: this.syncBuffer, modem: this.modem ? "lora-e5" : null },
     });
     this.worker.on("message", (m) => this.fromWorker(m));
     this.worker.on("error", (e) => { if (!this.closed) process.stderr.write(`virtual board: MicroPython worker failed: ${e.message}\n`); });
@@ -79,6 +87,7 @@ export class VirtualBoard {
   }
 
   private fromWorker(m: any) {
+    if (m.type === "sync") { this.answerSync(m.request); return; }
     if (m.type === "ready") { this.busy = false; this.readyResolve?.(); this.readyResolve = null; this.feedWorker(); return; }
     if (m.type === "out") { for (const b of m.data) this.outbox.push(b); return; }
     if (m.type === "done") {
@@ -87,6 +96,22 @@ export class VirtualBoard {
       this.files = m.fs;
       this.feedWorker();
     }
+  }
+
+  /** The worker blocks until this answer is in the shared buffer (its UART call is synchronous in MicroPython). */
+  private answerSync(req: { op: string; text?: string; ms?: number }) {
+    let answer = "";
+    try {
+      if (!this.modem) answer = "+AT: ERROR(-10)\r\n"; // no modem: the UART is silent but for errors
+      else if (req.op === "modem") answer = this.modem.input(req.text ?? "");
+      else if (req.op === "sleep") this.modem.sleep(req.ms ?? 0);
+    } catch (e) { answer = `+AT: ERROR(-1) ${(e as Error).message}\r\n`; }
+    const bytes = new TextEncoder().encode(answer).subarray(0, this.syncBuffer.byteLength - 8);
+    new Uint8Array(this.syncBuffer, 8).set(bytes);
+    const head = new Int32Array(this.syncBuffer, 0, 2);
+    Atomics.store(head, 1, bytes.length);
+    Atomics.store(head, 0, 1);
+    Atomics.notify(head, 0);
   }
 
   /** Bytes from the client: held in the inbox, released at line rate by pump(). */
@@ -166,6 +191,7 @@ export class VirtualBoard {
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
     await this.worker.terminate();
+    await this.modem?.flush();
     this.term.close();
   }
 }

@@ -9,6 +9,7 @@ import { crc32 } from "../../host/core/crc32.ts";
 import { repoPath } from "../../host/core/paths.ts";
 import { writeModel } from "../../host/model/format.ts";
 import { randomModel } from "../../host/model/random-model.ts";
+import { writeContainer } from "../../host/wire/container.ts";
 import { runCliInProcess } from "../helpers/cli.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "tidepool-bad-"));
@@ -33,6 +34,11 @@ const ROWS: Array<{ input: string; args: () => string[]; message: RegExp }> = [
   { input: "empty or missing image folder", args: () => ["eval", "--images", at("empty")], message: /image folder .*empty: no image files/ },
   { input: "unknown link", args: () => ["simulate", "--images", at("tiny"), "--link", "wifi"], message: /unknown link "wifi"; known: / },
   { input: "bad calibration file", args: () => ["profile", "--board", "k210", "--frame", "32x24", "--calibrate", at("t.json"), at("a.png"), at("b.png")], message: /t\.json: not JSON/ },
+  { input: "not a packet file", args: () => ["decode", at("junk.tpk")], message: /junk\.tpk: not a Tidepool container \(expected magic "TPIC"/ },
+  { input: "truncated packet file", args: () => ["decode", at("cut.tpk")], message: /cut\.tpk: truncated: packet 1 at offset \d+ needs 20 bytes, \d+ remain/ },
+  { input: "damaged packet file header", args: () => ["decode", at("flip.tpk")], message: /flip\.tpk: header CRC-32 mismatch at offset \d+/ },
+  { input: "packet file from another model", args: () => ["decode", at("other.tpk")], message: /other\.tpk: coded with entropy tables 12345678, .* has tables [0-9a-f]{8}/ },
+  { input: "bad drop list", args: () => ["decode", at("ok.tpk"), "--drop", "1,x"], message: /invalid drop list "1,x": expected packet indices like 0,3,5-7/ },
 ];
 
 beforeAll(async () => {
@@ -49,6 +55,15 @@ beforeAll(async () => {
   mkdirSync(at("empty"));
   writeFileSync(at("a.png"), png); writeFileSync(at("b.png"), png);
   writeFileSync(at("t.json"), "[{");
+  // Packet files: a well-formed container (packets need not decode for these rows), then damaged copies.
+  const container = { board: "host", format: "rgb888" as const, width: 64, height: 48, tablesId: 0x12345678, modelId: "0123456789abcdef", imageId: 0, packetBytes: 51, packets: [new Uint8Array(20).fill(7), new Uint8Array(20).fill(9)] };
+  const file = writeContainer(container);
+  writeFileSync(at("junk.tpk"), "just some text");
+  writeFileSync(at("cut.tpk"), file.subarray(0, file.length - 5));
+  const flipped = Uint8Array.from(file); flipped[7] ^= 0x40;
+  writeFileSync(at("flip.tpk"), flipped);
+  writeFileSync(at("other.tpk"), file);
+  writeFileSync(at("ok.tpk"), file);
 });
 
 describe("bad inputs (docs/errors.md)", () => {

@@ -13,7 +13,7 @@ describe.skipIf(missing)(missing ? `two instances on PostgreSQL (skipped: ${miss
   let pg: Postgres, broker: Broker, a: Gateway, b: Gateway;
   beforeAll(async () => {
     [pg, broker] = await Promise.all([startPostgres(), startMosquitto({ gw: "pw", ns: "pw" })]);
-    const opts = { port: 0, db: pg.url, labels: false, minRenderIntervalMs: 0, log: () => {}, mqtt: { url: broker.url, username: "gw", password: "pw" } };
+    const opts = { port: 0, db: pg.url, labels: false, minRenderIntervalMs: 0, sharedPollMs: 200, log: () => {}, mqtt: { url: broker.url, username: "gw", password: "pw" } };
     a = await startGateway(opts);
     b = await startGateway(opts);
   }, 90_000);
@@ -41,6 +41,21 @@ describe.skipIf(missing)(missing ? `two instances on PostgreSQL (skipped: ${miss
     expect((await b.storage.getPng(img.id))!.length).toBeGreaterThan(1000);
   }, 60_000);
 
+  it("decodes images whose packets an ingest-only instance stored", async () => {
+    const ingestOnly = await startGateway({ port: 0, db: pg.url, decoderPath: null, log: () => {} });
+    try {
+      const packets = await photoPackets({ imageId: 22, packetBytes: 222, photo: 6 });
+      const dev = "70b3d57ed0000032";
+      for (const [i, p] of packets.entries()) {
+        const r = await fetch(new URL("/ingest/chirpstack?event=up", ingestOnly.url), { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(chirpstackUp(p, { devEui: dev, fCnt: i + 1 })) });
+        expect(r.status).toBe(200);
+      }
+      const [image] = await ingestOnly.storage.listImages({ deviceId: dev, limit: 1 });
+      const done = await waitFor("a decoding instance to find and decode the image", async () => { const i = await a.storage.getImage(image.id); return i?.preview?.packets === packets.length && i; });
+      expect(done.symbols).toBe(done.totalSymbols);
+    } finally { await ingestOnly.close(); }
+  }, 60_000);
+
   it("drops a duplicate that reaches the other instance over HTTP", async () => {
     const [p] = await photoPackets({ imageId: 21, packetBytes: 115 });
     const dev = "70b3d57ed0000031";
@@ -48,7 +63,7 @@ describe.skipIf(missing)(missing ? `two instances on PostgreSQL (skipped: ${miss
     expect(await r1.json()).toMatchObject({ status: "duplicate" });
     const [u] = await b.storage.listUplinks({ deviceId: dev, limit: 500 }).then((us) => us.filter((x) => x.fCnt === 1));
     expect(u).toMatchObject({ copies: 2, gatewayId: "gw-b", snr: 12 });
-    const [d] = await b.storage.listDevices(0);
+    const d = (await b.storage.listDevices(0)).find((x) => x.id === dev)!;
     expect(d).toMatchObject({ id: dev, uplinks: (await photoPackets({ imageId: 21, packetBytes: 115 })).length, duplicates: 1 });
   });
 });

@@ -7,7 +7,8 @@ import { RawRepl } from "../../flash-tools/raw-repl.ts";
 import { BridgeClient, BridgeError } from "../../flash-tools/bridge-client.ts";
 import { installTidepool } from "../../flash-tools/install.ts";
 import { encodeFrame, T } from "../../flash-tools/bridge-protocol.ts";
-import { buildEncoder, type BuildResult } from "../../host/build/build.ts";
+import { buildEncoder, loadDefaultModel, type BuildResult } from "../../host/build/build.ts";
+import { devicePacketize } from "../../host/build/runtime/device-packetizer.ts";
 import { EncoderInstance } from "../../host/build/runtime/encoder-instance.ts";
 import { randomModel } from "../../host/model/random-model.ts";
 import { loadRgb, toFrame } from "../../host/image/load.ts";
@@ -70,8 +71,8 @@ describe(`HIL (${process.env.TIDEPOOL_PORT ? "real board" : "virtual board"})`, 
     await bridge.putFile("encoder-small.wasm", sized.wasm);
     for (let i = 0; i < 3; i++) {
       const frame = packFrame(randomRgb(100 + i, W, H), W, H, "rgb565");
-      const got = await bridge.encode(W, H, "rgb565", frame, "encoder-small.wasm");
-      expect(Buffer.from(got.latent.data).equals(Buffer.from(host.encode(frame, W, H, "rgb565").data))).toBe(true);
+      const got = await bridge.encode(W, H, "rgb565", frame, { module: "encoder-small.wasm", output: "latent" });
+      expect(Buffer.from(got.latent!.data).equals(Buffer.from(host.encode(frame, W, H, "rgb565").data))).toBe(true);
       expect(got.encodeUs).toBeGreaterThanOrEqual(0);
     }
     const stats = await bridge.stats();
@@ -80,15 +81,38 @@ describe(`HIL (${process.env.TIDEPOOL_PORT ? "real board" : "virtual board"})`, 
     await bridge.exit(repl);
   });
 
+  it("the board's packets equal the host-run WASM's byte for byte (packet sizes, budgets, image ids); the latent only when asked", async () => {
+    const model = loadDefaultModel();
+    if (!model.entropy) return; // no ENTR tables: the module has no packetizer
+    const sized = await buildEncoder({ board: target.board, model, width: W, height: H, format: "rgb565" });
+    const host = await EncoderInstance.load(sized.wasm, target.board);
+    const bridge = await BridgeClient.start(repl, target.board.name);
+    await bridge.putFile("encoder-packets.wasm", sized.wasm);
+    const runs = [{ packetBytes: 51, imageId: 7 }, { packetBytes: 222, imageId: 255, budgetBytes: 300 }, { packetBytes: 12, imageId: 0, channels: 2 }];
+    for (const [i, run] of runs.entries()) {
+      const frame = packFrame(randomRgb(200 + i, W, H), W, H, "rgb565");
+      const got = await bridge.encode(W, H, "rgb565", frame, { module: "encoder-packets.wasm", ...run });
+      host.encode(frame, W, H, "rgb565");
+      const want = devicePacketize(host, run);
+      expect(got.latent).toBeUndefined();
+      expect(got.packets.length).toBeGreaterThan(0);
+      expect(got.packets.map((p) => Buffer.from(p).toString("hex"))).toEqual(want.packets.map((p) => Buffer.from(p).toString("hex")));
+      expect([got.bytes, got.symbols, got.complete]).toEqual([want.bytes, want.symbols, want.complete]);
+      if (run.budgetBytes) expect(got.bytes).toBeLessThanOrEqual(run.budgetBytes);
+    }
+    expect((await bridge.stats()).packets).toBeGreaterThan(0);
+    await bridge.exit(repl);
+  });
+
   it.skipIf(!!process.env.TIDEPOOL_PORT)("encodes camera frames on the board (virtual camera): same latent as the host", async () => {
     const bridge = await BridgeClient.start(repl, target.board.name);
     const host = await EncoderInstance.load(built.wasm, target.board);
     const { width, height, format } = target.board.camera;
     for (const path of target.cameraImages) {
-      const got = await bridge.encode(width, height, format, null);
+      const got = await bridge.encode(width, height, format, null, { output: "latent" });
       const want = host.encode(toFrame(await loadRgb(path, { width, height }), format), width, height, format);
-      expect([got.latent.width, got.latent.height, got.latent.channels]).toEqual([40, 30, 12]);
-      expect(Buffer.from(got.latent.data).equals(Buffer.from(want.data))).toBe(true);
+      expect([got.latent!.width, got.latent!.height, got.latent!.channels]).toEqual([40, 30, 12]);
+      expect(Buffer.from(got.latent!.data).equals(Buffer.from(want.data))).toBe(true);
     }
     await bridge.exit(repl);
   });

@@ -2,7 +2,7 @@ import { isTidepoolError } from "../../core/errors.ts";
 import { DEFAULTS, startGateway } from "../../receiver/gateway/gateway.ts";
 import { intOption, parseCommandArgs, UserError, type Command } from "../command.ts";
 
-const usage = "tidepool gateway [--port N] [--host ADDR] [--db FILE|postgres://…] [--token T] [--mqtt URL [--mqtt-user U] [--mqtt-password P] [--mqtt-group G] [--mqtt-connections N]] [--fport N] [--frame DEVICE=WxH]... [--model FILE] [--no-labels] [--rate N] [--device-rate N] [--sync full]";
+const usage = "tidepool gateway [--port N] [--host ADDR] [--db FILE|postgres://…] [--token T] [--mqtt URL [--mqtt-user U] [--mqtt-password P] [--mqtt-group G] [--mqtt-connections N]] [--fport N] [--frame DEVICE=WxH]... [--model FILE] [--no-previews] [--no-labels] [--rate N] [--device-rate N] [--sync full]";
 
 export const command: Command = {
   name: "gateway",
@@ -12,7 +12,7 @@ export const command: Command = {
     const { values } = parseCommandArgs(argv, {
       port: { type: "string" }, host: { type: "string" }, db: { type: "string" }, token: { type: "string" },
       mqtt: { type: "string" }, "mqtt-user": { type: "string" }, "mqtt-password": { type: "string" }, "mqtt-group": { type: "string" }, "mqtt-connections": { type: "string" },
-      frame: { type: "string", multiple: true }, fport: { type: "string" }, model: { type: "string" }, "no-labels": { type: "boolean" },
+      frame: { type: "string", multiple: true }, fport: { type: "string" }, model: { type: "string" }, "no-labels": { type: "boolean" }, "no-previews": { type: "boolean" },
       rate: { type: "string" }, "device-rate": { type: "string" }, sync: { type: "string" },
     }, usage, false);
     const frames: Record<string, string> = {};
@@ -32,7 +32,7 @@ export const command: Command = {
       gw = await startGateway({
         port: intOption("port", values.port, 0) ?? DEFAULTS.port, host: values.host, db: values.db, token,
         mqtt: values.mqtt ? { url: values.mqtt, username: values["mqtt-user"], password: mqttPassword, group: values["mqtt-group"], connections: intOption("mqtt-connections", values["mqtt-connections"], 1) } : null,
-        frames, fPort: intOption("fport", values.fport, 1) ?? null, modelPath: values.model, labels: !values["no-labels"],
+        frames, fPort: intOption("fport", values.fport, 1) ?? null, modelPath: values.model, labels: !values["no-labels"], ...(values["no-previews"] ? { decoderPath: null } : {}),
         sourceRate: rate ? { rate, burst: rate * 10 } : undefined, deviceRate: deviceRate ? { rate: deviceRate, burst: deviceRate * 30 } : undefined,
         durability: values.sync as "normal" | "full" | undefined,
       });

@@ -14,7 +14,7 @@ import { FrameCatalog, frameName, parseFrameName, type Frame } from "./frames.ts
 import { createHttpServer, listen } from "./http-server.ts";
 import { Ingestor, type IngestResult } from "./ingest.ts";
 import { Labeller } from "./labels.ts";
-import { startMqttIngest, type MqttIngest } from "./mqtt-ingest.ts";
+import { redactMqttUrl, startMqttIngest, type MqttIngest } from "./mqtt-ingest.ts";
 import { openStorage } from "./open-storage.ts";
 import { RateLimiter } from "./rate-limit.ts";
 import { ImageRenderer } from "./renderer.ts";
@@ -48,6 +48,7 @@ export interface GatewayOptions {
   deviceRate?: RateOption;
   imageGapMs?: number;
   minRenderIntervalMs?: number;
+  sharedPollMs?: number;
   durability?: "normal" | "full";
   log?: (line: string) => void;
 }
@@ -70,6 +71,8 @@ export const DEFAULTS = {
   // A network server posts every device's uplinks from one address; devices are bounded by their duty cycle.
   sourceRate: { rate: 500, burst: 5000 }, deviceRate: { rate: 10, burst: 300 },
   imageGapMs: 60 * 60 * 1000, minRenderIntervalMs: 200,
+  /** Behind PostgreSQL: how often a decoding instance looks for packets other instances stored. */
+  sharedPollMs: 2000,
 };
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
@@ -107,7 +110,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     if (l instanceof Labeller) labeller = l; else notes.push(`no labels: ${l.unavailable}`);
   }
 
-  const storage = await openStorage(o.db, { durability: o.durability });
+  let storage: GatewayStorage;
+  try { storage = await openStorage(o.db, { durability: o.durability }); } catch (e) { await decoder?.close?.(); await labeller?.close(); throw e; }
   const subscribers = new Set<(event: string, data: unknown) => void>();
   const emit = (event: string, data: unknown) => { for (const s of subscribers) s(event, data); };
   const renderer = new ImageRenderer({
@@ -141,7 +145,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     url = await listen(server, o.port, o.host);
     if (options.mqtt) {
       mqttIngest = startMqttIngest({ ...options.mqtt, group: options.mqtt.group ?? "tidepool", maxMessageBytes: o.maxBodyBytes, ingestor, log });
-      await mqttIngest.ready;
+      await mqttIngest.ready.catch((e: Error) => { throw new FailureError("mqtt", `MQTT broker ${redactMqttUrl(options.mqtt!.url)}: ${e.message}`); });
     }
   } catch (e) {
     server.close();
@@ -152,6 +156,19 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   }
   // Rebuild after a crash or restart: decode every image whose preview is older than its stored packets.
   if (decoder) for (const id of await storage.staleImages(labeller !== null)) renderer.schedule(id);
+  // Behind a shared database, other instances store packets too (ingest-only ones among them): look for
+  // recent images with packets newer than their preview every few seconds.
+  let poll: NodeJS.Timeout | null = null;
+  if (decoder && storage.kind === "postgres") {
+    let polling = false;
+    poll = setInterval(() => {
+      if (polling) return;
+      polling = true;
+      storage.staleImages(labeller !== null, Date.now() - o.imageGapMs)
+        .then((ids) => { for (const id of ids) renderer.schedule(id); }, (e: Error) => log(`looking for images to decode: ${e.message}`))
+        .finally(() => { polling = false; });
+    }, o.sharedPollMs);
+  }
 
   let closed = false;
   return {
@@ -160,6 +177,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     async close() {
       if (closed) return;
       closed = true;
+      if (poll) clearInterval(poll);
       await mqttIngest?.close();
       await new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); });
       await renderer.close();

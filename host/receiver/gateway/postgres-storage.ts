@@ -118,9 +118,9 @@ export class PostgresStorage implements GatewayStorage {
     await this.pool.query("UPDATE images SET labels = $1, labels_packets = $2 WHERE id = $3 AND coalesce(labels_packets, -1) < $2", [JSON.stringify(top5), packets, id]);
   }
 
-  async staleImages(labels: boolean): Promise<number[]> {
-    return (await this.all(`SELECT i.id FROM images i WHERE i.preview_packets < (SELECT count(*) FROM uplinks u WHERE u.image_ref = i.id AND u.status = 'packet')
-      ${labels ? "OR i.labels_packets IS NULL OR i.labels_packets < i.preview_packets" : ""} ORDER BY i.id`)).map((r) => Number(r.id));
+  async staleImages(labels: boolean, since = 0): Promise<number[]> {
+    return (await this.all(`SELECT i.id FROM images i WHERE i.last_at >= $1 AND (i.preview_packets < (SELECT count(*) FROM uplinks u WHERE u.image_ref = i.id AND u.status = 'packet')
+      ${labels ? "OR i.labels_packets IS NULL OR i.labels_packets < i.preview_packets" : ""}) ORDER BY i.id`, [since])).map((r) => Number(r.id));
   }
 
   async listDevices(dayStart: number): Promise<DeviceSummary[]> {

@@ -55,7 +55,10 @@ export class ImageRenderer {
     while (this.queue.length) {
       const id = this.queue.shift()!;
       this.queued.delete(id);
-      this.lastRender.set(id, performance.now());
+      const now = performance.now();
+      if (this.lastRender.size > 10_000) // forget images that no longer need spacing out
+        for (const [k, t] of this.lastRender) if (now - t > this.o.minIntervalMs) this.lastRender.delete(k);
+      this.lastRender.set(id, now);
       try { await this.render(id); } catch (e) { this.o.log(`image ${id}: decode failed: ${(e as Error).message}`); }
     }
   }

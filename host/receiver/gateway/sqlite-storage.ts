@@ -122,9 +122,9 @@ export class SqliteStorage implements GatewayStorage {
     this.db.prepare("UPDATE images SET labels = ?, labels_packets = ? WHERE id = ? AND coalesce(labels_packets, -1) < ?").run(JSON.stringify(top5), packets, id, packets);
   }
 
-  async staleImages(labels: boolean): Promise<number[]> {
-    return this.all(`SELECT i.id FROM images i WHERE i.preview_packets < (SELECT count(*) FROM uplinks u WHERE u.image_ref = i.id AND u.status = 'packet')
-      ${labels ? "OR i.labels_packets IS NULL OR i.labels_packets < i.preview_packets" : ""} ORDER BY i.id`).map((r) => Number(r.id));
+  async staleImages(labels: boolean, since = 0): Promise<number[]> {
+    return this.all(`SELECT i.id FROM images i WHERE i.last_at >= ? AND (i.preview_packets < (SELECT count(*) FROM uplinks u WHERE u.image_ref = i.id AND u.status = 'packet')
+      ${labels ? "OR i.labels_packets IS NULL OR i.labels_packets < i.preview_packets" : ""}) ORDER BY i.id`, since).map((r) => Number(r.id));
   }
 
   async listDevices(dayStart: number): Promise<DeviceSummary[]> {

@@ -84,8 +84,11 @@ export interface GatewayStorage {
   markRejected(uplinkIds: number[], kind: string, reason: string): Promise<void>;
   savePreview(imageRowId: number, p: PreviewUpdate): Promise<boolean>;
   saveLabels(imageRowId: number, packets: number, top5: { index: number; name: string }[]): Promise<void>;
-  /** Images whose preview (or, with `labels`, whose labels) are older than their packets: re-decoded at start. */
-  staleImages(labels: boolean): Promise<number[]>;
+  /**
+   * Images with packets since `since` (ms) whose preview (or, with `labels`, whose labels) is older than
+   * their packets: re-decoded at start, and polled for when other instances store packets.
+   */
+  staleImages(labels: boolean, since?: number): Promise<number[]>;
   listDevices(dayStart: number): Promise<DeviceSummary[]>;
   listImages(o: { deviceId?: string; limit: number }): Promise<ImageSummary[]>;
   getImage(id: number): Promise<ImageSummary | null>;
