@@ -59,8 +59,8 @@ export default async function greyBench() {
   console.log("\nencoder on gap8, 320x240 GRAY8, specialised kernels (modelled cycles):");
   for (const [name, path] of [["colour model", DEFAULT_MODEL_PATH], ["grey model", DEFAULT_GREY_MODEL_PATH]] as const) {
     const model = readModel(readFileSync(path), path);
-    const built = await buildEncoder({ board, model, width: 320, height: 240, format: "gray8", withNames: true });
     for (const runtime of ["aot", "interp"] as const) {
+      const built = await buildEncoder({ board, model, width: 320, height: 240, format: "gray8", withNames: true, runtime });
       const r = await profileWorkload(encoderWorkload(built, [frame]), board, runtime);
       console.log(`  ${name.padEnd(13)} ${runtime.padEnd(6)} ${(r.cyclesPerFrame / 1e6).toFixed(1).padStart(7)} M cycles, ${r.layers!.reduce((s, l) => s + l.macsPerFrame, 0) / 1e6} M MAC; arena ${built.map.arenaBytes} B, module ${built.moduleBytes} B`);
     }

@@ -43,7 +43,7 @@ describe("native encoder under QEMU", () => {
     const on = runNativeEncoder(built.wasm, [frame], spec, { target: "rv32", boundsChecks: "on" });
     expect((await compareEncoderWithHost(built.wasm, [frame], spec, off)).mismatches).toEqual([]);
     expect((await compareEncoderWithHost(built.wasm, [frame], spec, on)).mismatches).toEqual([]);
-    expect(on.encodeInstructions[0]).toBeGreaterThan(1.3 * off.encodeInstructions[0]);
+    expect(on.encodeInstructions[0]).toBeGreaterThan(off.encodeInstructions[0]); // the specialised kernels keep the window in locals: fewer checked loads
 
     const jpeg = await buildDeviceJpeg(W, 16 * 1024);
     const js = { ...spec, quality: 20 };

@@ -92,6 +92,32 @@ describe.skipIf(!hasTorch)("npm run train (Debian python3-torch)", () => {
     await dec.close();
   }, 300_000);
 
+  it("a grey stage starts from the colour weights (first layer summed), keeps the decoder, and exports a 1-channel model under its own names", async () => {
+    const decoderBefore = readFileSync(join(models, "decoder.onnx"));
+    const greyRun = {
+      run_dir: join(tmp, "grey"), init_from: join(models, "codec-weights.pt"), input_channels: 1, freeze_decoder: true, seed: 5, steps: 2,
+      batch: 2, crop: 96, lr: 0.0003, lambda: 0.1, threads: 1, log_every: 1, checkpoint_every: 2, calibrate_steps: 1,
+      export: { dir: models, images: 40, model: "default-grey.tpm", decoder: null, golden: "golden/latents-grey.json",
+        stats: "latent-stats-grey.json", weights: "codec-weights-grey.pt", name: "test-grey" },
+    };
+    const r = await train(greyRun);
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toMatch(/initialised from .*codec-weights.pt/);
+    expect(r.out).toMatch(/wrote ENTR tables .* into .*default-grey.tpm/);
+    expect(readFileSync(join(models, "decoder.onnx")).equals(decoderBefore)).toBe(true);
+    const grey = readModel(readFileSync(join(models, "default-grey.tpm")), "grey model");
+    expect([grey.meta.name, grey.input.channels, grey.layers[0].inChannels]).toEqual(["test-grey", 1, 1]);
+    expect(grey.entropy).toBeTruthy();
+    const golden = JSON.parse(readFileSync(join(models, "golden", "latents-grey.json"), "utf8"));
+    const v = golden.vectors[0];
+    for (const format of ["gray8", "rgb888"] as const) {
+      const built = await buildEncoder({ board: "gap8", model: grey, width: v.width, height: v.height, format });
+      const enc = await EncoderInstance.load(built.wasm, built.board);
+      const got = enc.encode(new Uint8Array(Buffer.from(format === "gray8" ? v.gray8 : v.rgb888, "base64")), v.width, v.height, format);
+      expect(Buffer.from(got.data).equals(Buffer.from(v.latent.symbols, "base64")), `${v.image} ${format}`).toBe(true);
+    }
+  }, 300_000);
+
   it("refuses a decoder-only export whose encoder no longer matches the golden latents", async () => {
     const other = join(tmp, "other-models");
     const a = await train({ ...base, run_dir: join(tmp, "run-other"), seed: 9, steps: 2, export: { dir: other, images: 40 } });
