@@ -48,45 +48,6 @@ function plane(im: RgbImage, c: number): Float64Array {
   return p;
 }
 
-/** Mean SSIM and mean cs over the valid-filtered maps of one channel at one scale. */
-function ssimTerms(x: Float64Array, y: Float64Array, W: number, H: number): { ssim: number; cs: number } {
-  const OW = W - WIN + 1, OH = H - WIN + 1;
-  // Horizontal pass of the five moments, rows kept at full height. The window is symmetric, so taps
-  // k and WIN-1-k share one multiply.
-  const xx = new Float64Array(W * H), yy = new Float64Array(W * H), xy = new Float64Array(W * H);
-  for (let i = 0; i < W * H; i++) { xx[i] = x[i] * x[i]; yy[i] = y[i] * y[i]; xy[i] = x[i] * y[i]; }
-  const hx = new Float64Array(OW * H), hy = new Float64Array(OW * H), hxx = new Float64Array(OW * H), hyy = new Float64Array(OW * H), hxy = new Float64Array(OW * H);
-  const HALF = WIN >> 1, gc = GAUSS[HALF];
-  for (let r = 0; r < H; r++) {
-    const ro = r * W, oo = r * OW;
-    for (let c = 0; c < OW; c++) {
-      const m = ro + c + HALF;
-      let sx = gc * x[m], sy = gc * y[m], sxx = gc * xx[m], syy = gc * yy[m], sxy = gc * xy[m];
-      for (let k = 0; k < HALF; k++) {
-        const g = GAUSS[k], a = ro + c + k, b = ro + c + WIN - 1 - k;
-        sx += g * (x[a] + x[b]); sy += g * (y[a] + y[b]); sxx += g * (xx[a] + xx[b]); syy += g * (yy[a] + yy[b]); sxy += g * (xy[a] + xy[b]);
-      }
-      hx[oo + c] = sx; hy[oo + c] = sy; hxx[oo + c] = sxx; hyy[oo + c] = syy; hxy[oo + c] = sxy;
-    }
-  }
-  let ssimSum = 0, csSum = 0;
-  for (let r = 0; r < OH; r++)
-    for (let c = 0; c < OW; c++) {
-      const m = (r + HALF) * OW + c;
-      let mx = gc * hx[m], my = gc * hy[m], exx = gc * hxx[m], eyy = gc * hyy[m], exy = gc * hxy[m];
-      for (let k = 0; k < HALF; k++) {
-        const g = GAUSS[k], a = (r + k) * OW + c, b = (r + WIN - 1 - k) * OW + c;
-        mx += g * (hx[a] + hx[b]); my += g * (hy[a] + hy[b]); exx += g * (hxx[a] + hxx[b]); eyy += g * (hyy[a] + hyy[b]); exy += g * (hxy[a] + hxy[b]);
-      }
-      const mxx = mx * mx, myy = my * my, mxy = mx * my;
-      const cs = (2 * (exy - mxy) + C2) / ((exx - mxx) + (eyy - myy) + C2);
-      csSum += cs;
-      ssimSum += ((2 * mxy + C1) / (mxx + myy + C1)) * cs;
-    }
-  const n = OW * OH;
-  return { ssim: ssimSum / n, cs: csSum / n };
-}
-
 /** 2×2 average pooling as F.avg_pool2d(kernel 2, padding = side % 2, count_include_pad). */
 function pool(p: Float64Array, W: number, H: number): { p: Float64Array; W: number; H: number } {
   const pw = W % 2, ph = H % 2;
@@ -108,30 +69,140 @@ function pool(p: Float64Array, W: number, H: number): { p: Float64Array; W: numb
   return { p: out, W: NW, H: NH };
 }
 
-/** Per-channel, per-scale terms (for validation against other implementations). */
-export function msssimTerms(a: RgbImage, b: RgbImage): { cs: number[][]; ssim: number[][] } {
-  checkPair(a, b, "msssim");
-  if (Math.min(a.width, a.height) < MSSSIM_MIN_SIDE)
-    throw new MetricError(`msssim: image is ${a.width}x${a.height}; 5-scale MS-SSIM needs both sides >= ${MSSSIM_MIN_SIDE} px`);
-  const cs: number[][] = [], ssim: number[][] = [];
-  for (let ch = 0; ch < 3; ch++) {
-    let x = plane(a, ch), y = plane(b, ch), W = a.width, H = a.height;
-    cs.push([]); ssim.push([]);
-    for (let s = 0; s < MSSSIM_WEIGHTS.length; s++) {
-      const t = ssimTerms(x, y, W, H);
-      cs[ch].push(t.cs); ssim[ch].push(t.ssim);
-      if (s < MSSSIM_WEIGHTS.length - 1) {
-        const px = pool(x, W, H), py = pool(y, W, H);
-        x = px.p; y = py.p; W = px.W; H = px.H;
-      }
-    }
-  }
-  return { cs, ssim };
+/** A channel's planes at the 5 scales (each pooled from the one before). */
+function pyramid(im: RgbImage, ch: number): { p: Float64Array; W: number; H: number }[] {
+  const out = [{ p: plane(im, ch), W: im.width, H: im.height }];
+  while (out.length < MSSSIM_WEIGHTS.length) { const s = out[out.length - 1]; out.push(pool(s.p, s.W, s.H)); }
+  return out;
 }
 
-/** 5-scale MS-SSIM on RGB (see the header); 1 for identical images. */
-export function msssim(a: RgbImage, b: RgbImage): number {
-  const { cs, ssim } = msssimTerms(a, b);
+// The Gaussian filtering below is separable and streamed: horizontal rows go into an 11-row ring and
+// each output row is filtered vertically from it, so no full-size intermediate map is allocated. Every
+// sum is formed with the same operands in the same order as the plain two-pass form (centre tap first,
+// then symmetric taps k and WIN-1-k sharing one multiply), so the results are bit-identical to it.
+const HALF = WIN >> 1, GC = GAUSS[HALF];
+const G0 = GAUSS[0], G1 = GAUSS[1], G2 = GAUSS[2], G3 = GAUSS[3], G4 = GAUSS[4];
+
+/** Horizontal valid filter of one row `v[ro .. ro+W)` into `out[oo .. oo+OW)`. */
+function hrow(v: Float64Array, ro: number, OW: number, out: Float64Array, oo: number) {
+  for (let c = 0; c < OW; c++) {
+    const a = ro + c;
+    out[oo + c] = GC * v[a + 5] + G0 * (v[a] + v[a + 10]) + G1 * (v[a + 1] + v[a + 9]) + G2 * (v[a + 2] + v[a + 8]) + G3 * (v[a + 3] + v[a + 7]) + G4 * (v[a + 4] + v[a + 6]);
+  }
+}
+
+/** Vertical filter at column offset c from 11 ring rows (offsets o0..o10 into h). */
+function vsum(h: Float64Array, o: Int32Array, c: number): number {
+  return GC * h[o[5] + c] + G0 * (h[o[0] + c] + h[o[10] + c]) + G1 * (h[o[1] + c] + h[o[9] + c]) + G2 * (h[o[2] + c] + h[o[8] + c]) + G3 * (h[o[3] + c] + h[o[7] + c]) + G4 * (h[o[4] + c] + h[o[6] + c]);
+}
+
+/** Reusable scratch of the streaming filter (grown on demand). */
+class Scratch {
+  rowA = new Float64Array(0); rowB = new Float64Array(0);
+  ringA = new Float64Array(0); ringB = new Float64Array(0); ringC = new Float64Array(0);
+  offs = new Int32Array(WIN);
+  fit(W: number, OW: number) {
+    if (this.rowA.length < W) { this.rowA = new Float64Array(W); this.rowB = new Float64Array(W); }
+    if (this.ringA.length < WIN * OW) { this.ringA = new Float64Array(WIN * OW); this.ringB = new Float64Array(WIN * OW); this.ringC = new Float64Array(WIN * OW); }
+  }
+  /** Ring offsets of source rows r .. r+WIN-1. */
+  setOffsets(r: number, OW: number) { for (let k = 0; k < WIN; k++) this.offs[k] = ((r + k) % WIN) * OW; }
+}
+const scratch = new Scratch();
+
+/** The reference side of one scale: its plane and its filtered mean and mean of squares (valid maps). */
+interface RefScale { x: Float64Array; W: number; H: number; mx: Float64Array; exx: Float64Array }
+
+function refScale(x: Float64Array, W: number, H: number): RefScale {
+  const OW = W - WIN + 1, OH = H - WIN + 1, s = scratch;
+  s.fit(W, OW);
+  const mx = new Float64Array(OW * OH), exx = new Float64Array(OW * OH);
+  const xx = s.rowA, hx = s.ringA, hxx = s.ringB, o = s.offs;
+  const addRow = (j: number) => {
+    const ro = j * W;
+    for (let i = 0; i < W; i++) { const v = x[ro + i]; xx[i] = v * v; }
+    const oo = (j % WIN) * OW;
+    hrow(x, ro, OW, hx, oo); hrow(xx, 0, OW, hxx, oo);
+  };
+  for (let j = 0; j < WIN - 1; j++) addRow(j);
+  for (let r = 0; r < OH; r++) {
+    addRow(r + WIN - 1);
+    s.setOffsets(r, OW);
+    const mo = r * OW;
+    for (let c = 0; c < OW; c++) { mx[mo + c] = vsum(hx, o, c); exx[mo + c] = vsum(hxx, o, c); }
+  }
+  return { x, W, H, mx, exx };
+}
+
+/** Mean SSIM and mean cs over the valid-filtered maps of one channel at one scale, the reference's side precomputed. */
+function ssimTerms(ref: RefScale, y: Float64Array): { ssim: number; cs: number } {
+  const { x, W, H, mx: MX, exx: EXX } = ref;
+  const OW = W - WIN + 1, OH = H - WIN + 1, s = scratch;
+  s.fit(W, OW);
+  const yy = s.rowA, xy = s.rowB, hy = s.ringA, hyy = s.ringB, hxy = s.ringC;
+  const addRow = (j: number) => {
+    const ro = j * W;
+    for (let i = 0; i < W; i++) { const v = y[ro + i]; yy[i] = v * v; xy[i] = x[ro + i] * v; }
+    const oo = (j % WIN) * OW;
+    hrow(y, ro, OW, hy, oo); hrow(yy, 0, OW, hyy, oo); hrow(xy, 0, OW, hxy, oo);
+  };
+  for (let j = 0; j < WIN - 1; j++) addRow(j);
+  let ssimSum = 0, csSum = 0;
+  for (let r = 0; r < OH; r++) {
+    addRow(r + WIN - 1);
+    // Ring offsets of source rows r .. r+10, as locals so the inner loop reads no offset table.
+    const o0 = (r % WIN) * OW, o1 = ((r + 1) % WIN) * OW, o2 = ((r + 2) % WIN) * OW, o3 = ((r + 3) % WIN) * OW, o4 = ((r + 4) % WIN) * OW, o5 = ((r + 5) % WIN) * OW;
+    const o6 = ((r + 6) % WIN) * OW, o7 = ((r + 7) % WIN) * OW, o8 = ((r + 8) % WIN) * OW, o9 = ((r + 9) % WIN) * OW, o10 = ((r + 10) % WIN) * OW;
+    const mo = r * OW;
+    for (let c = 0; c < OW; c++) {
+      const mx = MX[mo + c], exx = EXX[mo + c];
+      const my = GC * hy[o5 + c] + G0 * (hy[o0 + c] + hy[o10 + c]) + G1 * (hy[o1 + c] + hy[o9 + c]) + G2 * (hy[o2 + c] + hy[o8 + c]) + G3 * (hy[o3 + c] + hy[o7 + c]) + G4 * (hy[o4 + c] + hy[o6 + c]);
+      const eyy = GC * hyy[o5 + c] + G0 * (hyy[o0 + c] + hyy[o10 + c]) + G1 * (hyy[o1 + c] + hyy[o9 + c]) + G2 * (hyy[o2 + c] + hyy[o8 + c]) + G3 * (hyy[o3 + c] + hyy[o7 + c]) + G4 * (hyy[o4 + c] + hyy[o6 + c]);
+      const exy = GC * hxy[o5 + c] + G0 * (hxy[o0 + c] + hxy[o10 + c]) + G1 * (hxy[o1 + c] + hxy[o9 + c]) + G2 * (hxy[o2 + c] + hxy[o8 + c]) + G3 * (hxy[o3 + c] + hxy[o7 + c]) + G4 * (hxy[o4 + c] + hxy[o6 + c]);
+      const mxx = mx * mx, myy = my * my, mxy = mx * my;
+      const cs = (2 * (exy - mxy) + C2) / ((exx - mxx) + (eyy - myy) + C2);
+      csSum += cs;
+      ssimSum += ((2 * mxy + C1) / (mxx + myy + C1)) * cs;
+    }
+  }
+  const n = OW * OH;
+  return { ssim: ssimSum / n, cs: csSum / n };
+}
+
+/**
+ * One reference image's side of MS-SSIM (its planes and filtered statistics at every scale), computed
+ * once: an evaluation compares dozens of decoded candidates against the same original, and this halves
+ * the work of each comparison. The image must not change while the reference is in use.
+ */
+export class MsssimReference {
+  private scales: RefScale[][];
+  constructor(readonly img: RgbImage) {
+    if (img.data.length !== img.width * img.height * 3) throw new MetricError(`msssim: first image has ${img.data.length} bytes, expected ${img.width}x${img.height}x3 RGB`);
+    if (Math.min(img.width, img.height) < MSSSIM_MIN_SIDE)
+      throw new MetricError(`msssim: image is ${img.width}x${img.height}; 5-scale MS-SSIM needs both sides >= ${MSSSIM_MIN_SIDE} px`);
+    this.scales = [0, 1, 2].map((ch) => pyramid(img, ch).map((l) => refScale(l.p, l.W, l.H)));
+  }
+
+  /** Per-channel, per-scale terms against a candidate of the same size. */
+  terms(b: RgbImage): { cs: number[][]; ssim: number[][] } {
+    checkPair(this.img, b, "msssim");
+    const cs: number[][] = [], ssim: number[][] = [];
+    for (let ch = 0; ch < 3; ch++) {
+      const ys = pyramid(b, ch);
+      cs.push([]); ssim.push([]);
+      for (let s = 0; s < MSSSIM_WEIGHTS.length; s++) {
+        const t = ssimTerms(this.scales[ch][s], ys[s].p);
+        cs[ch].push(t.cs); ssim[ch].push(t.ssim);
+      }
+    }
+    return { cs, ssim };
+  }
+
+  /** 5-scale MS-SSIM of a candidate against this reference (see the header). */
+  msssim(b: RgbImage): number { return combine(this.terms(b)); }
+}
+
+function combine({ cs, ssim }: { cs: number[][]; ssim: number[][] }): number {
   const last = MSSSIM_WEIGHTS.length - 1;
   let sum = 0;
   for (let ch = 0; ch < 3; ch++) {
@@ -141,4 +212,23 @@ export function msssim(a: RgbImage, b: RgbImage): number {
     sum += v;
   }
   return sum / 3;
+}
+
+const references = new WeakMap<RgbImage, MsssimReference>();
+/** The cached reference of an image object (built on first use, dropped with the image). */
+export function msssimReference(img: RgbImage): MsssimReference {
+  let r = references.get(img);
+  if (!r) { r = new MsssimReference(img); references.set(img, r); }
+  return r;
+}
+
+/** Per-channel, per-scale terms (for validation against other implementations). */
+export function msssimTerms(a: RgbImage, b: RgbImage): { cs: number[][]; ssim: number[][] } {
+  checkPair(a, b, "msssim");
+  return new MsssimReference(a).terms(b);
+}
+
+/** 5-scale MS-SSIM on RGB (see the header); 1 for identical images. */
+export function msssim(a: RgbImage, b: RgbImage): number {
+  return combine(msssimTerms(a, b));
 }

@@ -102,6 +102,8 @@ export interface EvaluateOptions {
   tidepoolStatus: string;
   view: string;
   log?: (s: string) => void;
+  /** Progress per image (e.g. host/cli/progress.ts); without it, a finished image is a `log` line. */
+  progress?: { partial(fraction: number): void; image(line: string): void };
 }
 
 export async function evaluate(images: EvalImage[], o: EvaluateOptions): Promise<RdResult> {
@@ -113,11 +115,13 @@ export async function evaluate(images: EvalImage[], o: EvaluateOptions): Promise
   const per: (BudgetPoint | null)[][][][] = o.baselines.map(() => [[], []]);
   for (const [i, { name, img }] of images.entries()) {
     const t0 = Date.now();
+    const steps = (tp ? 1 : 0) + o.baselines.length;
     let imgBudgets = budgets;
     if (tp) {
       const pts = await tp.points(img, ks);
       tpPerImage.push(pts.map(({ bytes, psnr, msssim }) => ({ bytes, psnr, msssim })));
       imgBudgets = [...budgets, ...matchedChannels(tp.channels).map((k) => ({ label: `tidepool k=${k}`, bytes: () => pts[k - 1].bytes }))];
+      o.progress?.partial(1 / steps);
     }
     const smalls = await Promise.all(SCALES.map((s) => downscale(img, s)));
     for (const [ci, codec] of o.baselines.entries()) {
@@ -128,8 +132,10 @@ export async function evaluate(images: EvalImage[], o: EvaluateOptions): Promise
         per[ci][0][bi][i] = await sweeps[0].atBudget(budget);
         per[ci][1][bi][i] = await bestAtBudget(sweeps, budget);
       }
+      o.progress?.partial((ci + 1 + (tp ? 1 : 0)) / steps);
     }
-    o.log?.(`[${i + 1}/${images.length}] ${name} ${img.width}x${img.height} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    const line = `[${i + 1}/${images.length}] ${name} ${img.width}x${img.height} (${((Date.now() - t0) / 1000).toFixed(1)} s)`;
+    if (o.progress) o.progress.image(line); else o.log?.(line);
   }
   const labels = [...budgets.map((b) => b.label), ...(tp ? matchedChannels(tp.channels).map((k) => `tidepool k=${k}`) : [])];
   const curves: RdCurve[] = [];
