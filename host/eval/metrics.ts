@@ -83,11 +83,13 @@ function pyramid(im: RgbImage, ch: number): { p: Float64Array; W: number; H: num
 const HALF = WIN >> 1, GC = GAUSS[HALF];
 const G0 = GAUSS[0], G1 = GAUSS[1], G2 = GAUSS[2], G3 = GAUSS[3], G4 = GAUSS[4];
 
-/** Horizontal valid filter of one row `v[ro .. ro+W)` into `out[oo .. oo+OW)`. */
+/** Horizontal valid filter of one row `v[ro .. ro+W)` into `out[oo .. oo+OW)`; the window slides in locals (one load per output). */
 function hrow(v: Float64Array, ro: number, OW: number, out: Float64Array, oo: number) {
+  let v0 = v[ro], v1 = v[ro + 1], v2 = v[ro + 2], v3 = v[ro + 3], v4 = v[ro + 4], v5 = v[ro + 5], v6 = v[ro + 6], v7 = v[ro + 7], v8 = v[ro + 8], v9 = v[ro + 9];
   for (let c = 0; c < OW; c++) {
-    const a = ro + c;
-    out[oo + c] = GC * v[a + 5] + G0 * (v[a] + v[a + 10]) + G1 * (v[a + 1] + v[a + 9]) + G2 * (v[a + 2] + v[a + 8]) + G3 * (v[a + 3] + v[a + 7]) + G4 * (v[a + 4] + v[a + 6]);
+    const v10 = v[ro + c + 10];
+    out[oo + c] = GC * v5 + G0 * (v0 + v10) + G1 * (v1 + v9) + G2 * (v2 + v8) + G3 * (v3 + v7) + G4 * (v4 + v6);
+    v0 = v1; v1 = v2; v2 = v3; v3 = v4; v4 = v5; v5 = v6; v6 = v7; v7 = v8; v8 = v9; v9 = v10;
   }
 }
 
@@ -135,7 +137,7 @@ function refScale(x: Float64Array, W: number, H: number): RefScale {
 }
 
 /** Mean SSIM and mean cs over the valid-filtered maps of one channel at one scale, the reference's side precomputed. */
-function ssimTerms(ref: RefScale, y: Float64Array): { ssim: number; cs: number } {
+function ssimTerms(ref: RefScale, y: Float64Array, withSsim: boolean): { ssim: number; cs: number } {
   const { x, W, H, mx: MX, exx: EXX } = ref;
   const OW = W - WIN + 1, OH = H - WIN + 1, s = scratch;
   s.fit(W, OW);
@@ -162,11 +164,11 @@ function ssimTerms(ref: RefScale, y: Float64Array): { ssim: number; cs: number }
       const mxx = mx * mx, myy = my * my, mxy = mx * my;
       const cs = (2 * (exy - mxy) + C2) / ((exx - mxx) + (eyy - myy) + C2);
       csSum += cs;
-      ssimSum += ((2 * mxy + C1) / (mxx + myy + C1)) * cs;
+      if (withSsim) ssimSum += ((2 * mxy + C1) / (mxx + myy + C1)) * cs;
     }
   }
   const n = OW * OH;
-  return { ssim: ssimSum / n, cs: csSum / n };
+  return { ssim: withSsim ? ssimSum / n : NaN, cs: csSum / n };
 }
 
 /**
@@ -183,15 +185,19 @@ export class MsssimReference {
     this.scales = [0, 1, 2].map((ch) => pyramid(img, ch).map((l) => refScale(l.p, l.W, l.H)));
   }
 
-  /** Per-channel, per-scale terms against a candidate of the same size. */
-  terms(b: RgbImage): { cs: number[][]; ssim: number[][] } {
+  /**
+   * Per-channel, per-scale terms against a candidate of the same size. MS-SSIM itself uses SSIM only at
+   * the last scale, so `allSsim = false` leaves it out (NaN) at the others and saves a division a pixel.
+   */
+  terms(b: RgbImage, allSsim = true): { cs: number[][]; ssim: number[][] } {
     checkPair(this.img, b, "msssim");
     const cs: number[][] = [], ssim: number[][] = [];
+    const last = MSSSIM_WEIGHTS.length - 1;
     for (let ch = 0; ch < 3; ch++) {
       const ys = pyramid(b, ch);
       cs.push([]); ssim.push([]);
       for (let s = 0; s < MSSSIM_WEIGHTS.length; s++) {
-        const t = ssimTerms(this.scales[ch][s], ys[s].p);
+        const t = ssimTerms(this.scales[ch][s], ys[s].p, allSsim || s === last);
         cs[ch].push(t.cs); ssim[ch].push(t.ssim);
       }
     }
@@ -199,7 +205,7 @@ export class MsssimReference {
   }
 
   /** 5-scale MS-SSIM of a candidate against this reference (see the header). */
-  msssim(b: RgbImage): number { return combine(this.terms(b)); }
+  msssim(b: RgbImage): number { return combine(this.terms(b, false)); }
 }
 
 function combine({ cs, ssim }: { cs: number[][]; ssim: number[][] }): number {
@@ -230,5 +236,6 @@ export function msssimTerms(a: RgbImage, b: RgbImage): { cs: number[][]; ssim: n
 
 /** 5-scale MS-SSIM on RGB (see the header); 1 for identical images. */
 export function msssim(a: RgbImage, b: RgbImage): number {
-  return combine(msssimTerms(a, b));
+  checkPair(a, b, "msssim");
+  return new MsssimReference(a).msssim(b);
 }

@@ -124,7 +124,11 @@ export async function evaluate(images: EvalImage[], o: EvaluateOptions): Promise
       o.progress?.partial(1 / steps);
     }
     const smalls = await Promise.all(SCALES.map((s) => downscale(img, s)));
-    for (const [ci, codec] of o.baselines.entries()) {
+    // The codecs run side by side: their encodes and decodes happen on libvips' threads while MS-SSIM
+    // of another codec's candidate runs here. Each codec's own search stays in order and every result
+    // has its fixed slot, so the figures do not depend on the interleaving.
+    let codecsDone = 0;
+    await Promise.all(o.baselines.map(async (codec, ci) => {
       const sweeps = SCALES.map((s, si) => new QualitySweep(codec, img, smalls[si], s));
       for (const [bi, b] of imgBudgets.entries()) {
         const budget = b.bytes(i, img);
@@ -132,8 +136,8 @@ export async function evaluate(images: EvalImage[], o: EvaluateOptions): Promise
         per[ci][0][bi][i] = await sweeps[0].atBudget(budget);
         per[ci][1][bi][i] = await bestAtBudget(sweeps, budget);
       }
-      o.progress?.partial((ci + 1 + (tp ? 1 : 0)) / steps);
-    }
+      o.progress?.partial((++codecsDone + (tp ? 1 : 0)) / steps);
+    }));
     const line = `[${i + 1}/${images.length}] ${name} ${img.width}x${img.height} (${((Date.now() - t0) / 1000).toFixed(1)} s)`;
     if (o.progress) o.progress.image(line); else o.log?.(line);
   }
