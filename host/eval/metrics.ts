@@ -8,6 +8,7 @@
 // over scales per channel, then the mean of R, G, B. Float64 throughout; the Gaussian is separable.
 import type { RgbImage } from "../core/types.ts";
 import { TidepoolError } from "../core/errors.ts";
+import { type KernelRefScale, MsssimKernel } from "./msssim-kernel.ts";
 
 
 export class MetricError extends TidepoolError { constructor(m: string) { super("metric", m); } }
@@ -76,10 +77,12 @@ function pyramid(im: RgbImage, ch: number): { p: Float64Array; W: number; H: num
   return out;
 }
 
-// The Gaussian filtering below is separable and streamed: horizontal rows go into an 11-row ring and
-// each output row is filtered vertically from it, so no full-size intermediate map is allocated. Every
-// sum is formed with the same operands in the same order as the plain two-pass form (centre tap first,
-// then symmetric taps k and WIN-1-k sharing one multiply), so the results are bit-identical to it.
+// The Gaussian filtering is separable and streamed: horizontal rows go into an 11-row ring and each
+// output row is filtered vertically from it, so no full-size intermediate map is allocated. Every sum is
+// formed with the same operands in the same order as the plain two-pass form (centre tap first, then
+// symmetric taps k and WIN-1-k sharing one multiply), so the results are bit-identical to it. The
+// reference's side (mean and mean square, once per image) is done here; each candidate's side (mean,
+// mean square, cross term, then cs and SSIM) by the same arithmetic in WebAssembly SIMD (msssim-kernel.ts).
 const HALF = WIN >> 1, GC = GAUSS[HALF];
 const G0 = GAUSS[0], G1 = GAUSS[1], G2 = GAUSS[2], G3 = GAUSS[3], G4 = GAUSS[4];
 
@@ -100,12 +103,12 @@ function vsum(h: Float64Array, o: Int32Array, c: number): number {
 
 /** Reusable scratch of the streaming filter (grown on demand). */
 class Scratch {
-  rowA = new Float64Array(0); rowB = new Float64Array(0);
-  ringA = new Float64Array(0); ringB = new Float64Array(0); ringC = new Float64Array(0);
+  rowA = new Float64Array(0);
+  ringA = new Float64Array(0); ringB = new Float64Array(0);
   offs = new Int32Array(WIN);
   fit(W: number, OW: number) {
-    if (this.rowA.length < W) { this.rowA = new Float64Array(W); this.rowB = new Float64Array(W); }
-    if (this.ringA.length < WIN * OW) { this.ringA = new Float64Array(WIN * OW); this.ringB = new Float64Array(WIN * OW); this.ringC = new Float64Array(WIN * OW); }
+    if (this.rowA.length < W) this.rowA = new Float64Array(W);
+    if (this.ringA.length < WIN * OW) { this.ringA = new Float64Array(WIN * OW); this.ringB = new Float64Array(WIN * OW); }
   }
   /** Ring offsets of source rows r .. r+WIN-1. */
   setOffsets(r: number, OW: number) { for (let k = 0; k < WIN; k++) this.offs[k] = ((r + k) % WIN) * OW; }
@@ -113,7 +116,7 @@ class Scratch {
 const scratch = new Scratch();
 
 /** The reference side of one scale: its plane and its filtered mean and mean of squares (valid maps). */
-interface RefScale { x: Float64Array; W: number; H: number; mx: Float64Array; exx: Float64Array }
+type RefScale = KernelRefScale;
 
 function refScale(x: Float64Array, W: number, H: number): RefScale {
   const OW = W - WIN + 1, OH = H - WIN + 1, s = scratch;
@@ -136,40 +139,9 @@ function refScale(x: Float64Array, W: number, H: number): RefScale {
   return { x, W, H, mx, exx };
 }
 
-/** Mean SSIM and mean cs over the valid-filtered maps of one channel at one scale, the reference's side precomputed. */
-function ssimTerms(ref: RefScale, y: Float64Array, withSsim: boolean): { ssim: number; cs: number } {
-  const { x, W, H, mx: MX, exx: EXX } = ref;
-  const OW = W - WIN + 1, OH = H - WIN + 1, s = scratch;
-  s.fit(W, OW);
-  const yy = s.rowA, xy = s.rowB, hy = s.ringA, hyy = s.ringB, hxy = s.ringC;
-  const addRow = (j: number) => {
-    const ro = j * W;
-    for (let i = 0; i < W; i++) { const v = y[ro + i]; yy[i] = v * v; xy[i] = x[ro + i] * v; }
-    const oo = (j % WIN) * OW;
-    hrow(y, ro, OW, hy, oo); hrow(yy, 0, OW, hyy, oo); hrow(xy, 0, OW, hxy, oo);
-  };
-  for (let j = 0; j < WIN - 1; j++) addRow(j);
-  let ssimSum = 0, csSum = 0;
-  for (let r = 0; r < OH; r++) {
-    addRow(r + WIN - 1);
-    // Ring offsets of source rows r .. r+10, as locals so the inner loop reads no offset table.
-    const o0 = (r % WIN) * OW, o1 = ((r + 1) % WIN) * OW, o2 = ((r + 2) % WIN) * OW, o3 = ((r + 3) % WIN) * OW, o4 = ((r + 4) % WIN) * OW, o5 = ((r + 5) % WIN) * OW;
-    const o6 = ((r + 6) % WIN) * OW, o7 = ((r + 7) % WIN) * OW, o8 = ((r + 8) % WIN) * OW, o9 = ((r + 9) % WIN) * OW, o10 = ((r + 10) % WIN) * OW;
-    const mo = r * OW;
-    for (let c = 0; c < OW; c++) {
-      const mx = MX[mo + c], exx = EXX[mo + c];
-      const my = GC * hy[o5 + c] + G0 * (hy[o0 + c] + hy[o10 + c]) + G1 * (hy[o1 + c] + hy[o9 + c]) + G2 * (hy[o2 + c] + hy[o8 + c]) + G3 * (hy[o3 + c] + hy[o7 + c]) + G4 * (hy[o4 + c] + hy[o6 + c]);
-      const eyy = GC * hyy[o5 + c] + G0 * (hyy[o0 + c] + hyy[o10 + c]) + G1 * (hyy[o1 + c] + hyy[o9 + c]) + G2 * (hyy[o2 + c] + hyy[o8 + c]) + G3 * (hyy[o3 + c] + hyy[o7 + c]) + G4 * (hyy[o4 + c] + hyy[o6 + c]);
-      const exy = GC * hxy[o5 + c] + G0 * (hxy[o0 + c] + hxy[o10 + c]) + G1 * (hxy[o1 + c] + hxy[o9 + c]) + G2 * (hxy[o2 + c] + hxy[o8 + c]) + G3 * (hxy[o3 + c] + hxy[o7 + c]) + G4 * (hxy[o4 + c] + hxy[o6 + c]);
-      const mxx = mx * mx, myy = my * my, mxy = mx * my;
-      const cs = (2 * (exy - mxy) + C2) / ((exx - mxx) + (eyy - myy) + C2);
-      csSum += cs;
-      if (withSsim) ssimSum += ((2 * mxy + C1) / (mxx + myy + C1)) * cs;
-    }
-  }
-  const n = OW * OH;
-  return { ssim: withSsim ? ssimSum / n : NaN, cs: csSum / n };
-}
+let kernel: MsssimKernel | null = null;
+/** The WebAssembly kernel of the candidate side (loaded on first use). */
+const candidateKernel = () => (kernel ??= new MsssimKernel(GAUSS, C1, C2));
 
 /**
  * One reference image's side of MS-SSIM (its planes and filtered statistics at every scale), computed
@@ -197,7 +169,7 @@ export class MsssimReference {
       const ys = pyramid(b, ch);
       cs.push([]); ssim.push([]);
       for (let s = 0; s < MSSSIM_WEIGHTS.length; s++) {
-        const t = ssimTerms(this.scales[ch][s], ys[s].p, allSsim || s === last);
+        const t = candidateKernel().terms(this.scales, ch, s, ys[s].p, allSsim || s === last);
         cs[ch].push(t.cs); ssim[ch].push(t.ssim);
       }
     }
