@@ -4,7 +4,7 @@
 // so nearby budgets share work; a file is decoded and scored only when it brackets a budget (the search
 // itself needs only its size), and MS-SSIM reuses the original's statistics across all candidates.
 import { encodeAtScale, reconstructAtScale, type BaselineCodec } from "./baselines.ts";
-import { msssimReference, psnr } from "./metrics.ts";
+import { msssimReference } from "./metrics.ts";
 import type { RgbImage } from "../core/types.ts";
 
 export interface QualityPoint { quality: number; bytes: number; psnr: number; msssim: number; decoded: RgbImage }
@@ -45,7 +45,8 @@ export class QualitySweep {
   private async score(i: number): Promise<QualityPoint> {
     const file = await this.file(i);
     const decoded = await reconstructAtScale(file, this.img, this.scale);
-    return { quality: this.codec.qualities[i], bytes: file.length, psnr: psnr(this.img, decoded), msssim: msssimReference(this.img).msssim(decoded), decoded };
+    const ref = msssimReference(this.img);
+    return { quality: this.codec.qualities[i], bytes: file.length, psnr: ref.psnr(decoded), msssim: ref.msssim(decoded), decoded };
   }
 
   /** Indices of the largest quality whose file fits the budget and the next one up (null where none). */

@@ -163,17 +163,15 @@ export class MsssimReference {
    */
   terms(b: RgbImage, allSsim = true): { cs: number[][]; ssim: number[][] } {
     checkPair(this.img, b, "msssim");
-    const cs: number[][] = [], ssim: number[][] = [];
     const last = MSSSIM_WEIGHTS.length - 1;
-    for (let ch = 0; ch < 3; ch++) {
-      const ys = pyramid(b, ch);
-      cs.push([]); ssim.push([]);
-      for (let s = 0; s < MSSSIM_WEIGHTS.length; s++) {
-        const t = candidateKernel().terms(this.scales, ch, s, ys[s].p, allSsim || s === last);
-        cs[ch].push(t.cs); ssim[ch].push(t.ssim);
-      }
-    }
-    return { cs, ssim };
+    return candidateKernel().candidate(this.scales, b, (s) => allSsim || s === last);
+  }
+
+  /** PSNR of a candidate against this reference (the same value as psnr(); the squared error is an exact integer). */
+  psnr(b: RgbImage): number {
+    checkPair(this.img, b, "psnr");
+    const mse = candidateKernel().sse(this.scales, this.img, b) / b.data.length;
+    return mse === 0 ? Infinity : 10 * Math.log10((RANGE * RANGE) / mse);
   }
 
   /** 5-scale MS-SSIM of a candidate against this reference (see the header). */

@@ -2,8 +2,10 @@
 // kernels/msssim.as.ts (MSSSIM_KERNEL_ASC_ARGS; tests/eval/msssim-kernel.test.ts checks that the
 // committed binary is what the source compiles to). The kernel keeps one reference image's per-scale
 // planes and filtered maps resident in its memory, since an evaluation compares many candidates against
-// the same original; a candidate's plane is copied in per call.
+// the same original; a candidate's RGB bytes are copied in per call, and its planes and pooled scales are
+// made in the kernel's memory.
 import { readFileSync } from "node:fs";
+import type { RgbImage } from "../core/types.ts";
 
 export const MSSSIM_KERNEL_SOURCE = new URL("./kernels/msssim.as.ts", import.meta.url);
 export const MSSSIM_KERNEL_WASM = new URL("./kernels/msssim.wasm", import.meta.url);
@@ -18,6 +20,9 @@ interface Exports {
   init(g0: number, g1: number, g2: number, g3: number, g4: number, gc: number, c1: number, c2: number): void;
   heapBase(): number;
   terms(x: number, y: number, mx: number, exx: number, W: number, H: number, scratch: number, withSsim: number): number;
+  plane(rgb: number, n: number, ch: number, out: number): void;
+  pool(src: number, W: number, H: number, dst: number): void;
+  sse(a: number, b: number, n: number): number;
 }
 
 const WIN = 11;
@@ -29,7 +34,11 @@ export class MsssimKernel {
   private slots: { x: number; mx: number; exx: number }[] = [];
   /** Which reference scale each slot now holds (by identity). */
   private resident: (KernelRefScale | null)[] = [];
-  private yAt = 0;
+  /** The reference image whose RGB bytes are at refRgbAt. */
+  private residentRgb: RgbImage | null = null;
+  private refRgbAt = 0;
+  private rgbAt = 0;
+  private yAt: number[] = [];
   private scratchAt = 0;
 
   constructor(gauss: Float64Array, c1: number, c2: number, wasm: Uint8Array = new Uint8Array(readFileSync(MSSSIM_KERNEL_WASM))) {
@@ -50,24 +59,54 @@ export class MsssimKernel {
       at += 8 * (n + 2 * o);
     }
     const { W, H } = scales[0][0], OW = W - WIN + 1;
-    this.yAt = at; at += 8 * W * H;
+    this.yAt = scales[0].map((s) => { const p = at; at += 8 * s.W * s.H; return p; });
+    this.refRgbAt = at; at += (3 * W * H + 15) & ~15;
+    this.rgbAt = at; at += (3 * W * H + 15) & ~15;
     this.scratchAt = at; at += 8 * (2 * W + 3 * WIN * OW + 2 * OW) + 64;
     const pages = Math.ceil(at / 65536) - this.ex.memory.buffer.byteLength / 65536;
     if (pages > 0) this.ex.memory.grow(pages);
     this.f64 = new Float64Array(this.ex.memory.buffer);
-    this.slots = slots; this.resident = slots.map(() => null); this.shape = shape;
+    this.slots = slots; this.resident = slots.map(() => null); this.residentRgb = null; this.shape = shape;
   }
 
-  /** Mean SSIM (NaN unless `withSsim`) and mean cs of candidate plane `y` against reference scale [ch][s]. */
-  terms(scales: KernelRefScale[][], ch: number, s: number, y: Float64Array, withSsim: boolean): { ssim: number; cs: number } {
+  /**
+   * Per-channel, per-scale terms of candidate `b` against the reference whose scales are given (SSIM
+   * only where `withSsim(scale)`, else NaN). The candidate's planes and pooled scales are made here, in
+   * the kernel's memory, with the arithmetic of metrics.ts's plane() and pool().
+   */
+  candidate(scales: KernelRefScale[][], b: RgbImage, withSsim: (s: number) => boolean): { cs: number[][]; ssim: number[][] } {
     this.layout(scales);
+    new Uint8Array(this.ex.memory.buffer, this.rgbAt, b.data.length).set(b.data);
+    const cs: number[][] = [], ssim: number[][] = [];
+    for (let ch = 0; ch < scales.length; ch++) {
+      const lv = scales[ch];
+      this.ex.plane(this.rgbAt, b.width * b.height, ch, this.yAt[0]);
+      for (let s = 1; s < lv.length; s++) this.ex.pool(this.yAt[s - 1], lv[s - 1].W, lv[s - 1].H, this.yAt[s]);
+      cs.push([]); ssim.push([]);
+      for (let s = 0; s < lv.length; s++) {
+        const t = this.at(scales, ch, s, withSsim(s));
+        cs[ch].push(t.cs); ssim[ch].push(t.ssim);
+      }
+    }
+    return { cs, ssim };
+  }
+
+  /** Sum of squared differences of the reference's RGB bytes (`ref`, kept resident) and candidate `b`. */
+  sse(scales: KernelRefScale[][], ref: RgbImage, b: RgbImage): number {
+    this.layout(scales);
+    if (this.residentRgb !== ref) { new Uint8Array(this.ex.memory.buffer, this.refRgbAt, ref.data.length).set(ref.data); this.residentRgb = ref; }
+    new Uint8Array(this.ex.memory.buffer, this.rgbAt, b.data.length).set(b.data);
+    return this.ex.sse(this.refRgbAt, this.rgbAt, b.data.length);
+  }
+
+  /** Mean SSIM (NaN unless `withSsim`) and mean cs of the candidate plane now at yAt[s] against reference scale [ch][s]. */
+  private at(scales: KernelRefScale[][], ch: number, s: number, withSsim: boolean): { ssim: number; cs: number } {
     const i = ch * scales[0].length + s, ref = scales[ch][s], slot = this.slots[i];
     if (this.resident[i] !== ref) {
       this.f64.set(ref.x, slot.x / 8); this.f64.set(ref.mx, slot.mx / 8); this.f64.set(ref.exx, slot.exx / 8);
       this.resident[i] = ref;
     }
-    this.f64.set(y, this.yAt / 8);
-    const csSum = this.ex.terms(slot.x, this.yAt, slot.mx, slot.exx, ref.W, ref.H, this.scratchAt, withSsim ? 1 : 0);
+    const csSum = this.ex.terms(slot.x, this.yAt[s], slot.mx, slot.exx, ref.W, ref.H, this.scratchAt, withSsim ? 1 : 0);
     const n = (ref.W - WIN + 1) * (ref.H - WIN + 1);
     return { cs: csSum / n, ssim: withSsim ? this.f64[this.scratchAt / 8] / n : NaN };
   }

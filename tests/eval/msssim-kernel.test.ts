@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { dirname, basename } from "node:path";
 import { describe, expect, it } from "vitest";
 import { MSSSIM_KERNEL_ASC_ARGS, MSSSIM_KERNEL_SOURCE, MSSSIM_KERNEL_WASM } from "../../host/eval/msssim-kernel.ts";
-import { msssim, msssimReference, msssimTerms } from "../../host/eval/metrics.ts";
+import { msssim, msssimReference, msssimTerms, psnr } from "../../host/eval/metrics.ts";
 import { msssimPairs } from "./msssim-pairs.ts";
 
 describe("MS-SSIM kernel", () => {
@@ -25,7 +25,7 @@ describe("MS-SSIM kernel", () => {
     expect(Buffer.from(built!).equals(readFileSync(MSSSIM_KERNEL_WASM)), "rebuild: npx asc msssim.as.ts --baseDir host/eval/kernels <MSSSIM_KERNEL_ASC_ARGS> --outFile msssim.wasm").toBe(true);
   });
 
-  it("a cached reference gives the same terms as a fresh one, whatever was compared before (resident slots)", async () => {
+  it("a cached reference gives the same terms and PSNR as a fresh computation, whatever was compared before (resident slots)", async () => {
     const pairs = (await msssimPairs()).slice(1); // three sizes, all small
     const fresh = pairs.map((p) => msssim(p.a, p.b));
     // Interleave references of different sizes so the kernel re-lays out and reloads its slots.
@@ -33,6 +33,7 @@ describe("MS-SSIM kernel", () => {
       pairs.forEach((p, i) => {
         expect(msssimReference(p.a).msssim(p.b)).toBe(fresh[i]);
         expect(msssimReference(p.a).terms(p.b)).toEqual(msssimTerms(p.a, p.b));
+        expect(msssimReference(p.a).psnr(p.b)).toBe(psnr(p.a, p.b));
       });
   });
 });

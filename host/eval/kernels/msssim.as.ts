@@ -48,6 +48,37 @@ export function init(g0: f64, g1: f64, g2: f64, g3: f64, g4: f64, gc: f64, c1: f
   return G5 * load<f64>(h + o5 + cb) + G0 * (load<f64>(h + o0 + cb) + load<f64>(h + o10 + cb)) + G1 * (load<f64>(h + o1 + cb) + load<f64>(h + o9 + cb)) + G2 * (load<f64>(h + o2 + cb) + load<f64>(h + o8 + cb)) + G3 * (load<f64>(h + o3 + cb) + load<f64>(h + o7 + cb)) + G4 * (load<f64>(h + o4 + cb) + load<f64>(h + o6 + cb));
 }
 
+/** Channel `ch` of n interleaved RGB bytes at `rgb` as f64 at `out`. */
+export function plane(rgb: usize, n: i32, ch: i32, out: usize): void {
+  for (let i = 0; i < n; i++) store<f64>(out + (<usize>i << 3), <f64>load<u8>(rgb + <usize>(3 * i + ch)));
+}
+
+/** 2×2 average pooling of a W×H plane as F.avg_pool2d(kernel 2, padding = side % 2, count_include_pad); returns nothing, writes `dst`. */
+export function pool(src: usize, W: i32, H: i32, dst: usize): void {
+  const pw = W % 2, ph = H % 2;
+  const NW = (W + 2 * pw - 2) / 2 + 1, NH = (H + 2 * ph - 2) / 2 + 1;
+  for (let r = 0; r < NH; r++)
+    for (let c = 0; c < NW; c++) {
+      let s: f64 = 0;
+      for (let dy = 0; dy < 2; dy++) {
+        const y = 2 * r - ph + dy;
+        if (y < 0 || y >= H) continue;
+        for (let dx = 0; dx < 2; dx++) {
+          const x = 2 * c - pw + dx;
+          if (x >= 0 && x < W) s += load<f64>(src + (<usize>(y * W + x) << 3));
+        }
+      }
+      store<f64>(dst + (<usize>(r * NW + c) << 3), s / 4);
+    }
+}
+
+/** Sum of squared differences of n bytes at a and b (exact: an integer below 2^53). */
+export function sse(a: usize, b: usize, n: i32): f64 {
+  let s: i64 = 0;
+  for (let i = 0; i < n; i++) { const d = <i32>load<u8>(a + <usize>i) - <i32>load<u8>(b + <usize>i); s += <i64>(d * d); }
+  return <f64>s;
+}
+
 /** First byte of linear memory free for the host's planes (after AssemblyScript's static data). */
 export function heapBase(): usize { return __heap_base; }
 
