@@ -77,7 +77,7 @@ export class Progress {
     const bar = `[${"#".repeat(fill)}${"-".repeat(width - fill)}]`;
     const tail = this.done >= this.total ? `done in ${formatDuration(elapsed)}` : `${formatDuration(elapsed)} elapsed, ETA ${eta === null ? "…" : formatDuration(eta)}`;
     let s = `${bar} ${this.done}/${this.total} images  ${tail}${this.last ? `  last: ${this.last}` : ""}`;
-    const cols = this.out.columns ?? 100;
+    const cols = this.out.columns || 100; // 0 or unknown on some ptys
     if (s.length > cols - 1) s = s.slice(0, Math.max(0, cols - 1));
     this.out.write(`\r\x1b[K${s}`);
   }

@@ -54,6 +54,15 @@ describe("eval progress", () => {
     for (const frame of out.text.replaceAll("\r\x1b[K", "\n").split("\n")) expect(frame.length).toBeLessThan(40);
   });
 
+  it("draws the line when the terminal reports no width (some ptys say 0 columns)", () => {
+    const out = stream(true);
+    out.columns = 0;
+    const p = new Progress(2, out, () => 0);
+    p.image("[1/2] a.png");
+    expect(out.text.split("\r\x1b[K").pop()).toContain("1/2 images");
+    p.finish();
+  });
+
   it("formats durations", () => {
     expect(formatDuration(12.4)).toBe("12s");
     expect(formatDuration(245)).toBe("4m05s");
