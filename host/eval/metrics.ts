@@ -8,7 +8,7 @@
 // over scales per channel, then the mean of R, G, B. Float64 throughout; the Gaussian is separable.
 import type { RgbImage } from "../core/types.ts";
 import { TidepoolError } from "../core/errors.ts";
-import { type KernelRefScale, MsssimKernel } from "./msssim-kernel.ts";
+import { KERNEL_MEMORY_LIMIT, type KernelRefScale, kernelBytes, MsssimKernel } from "./msssim-kernel.ts";
 
 
 export class MetricError extends TidepoolError { constructor(m: string) { super("metric", m); } }
@@ -154,6 +154,9 @@ export class MsssimReference {
     if (img.data.length !== img.width * img.height * 3) throw new MetricError(`msssim: first image has ${img.data.length} bytes, expected ${img.width}x${img.height}x3 RGB`);
     if (Math.min(img.width, img.height) < MSSSIM_MIN_SIDE)
       throw new MetricError(`msssim: image is ${img.width}x${img.height}; 5-scale MS-SSIM needs both sides >= ${MSSSIM_MIN_SIDE} px`);
+    const need = kernelBytes(img.width, img.height);
+    if (need > KERNEL_MEMORY_LIMIT)
+      throw new MetricError(`msssim: a ${img.width}x${img.height} image needs ${(need / 2 ** 30).toFixed(1)} GiB of working memory, more than the 4 GiB a WebAssembly kernel can address (up to about 35 megapixels fit); evaluate a smaller view of it`);
     this.scales = [0, 1, 2].map((ch) => pyramid(img, ch).map((l) => refScale(l.p, l.W, l.H)));
   }
 

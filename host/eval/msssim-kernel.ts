@@ -26,6 +26,22 @@ interface Exports {
 }
 
 const WIN = 11;
+/** WebAssembly (wasm32) memory cannot exceed 4 GiB. */
+export const KERNEL_MEMORY_LIMIT = 2 ** 32;
+
+/** Sides of the 5 MS-SSIM scales of a W×H image (avg_pool2d with padding = side % 2). */
+function scaleSides(W: number, H: number): [number, number][] {
+  const out: [number, number][] = [[W, H]];
+  while (out.length < 5) { const [w, h] = out[out.length - 1]; out.push([Math.floor((w + 2 * (w % 2) - 2) / 2) + 1, Math.floor((h + 2 * (h % 2) - 2) / 2) + 1]); }
+  return out;
+}
+
+/** Bytes of kernel memory a W×H reference needs (its 15 resident scales, a candidate's pyramid, both RGB images, scratch). */
+export function kernelBytes(W: number, H: number): number {
+  let n = 0;
+  for (const [w, h] of scaleSides(W, H)) n += 3 * 8 * (w * h + 2 * (w - WIN + 1) * (h - WIN + 1)) + 8 * w * h;
+  return n + 2 * 3 * W * H + 8 * (2 * W + 3 * WIN * W + 2 * W) + 2048;
+}
 
 export class MsssimKernel {
   private ex: Exports;
@@ -64,7 +80,11 @@ export class MsssimKernel {
     this.rgbAt = at; at += (3 * W * H + 15) & ~15;
     this.scratchAt = at; at += 8 * (2 * W + 3 * WIN * OW + 2 * OW) + 64;
     const pages = Math.ceil(at / 65536) - this.ex.memory.buffer.byteLength / 65536;
-    if (pages > 0) this.ex.memory.grow(pages);
+    if (pages > 0) {
+      try { this.ex.memory.grow(pages); } catch (e) {
+        throw new Error(`msssim kernel: cannot grow its memory to ${(at / 2 ** 30).toFixed(2)} GiB for a ${W}x${H} image (${(e as Error).message})`);
+      }
+    }
     this.f64 = new Float64Array(this.ex.memory.buffer);
     this.slots = slots; this.resident = slots.map(() => null); this.residentRgb = null; this.shape = shape;
   }

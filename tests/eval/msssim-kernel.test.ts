@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, basename } from "node:path";
 import { describe, expect, it } from "vitest";
-import { MSSSIM_KERNEL_ASC_ARGS, MSSSIM_KERNEL_SOURCE, MSSSIM_KERNEL_WASM } from "../../host/eval/msssim-kernel.ts";
+import { KERNEL_MEMORY_LIMIT, kernelBytes, MSSSIM_KERNEL_ASC_ARGS, MSSSIM_KERNEL_SOURCE, MSSSIM_KERNEL_WASM } from "../../host/eval/msssim-kernel.ts";
 import { msssim, msssimReference, msssimTerms, psnr } from "../../host/eval/metrics.ts";
 import { msssimPairs } from "./msssim-pairs.ts";
 
@@ -23,6 +23,15 @@ describe("MS-SSIM kernel", () => {
     const built = Object.entries(outputs).find(([n]) => n.endsWith("msssim.wasm"))?.[1];
     expect(built, `asc wrote ${Object.keys(outputs).join(", ")}`).toBeDefined();
     expect(Buffer.from(built!).equals(readFileSync(MSSSIM_KERNEL_WASM)), "rebuild: npx asc msssim.as.ts --baseDir host/eval/kernels <MSSSIM_KERNEL_ASC_ARGS> --outFile msssim.wasm").toBe(true);
+  });
+
+  it("says clearly when an image is too large for the kernel's 4 GiB memory", () => {
+    expect(kernelBytes(768, 512)).toBeLessThan(64 * 2 ** 20);
+    expect(kernelBytes(7000, 5000)).toBeLessThan(KERNEL_MEMORY_LIMIT); // 35 MP
+    expect(kernelBytes(8000, 6000)).toBeGreaterThan(KERNEL_MEMORY_LIMIT); // 48 MP
+    // The size is checked before any work or allocation beyond the image itself (48 MP of zero bytes here).
+    const huge = { width: 8000, height: 6000, data: new Uint8Array(8000 * 6000 * 3) };
+    expect(() => msssimReference(huge)).toThrow(/8000x6000 image needs 5\.0 GiB .* more than the 4 GiB/);
   });
 
   it("a cached reference gives the same terms and PSNR as a fresh computation, whatever was compared before (resident slots)", async () => {
