@@ -193,11 +193,16 @@ function combine({ cs, ssim }: { cs: number[][]; ssim: number[][] }): number {
   return sum / 3;
 }
 
-const references = new WeakMap<RgbImage, MsssimReference>();
-/** The cached reference of an image object (built on first use, dropped with the image). */
+// The references of the last few images compared against. An evaluation works through one original at
+// a time, so a handful bounds the memory (about 100 bytes a pixel each) however many images a run holds.
+const RECENT_REFERENCES = 2;
+const recent: MsssimReference[] = [];
+/** The cached reference of an image object (built on first use; the image must not change afterwards). */
 export function msssimReference(img: RgbImage): MsssimReference {
-  let r = references.get(img);
-  if (!r) { r = new MsssimReference(img); references.set(img, r); }
+  const i = recent.findIndex((r) => r.img === img);
+  const r = i >= 0 ? recent.splice(i, 1)[0] : new MsssimReference(img);
+  recent.unshift(r);
+  recent.length = Math.min(recent.length, RECENT_REFERENCES);
   return r;
 }
 

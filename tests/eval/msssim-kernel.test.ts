@@ -34,6 +34,16 @@ describe("MS-SSIM kernel", () => {
     expect(() => msssimReference(huge)).toThrow(/8000x6000 image needs 5\.0 GiB .* more than the 4 GiB/);
   });
 
+  it("keeps only the last few references, so a run over many images does not hold them all", async () => {
+    const [a, b, c] = (await msssimPairs()).slice(1).map((p) => p.a);
+    const ra = msssimReference(a);
+    expect(msssimReference(a)).toBe(ra);
+    msssimReference(b);
+    expect(msssimReference(a)).toBe(ra); // still among the recent ones
+    msssimReference(b); msssimReference(c);
+    expect(msssimReference(a)).not.toBe(ra); // dropped, built again
+  });
+
   it("a cached reference gives the same terms and PSNR as a fresh computation, whatever was compared before (resident slots)", async () => {
     const pairs = (await msssimPairs()).slice(1); // three sizes, all small
     const fresh = pairs.map((p) => msssim(p.a, p.b));
