@@ -8,14 +8,36 @@ import { defaultBaselines } from "../host/eval/baselines.ts";
 import { Classifier } from "../host/receiver/classifier.ts";
 import { bppBudgets, byteBudgets, bytesAtMetric, evaluate, loadEvalImages, BPP_GRID, type RdCurve, type RdPoint } from "../host/eval/rd.ts";
 import { classifyAtBudgets } from "../host/eval/task-eval.ts";
-import { DECODER_TASK_ONNX, loadTidepool } from "../host/eval/tidepool-codec.ts";
+import { DECODER_TASK_ONNX, loadTidepool, type TidepoolCodec } from "../host/eval/tidepool-codec.ts";
+import { msssim, msssimReference } from "../host/eval/metrics.ts";
 import { SHARED_DIR } from "../host/core/paths.ts";
 import { imagenetSplit } from "../host/core/dataset-split.ts";
 
 const KODAK = join(SHARED_DIR, "datasets", "kodak");
 const limit = process.env.EVAL_BENCH_LIMIT ? Number(process.env.EVAL_BENCH_LIMIT) : undefined;
-/** EVAL_BENCH_PARTS=full,view,task picks parts (default all), e.g. to run them in two processes on two cores. */
-const parts = new Set((process.env.EVAL_BENCH_PARTS ?? "full,view,task").split(","));
+/** EVAL_BENCH_PARTS=speed,full,view,task picks parts (default all), e.g. to run them in two processes on two cores. */
+const parts = new Set((process.env.EVAL_BENCH_PARTS ?? "speed,full,view,task").split(","));
+
+/** Cost of `tidepool eval` before the speed-up (docs/evaluation.md, 2026-12-01): about 50 s per 768×512 image on one core. */
+const BEFORE_S_PER_MP = 50 / (768 * 512 / 1e6);
+
+/** Seconds per megapixel of one full-size Kodak image through everything `tidepool eval` does, wall and CPU. */
+async function speed(baselines: Awaited<ReturnType<typeof defaultBaselines>>, tidepool: TidepoolCodec | null, status: string) {
+  const [first] = await loadEvalImages(KODAK, undefined, 1);
+  const mp = (first.img.width * first.img.height) / 1e6;
+  if (tidepool) await tidepool.encode(first.img); // the encoder's build for this size is cached on disk; not part of the per-image cost
+  const cpu0 = process.cpuUsage(), t0 = performance.now();
+  const r = await evaluate([first], { baselines, budgets: bppBudgets(BPP_GRID), tidepool, tidepoolStatus: status, view: "full size" });
+  const wall = (performance.now() - t0) / 1000, c = process.cpuUsage(cpu0), cpu = (c.user + c.system) / 1e6;
+  const budgets = r.curves.find((x) => x.name === baselines[0].name)?.points.length ?? 0;
+  console.log(`== eval speed: ${first.name} ${first.img.width}x${first.img.height} (${mp.toFixed(3)} MP), ${tidepool ? "tidepool + " : ""}${baselines.length} baselines x 3 scales, ${budgets} budgets ==`);
+  console.log(`wall ${wall.toFixed(1)} s = ${(wall / mp).toFixed(1)} s/MP; CPU (all threads: the cost on one core) ${cpu.toFixed(1)} s = ${(cpu / mp).toFixed(1)} s/MP; goal <= 30 s/MP on one core`);
+  console.log(`before the speed-up (docs/evaluation.md): about ${BEFORE_S_PER_MP.toFixed(0)} s/MP on one core`);
+  // Same-run baseline for the metric alone: the reference's side recomputed per call vs cached.
+  const other = { ...first.img, data: first.img.data.map((v, i) => (v + ((i * 7) % 13) - 6) & 255) };
+  const per = (f: () => unknown, n = 4) => { f(); const t = performance.now(); for (let i = 0; i < n; i++) f(); return (performance.now() - t) / n; };
+  console.log(`MS-SSIM ${first.img.width}x${first.img.height}: ${per(() => msssimReference(first.img).msssim(other)).toFixed(1)} ms a call against a cached reference, ${per(() => msssim(first.img, other)).toFixed(1)} ms with the reference's side recomputed\n`);
+}
 
 /** baselines-kodak.md "Key numbers" (mean over images of per-image interpolated MS-SSIM; null = n/a). */
 const BARS_FULL: Record<string, (number | null)[]> = { // 0.10, 0.15, 0.20, 0.25 bpp
@@ -59,6 +81,7 @@ export default async function evalBench() {
   console.log(`settings: sharp 0.35 (libvips, mozjpeg, libwebp); ${baselines.map((b) => `${b.name} = ${b.settings}`).join("; ")}`);
   console.log(`metrics: 5-scale MS-SSIM and PSNR on 8-bit RGB (pytorch-msssim definition); per-image values at exactly the budget (quality searched per image), mean over images`);
   console.log(`tidepool: ${status.available ? `evaluated; rate = ${tidepool!.rate.describe}` : status.reason}\n`);
+  if (parts.has("speed")) await speed(baselines, tidepool, status.available ? "evaluated" : status.reason);
 
   if (parts.has("full")) {
   console.log(`== Kodak ${limit ? `(first ${limit})` : "(24 images)"}, full size, MS-SSIM at a bpp budget ==`);

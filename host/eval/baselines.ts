@@ -90,12 +90,21 @@ export async function resizeRgb(img: RgbImage, width: number, height: number): P
 
 export const SCALES = [1, 2, 4] as const;
 
+/** The file one codec makes of an image at one scale (the camera's side). */
+export function encodeAtScale(codec: BaselineCodec, img: RgbImage, small: RgbImage, scale: number, quality: number): Promise<Uint8Array> {
+  return codec.encode(scale === 1 ? img : small, quality);
+}
+
+/** The server's reconstruction of such a file at the original's full size. */
+export async function reconstructAtScale(file: Uint8Array, img: RgbImage, scale: number): Promise<RgbImage> {
+  const decoded = await decodeRgb(file);
+  return scale === 1 ? decoded : resizeRgb(decoded, img.width, img.height);
+}
+
 /** One image through one codec at one scale: bytes of the file and the server's reconstruction at full size. */
 export async function codeAtScale(codec: BaselineCodec, img: RgbImage, small: RgbImage, scale: number, quality: number): Promise<{ bytes: number; decoded: RgbImage }> {
-  const file = await codec.encode(scale === 1 ? img : small, quality);
-  let decoded = await decodeRgb(file);
-  if (scale !== 1) decoded = await resizeRgb(decoded, img.width, img.height);
-  return { bytes: file.length, decoded };
+  const file = await encodeAtScale(codec, img, small, scale, quality);
+  return { bytes: file.length, decoded: await reconstructAtScale(file, img, scale) };
 }
 
 /** The camera-side downscale for a scale factor (sides rounded, at least 1 px). */

@@ -1,9 +1,10 @@
 // Matched byte budgets: per image, binary-search a codec's quality setting for the file sizes that
 // bracket a budget, and read the metric at exactly the budget by linear interpolation in bytes between
 // the two (baselines-kodak.md §Settings "interpolation"). Encodes and metrics are cached per quality,
-// so nearby budgets share work; metrics are computed only for bracketing qualities.
-import { codeAtScale, type BaselineCodec } from "./baselines.ts";
-import { msssim, psnr } from "./metrics.ts";
+// so nearby budgets share work; a file is decoded and scored only when it brackets a budget (the search
+// itself needs only its size), and MS-SSIM reuses the original's statistics across all candidates.
+import { encodeAtScale, reconstructAtScale, type BaselineCodec } from "./baselines.ts";
+import { msssimReference } from "./metrics.ts";
 import type { RgbImage } from "../core/types.ts";
 
 export interface QualityPoint { quality: number; bytes: number; psnr: number; msssim: number; decoded: RgbImage }
@@ -22,26 +23,30 @@ export interface BudgetPoint {
 
 /** One image through one codec at one scale, explored lazily over the codec's quality list. */
 export class QualitySweep {
-  private coded = new Map<number, Promise<{ bytes: number; decoded: RgbImage }>>();
-  private scored = new Map<number, QualityPoint>();
+  private files = new Map<number, Promise<Uint8Array>>();
+  private scored = new Map<number, Promise<QualityPoint>>();
 
   constructor(readonly codec: BaselineCodec, readonly img: RgbImage, readonly small: RgbImage, readonly scale: number) {}
 
-  private code(i: number) {
-    let p = this.coded.get(i);
-    if (!p) { p = codeAtScale(this.codec, this.img, this.small, this.scale, this.codec.qualities[i]); this.coded.set(i, p); }
+  private file(i: number): Promise<Uint8Array> {
+    let p = this.files.get(i);
+    if (!p) { p = encodeAtScale(this.codec, this.img, this.small, this.scale, this.codec.qualities[i]); this.files.set(i, p); }
     return p;
   }
 
-  async bytesAt(i: number): Promise<number> { return (await this.code(i)).bytes; }
+  async bytesAt(i: number): Promise<number> { return (await this.file(i)).length; }
 
-  async pointAt(i: number): Promise<QualityPoint> {
-    const hit = this.scored.get(i);
-    if (hit) return hit;
-    const { bytes, decoded } = await this.code(i);
-    const p = { quality: this.codec.qualities[i], bytes, psnr: psnr(this.img, decoded), msssim: msssim(this.img, decoded), decoded };
-    this.scored.set(i, p);
+  pointAt(i: number): Promise<QualityPoint> {
+    let p = this.scored.get(i);
+    if (!p) { p = this.score(i); this.scored.set(i, p); }
     return p;
+  }
+
+  private async score(i: number): Promise<QualityPoint> {
+    const file = await this.file(i);
+    const decoded = await reconstructAtScale(file, this.img, this.scale);
+    const ref = msssimReference(this.img);
+    return { quality: this.codec.qualities[i], bytes: file.length, psnr: ref.psnr(decoded), msssim: ref.msssim(decoded), decoded };
   }
 
   /** Indices of the largest quality whose file fits the budget and the next one up (null where none). */

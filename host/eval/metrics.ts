@@ -8,6 +8,7 @@
 // over scales per channel, then the mean of R, G, B. Float64 throughout; the Gaussian is separable.
 import type { RgbImage } from "../core/types.ts";
 import { TidepoolError } from "../core/errors.ts";
+import { KERNEL_MEMORY_LIMIT, type KernelRefScale, kernelBytes, MsssimKernel } from "./msssim-kernel.ts";
 
 
 export class MetricError extends TidepoolError { constructor(m: string) { super("metric", m); } }
@@ -48,45 +49,6 @@ function plane(im: RgbImage, c: number): Float64Array {
   return p;
 }
 
-/** Mean SSIM and mean cs over the valid-filtered maps of one channel at one scale. */
-function ssimTerms(x: Float64Array, y: Float64Array, W: number, H: number): { ssim: number; cs: number } {
-  const OW = W - WIN + 1, OH = H - WIN + 1;
-  // Horizontal pass of the five moments, rows kept at full height. The window is symmetric, so taps
-  // k and WIN-1-k share one multiply.
-  const xx = new Float64Array(W * H), yy = new Float64Array(W * H), xy = new Float64Array(W * H);
-  for (let i = 0; i < W * H; i++) { xx[i] = x[i] * x[i]; yy[i] = y[i] * y[i]; xy[i] = x[i] * y[i]; }
-  const hx = new Float64Array(OW * H), hy = new Float64Array(OW * H), hxx = new Float64Array(OW * H), hyy = new Float64Array(OW * H), hxy = new Float64Array(OW * H);
-  const HALF = WIN >> 1, gc = GAUSS[HALF];
-  for (let r = 0; r < H; r++) {
-    const ro = r * W, oo = r * OW;
-    for (let c = 0; c < OW; c++) {
-      const m = ro + c + HALF;
-      let sx = gc * x[m], sy = gc * y[m], sxx = gc * xx[m], syy = gc * yy[m], sxy = gc * xy[m];
-      for (let k = 0; k < HALF; k++) {
-        const g = GAUSS[k], a = ro + c + k, b = ro + c + WIN - 1 - k;
-        sx += g * (x[a] + x[b]); sy += g * (y[a] + y[b]); sxx += g * (xx[a] + xx[b]); syy += g * (yy[a] + yy[b]); sxy += g * (xy[a] + xy[b]);
-      }
-      hx[oo + c] = sx; hy[oo + c] = sy; hxx[oo + c] = sxx; hyy[oo + c] = syy; hxy[oo + c] = sxy;
-    }
-  }
-  let ssimSum = 0, csSum = 0;
-  for (let r = 0; r < OH; r++)
-    for (let c = 0; c < OW; c++) {
-      const m = (r + HALF) * OW + c;
-      let mx = gc * hx[m], my = gc * hy[m], exx = gc * hxx[m], eyy = gc * hyy[m], exy = gc * hxy[m];
-      for (let k = 0; k < HALF; k++) {
-        const g = GAUSS[k], a = (r + k) * OW + c, b = (r + WIN - 1 - k) * OW + c;
-        mx += g * (hx[a] + hx[b]); my += g * (hy[a] + hy[b]); exx += g * (hxx[a] + hxx[b]); eyy += g * (hyy[a] + hyy[b]); exy += g * (hxy[a] + hxy[b]);
-      }
-      const mxx = mx * mx, myy = my * my, mxy = mx * my;
-      const cs = (2 * (exy - mxy) + C2) / ((exx - mxx) + (eyy - myy) + C2);
-      csSum += cs;
-      ssimSum += ((2 * mxy + C1) / (mxx + myy + C1)) * cs;
-    }
-  const n = OW * OH;
-  return { ssim: ssimSum / n, cs: csSum / n };
-}
-
 /** 2×2 average pooling as F.avg_pool2d(kernel 2, padding = side % 2, count_include_pad). */
 function pool(p: Float64Array, W: number, H: number): { p: Float64Array; W: number; H: number } {
   const pw = W % 2, ph = H % 2;
@@ -108,30 +70,118 @@ function pool(p: Float64Array, W: number, H: number): { p: Float64Array; W: numb
   return { p: out, W: NW, H: NH };
 }
 
-/** Per-channel, per-scale terms (for validation against other implementations). */
-export function msssimTerms(a: RgbImage, b: RgbImage): { cs: number[][]; ssim: number[][] } {
-  checkPair(a, b, "msssim");
-  if (Math.min(a.width, a.height) < MSSSIM_MIN_SIDE)
-    throw new MetricError(`msssim: image is ${a.width}x${a.height}; 5-scale MS-SSIM needs both sides >= ${MSSSIM_MIN_SIDE} px`);
-  const cs: number[][] = [], ssim: number[][] = [];
-  for (let ch = 0; ch < 3; ch++) {
-    let x = plane(a, ch), y = plane(b, ch), W = a.width, H = a.height;
-    cs.push([]); ssim.push([]);
-    for (let s = 0; s < MSSSIM_WEIGHTS.length; s++) {
-      const t = ssimTerms(x, y, W, H);
-      cs[ch].push(t.cs); ssim[ch].push(t.ssim);
-      if (s < MSSSIM_WEIGHTS.length - 1) {
-        const px = pool(x, W, H), py = pool(y, W, H);
-        x = px.p; y = py.p; W = px.W; H = px.H;
-      }
-    }
-  }
-  return { cs, ssim };
+/** A channel's planes at the 5 scales (each pooled from the one before). */
+function pyramid(im: RgbImage, ch: number): { p: Float64Array; W: number; H: number }[] {
+  const out = [{ p: plane(im, ch), W: im.width, H: im.height }];
+  while (out.length < MSSSIM_WEIGHTS.length) { const s = out[out.length - 1]; out.push(pool(s.p, s.W, s.H)); }
+  return out;
 }
 
-/** 5-scale MS-SSIM on RGB (see the header); 1 for identical images. */
-export function msssim(a: RgbImage, b: RgbImage): number {
-  const { cs, ssim } = msssimTerms(a, b);
+// The Gaussian filtering is separable and streamed: horizontal rows go into an 11-row ring and each
+// output row is filtered vertically from it, so no full-size intermediate map is allocated. Every sum is
+// formed with the same operands in the same order as the plain two-pass form (centre tap first, then
+// symmetric taps k and WIN-1-k sharing one multiply), so the results are bit-identical to it. The
+// reference's side (mean and mean square, once per image) is done here; each candidate's side (mean,
+// mean square, cross term, then cs and SSIM) by the same arithmetic in WebAssembly SIMD (msssim-kernel.ts).
+const HALF = WIN >> 1, GC = GAUSS[HALF];
+const G0 = GAUSS[0], G1 = GAUSS[1], G2 = GAUSS[2], G3 = GAUSS[3], G4 = GAUSS[4];
+
+/** Horizontal valid filter of one row `v[ro .. ro+W)` into `out[oo .. oo+OW)`; the window slides in locals (one load per output). */
+function hrow(v: Float64Array, ro: number, OW: number, out: Float64Array, oo: number) {
+  let v0 = v[ro], v1 = v[ro + 1], v2 = v[ro + 2], v3 = v[ro + 3], v4 = v[ro + 4], v5 = v[ro + 5], v6 = v[ro + 6], v7 = v[ro + 7], v8 = v[ro + 8], v9 = v[ro + 9];
+  for (let c = 0; c < OW; c++) {
+    const v10 = v[ro + c + 10];
+    out[oo + c] = GC * v5 + G0 * (v0 + v10) + G1 * (v1 + v9) + G2 * (v2 + v8) + G3 * (v3 + v7) + G4 * (v4 + v6);
+    v0 = v1; v1 = v2; v2 = v3; v3 = v4; v4 = v5; v5 = v6; v6 = v7; v7 = v8; v8 = v9; v9 = v10;
+  }
+}
+
+/** Vertical filter at column offset c from 11 ring rows (offsets o0..o10 into h). */
+function vsum(h: Float64Array, o: Int32Array, c: number): number {
+  return GC * h[o[5] + c] + G0 * (h[o[0] + c] + h[o[10] + c]) + G1 * (h[o[1] + c] + h[o[9] + c]) + G2 * (h[o[2] + c] + h[o[8] + c]) + G3 * (h[o[3] + c] + h[o[7] + c]) + G4 * (h[o[4] + c] + h[o[6] + c]);
+}
+
+/** Reusable scratch of the streaming filter (grown on demand). */
+class Scratch {
+  rowA = new Float64Array(0);
+  ringA = new Float64Array(0); ringB = new Float64Array(0);
+  offs = new Int32Array(WIN);
+  fit(W: number, OW: number) {
+    if (this.rowA.length < W) this.rowA = new Float64Array(W);
+    if (this.ringA.length < WIN * OW) { this.ringA = new Float64Array(WIN * OW); this.ringB = new Float64Array(WIN * OW); }
+  }
+  /** Ring offsets of source rows r .. r+WIN-1. */
+  setOffsets(r: number, OW: number) { for (let k = 0; k < WIN; k++) this.offs[k] = ((r + k) % WIN) * OW; }
+}
+const scratch = new Scratch();
+
+/** The reference side of one scale: its plane and its filtered mean and mean of squares (valid maps). */
+type RefScale = KernelRefScale;
+
+function refScale(x: Float64Array, W: number, H: number): RefScale {
+  const OW = W - WIN + 1, OH = H - WIN + 1, s = scratch;
+  s.fit(W, OW);
+  const mx = new Float64Array(OW * OH), exx = new Float64Array(OW * OH);
+  const xx = s.rowA, hx = s.ringA, hxx = s.ringB, o = s.offs;
+  const addRow = (j: number) => {
+    const ro = j * W;
+    for (let i = 0; i < W; i++) { const v = x[ro + i]; xx[i] = v * v; }
+    const oo = (j % WIN) * OW;
+    hrow(x, ro, OW, hx, oo); hrow(xx, 0, OW, hxx, oo);
+  };
+  for (let j = 0; j < WIN - 1; j++) addRow(j);
+  for (let r = 0; r < OH; r++) {
+    addRow(r + WIN - 1);
+    s.setOffsets(r, OW);
+    const mo = r * OW;
+    for (let c = 0; c < OW; c++) { mx[mo + c] = vsum(hx, o, c); exx[mo + c] = vsum(hxx, o, c); }
+  }
+  return { x, W, H, mx, exx };
+}
+
+let kernel: MsssimKernel | null = null;
+/** The WebAssembly kernel of the candidate side (loaded on first use). */
+const candidateKernel = () => (kernel ??= new MsssimKernel(GAUSS, C1, C2));
+
+/**
+ * One reference image's side of MS-SSIM (its planes and filtered statistics at every scale), computed
+ * once: an evaluation compares dozens of decoded candidates against the same original, and this halves
+ * the work of each comparison. The image must not change while the reference is in use.
+ */
+export class MsssimReference {
+  private scales: RefScale[][];
+  constructor(readonly img: RgbImage) {
+    if (img.data.length !== img.width * img.height * 3) throw new MetricError(`msssim: first image has ${img.data.length} bytes, expected ${img.width}x${img.height}x3 RGB`);
+    if (Math.min(img.width, img.height) < MSSSIM_MIN_SIDE)
+      throw new MetricError(`msssim: image is ${img.width}x${img.height}; 5-scale MS-SSIM needs both sides >= ${MSSSIM_MIN_SIDE} px`);
+    const need = kernelBytes(img.width, img.height);
+    if (need > KERNEL_MEMORY_LIMIT)
+      throw new MetricError(`msssim: a ${img.width}x${img.height} image needs ${(need / 2 ** 30).toFixed(1)} GiB of working memory, more than the 4 GiB a WebAssembly kernel can address (up to about 35 megapixels fit); evaluate a smaller view of it`);
+    this.scales = [0, 1, 2].map((ch) => pyramid(img, ch).map((l) => refScale(l.p, l.W, l.H)));
+  }
+
+  /**
+   * Per-channel, per-scale terms against a candidate of the same size. MS-SSIM itself uses SSIM only at
+   * the last scale, so `allSsim = false` leaves it out (NaN) at the others and saves a division a pixel.
+   */
+  terms(b: RgbImage, allSsim = true): { cs: number[][]; ssim: number[][] } {
+    checkPair(this.img, b, "msssim");
+    const last = MSSSIM_WEIGHTS.length - 1;
+    return candidateKernel().candidate(this.scales, b, (s) => allSsim || s === last);
+  }
+
+  /** PSNR of a candidate against this reference (the same value as psnr(); the squared error is an exact integer). */
+  psnr(b: RgbImage): number {
+    checkPair(this.img, b, "psnr");
+    const mse = candidateKernel().sse(this.scales, this.img, b) / b.data.length;
+    return mse === 0 ? Infinity : 10 * Math.log10((RANGE * RANGE) / mse);
+  }
+
+  /** 5-scale MS-SSIM of a candidate against this reference (see the header). */
+  msssim(b: RgbImage): number { return combine(this.terms(b, false)); }
+}
+
+function combine({ cs, ssim }: { cs: number[][]; ssim: number[][] }): number {
   const last = MSSSIM_WEIGHTS.length - 1;
   let sum = 0;
   for (let ch = 0; ch < 3; ch++) {
@@ -141,4 +191,29 @@ export function msssim(a: RgbImage, b: RgbImage): number {
     sum += v;
   }
   return sum / 3;
+}
+
+// The references of the last few images compared against. An evaluation works through one original at
+// a time, so a handful bounds the memory (about 100 bytes a pixel each) however many images a run holds.
+const RECENT_REFERENCES = 2;
+const recent: MsssimReference[] = [];
+/** The cached reference of an image object (built on first use; the image must not change afterwards). */
+export function msssimReference(img: RgbImage): MsssimReference {
+  const i = recent.findIndex((r) => r.img === img);
+  const r = i >= 0 ? recent.splice(i, 1)[0] : new MsssimReference(img);
+  recent.unshift(r);
+  recent.length = Math.min(recent.length, RECENT_REFERENCES);
+  return r;
+}
+
+/** Per-channel, per-scale terms (for validation against other implementations). */
+export function msssimTerms(a: RgbImage, b: RgbImage): { cs: number[][]; ssim: number[][] } {
+  checkPair(a, b, "msssim");
+  return new MsssimReference(a).terms(b);
+}
+
+/** 5-scale MS-SSIM on RGB (see the header); 1 for identical images. */
+export function msssim(a: RgbImage, b: RgbImage): number {
+  checkPair(a, b, "msssim");
+  return new MsssimReference(a).msssim(b);
 }

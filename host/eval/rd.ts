@@ -102,6 +102,8 @@ export interface EvaluateOptions {
   tidepoolStatus: string;
   view: string;
   log?: (s: string) => void;
+  /** Progress per image (e.g. host/cli/progress.ts); without it, a finished image is a `log` line. */
+  progress?: { partial(fraction: number): void; image(line: string): void };
 }
 
 export async function evaluate(images: EvalImage[], o: EvaluateOptions): Promise<RdResult> {
@@ -113,14 +115,20 @@ export async function evaluate(images: EvalImage[], o: EvaluateOptions): Promise
   const per: (BudgetPoint | null)[][][][] = o.baselines.map(() => [[], []]);
   for (const [i, { name, img }] of images.entries()) {
     const t0 = Date.now();
+    const steps = (tp ? 1 : 0) + o.baselines.length;
     let imgBudgets = budgets;
     if (tp) {
       const pts = await tp.points(img, ks);
       tpPerImage.push(pts.map(({ bytes, psnr, msssim }) => ({ bytes, psnr, msssim })));
       imgBudgets = [...budgets, ...matchedChannels(tp.channels).map((k) => ({ label: `tidepool k=${k}`, bytes: () => pts[k - 1].bytes }))];
+      o.progress?.partial(1 / steps);
     }
     const smalls = await Promise.all(SCALES.map((s) => downscale(img, s)));
-    for (const [ci, codec] of o.baselines.entries()) {
+    // The codecs run side by side: their encodes and decodes happen on libvips' threads while MS-SSIM
+    // of another codec's candidate runs here. Each codec's own search stays in order and every result
+    // has its fixed slot, so the figures do not depend on the interleaving.
+    let codecsDone = 0;
+    await Promise.all(o.baselines.map(async (codec, ci) => {
       const sweeps = SCALES.map((s, si) => new QualitySweep(codec, img, smalls[si], s));
       for (const [bi, b] of imgBudgets.entries()) {
         const budget = b.bytes(i, img);
@@ -128,8 +136,10 @@ export async function evaluate(images: EvalImage[], o: EvaluateOptions): Promise
         per[ci][0][bi][i] = await sweeps[0].atBudget(budget);
         per[ci][1][bi][i] = await bestAtBudget(sweeps, budget);
       }
-    }
-    o.log?.(`[${i + 1}/${images.length}] ${name} ${img.width}x${img.height} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+      o.progress?.partial((++codecsDone + (tp ? 1 : 0)) / steps);
+    }));
+    const line = `[${i + 1}/${images.length}] ${name} ${img.width}x${img.height} (${((Date.now() - t0) / 1000).toFixed(1)} s)`;
+    if (o.progress) o.progress.image(line); else o.log?.(line);
   }
   const labels = [...budgets.map((b) => b.label), ...(tp ? matchedChannels(tp.channels).map((k) => `tidepool k=${k}`) : [])];
   const curves: RdCurve[] = [];

@@ -5,7 +5,7 @@
 import { downscale, SCALES, type BaselineCodec } from "./baselines.ts";
 import { QualitySweep } from "./budget-search.ts";
 import { accuracy, classifierView, type Classifier } from "../receiver/classifier.ts";
-import { msssim } from "./metrics.ts";
+import { msssimReference } from "./metrics.ts";
 import type { TidepoolCodec } from "./tidepool-codec.ts";
 import type { LabelledImage } from "../core/dataset-split.ts";
 import type { RgbImage } from "../core/types.ts";
@@ -36,7 +36,7 @@ export async function classifyAtBudgets(items: LabelledImage[], budgets: number[
         while (k < sizes.length && sizes[k] <= b) k++;
         if (k === 0) { got[ci][bi][i] = null; continue; }
         const dec = await tp.decodePrefix(latent, k);
-        pending.push({ ci, bi, img: dec, bytes: sizes[k - 1], msssim: msssim(img, dec) });
+        pending.push({ ci, bi, img: dec, bytes: sizes[k - 1], msssim: msssimReference(img).msssim(dec) });
       }
       ci++;
     }

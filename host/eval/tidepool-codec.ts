@@ -11,7 +11,7 @@ import type { Model } from "../core/model-types.ts";
 import { repoPath } from "../core/paths.ts";
 import { EncoderInstance } from "../build/runtime/encoder-instance.ts";
 import { fitTables, IdealRate, tablesFromJson, tablesToJson } from "../wire/bitstream/ideal-rate.ts";
-import { msssim, psnr } from "./metrics.ts";
+import { msssimReference } from "./metrics.ts";
 import { loadRgb } from "../image/load.ts";
 import { PacketRate } from "../wire/bitstream/packet-rate.ts";
 import { modelTables } from "../wire/bitstream/tables.ts";
@@ -76,7 +76,8 @@ export class TidepoolCodec {
     const out: TidepoolPoint[] = [];
     for (const k of ks) {
       const decoded = await this.decodePrefix(latent, k, img);
-      out.push({ channels: k, bytes: this.rate.bytes(latent, k), psnr: psnr(img, decoded), msssim: msssim(img, decoded), decoded });
+      const ref = msssimReference(img);
+      out.push({ channels: k, bytes: this.rate.bytes(latent, k), psnr: ref.psnr(decoded), msssim: ref.msssim(decoded), decoded });
     }
     return out;
   }

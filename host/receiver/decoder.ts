@@ -15,7 +15,9 @@ export class DecoderError extends TidepoolError { constructor(m: string) { super
 export async function loadDecoder(path = DEFAULT_DECODER_PATH): Promise<ServerDecoder & { close(): Promise<void> }> {
   if (!existsSync(path)) throw new DecoderError(`no trained decoder installed (${path}): run \`npm run train\` and training/export.py`);
   const ort = await import("onnxruntime-node");
-  const session = await ort.InferenceSession.create(path, { intraOpNumThreads: 2, graphOptimizationLevel: "all" });
+  // No spin-waiting between runs: the same outputs, without burning a core while the caller works
+  // (eval computes metrics between decodes).
+  const session = await ort.InferenceSession.create(path, { intraOpNumThreads: 2, graphOptimizationLevel: "all", extra: { session: { intra_op: { allow_spinning: "0" }, inter_op: { allow_spinning: "0" } } } });
   return {
     async decode(latent, present, model, size) {
       const { width: w, height: h, channels: c, data } = latent;

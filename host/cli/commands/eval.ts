@@ -10,11 +10,12 @@ import { MSSSIM_MIN_SIDE } from "../../eval/metrics.ts";
 import { loadTidepool } from "../../eval/tidepool-codec.ts";
 import { parseCommandArgs, UserError, type Command, intOption } from "../command.ts";
 import { atomicWrite } from "../../core/atomic-write.ts";
+import { Progress } from "../progress.ts";
 
 const usage = "tidepool eval --images DIR [--json] [--html FILE] [--size N] [--limit N] [--codecs a,b,...] [--rate-images N] [--report FILE] [--jobs N] [--decoder FILE]";
 
 /** Runs this command on each chunk of images in a child process (--files, --report) and merges the parts. */
-async function runInChildren(argv: string[], chunks: string[][], log: (s: string) => void): Promise<RdResult> {
+async function runInChildren(argv: string[], chunks: string[][], progress: Progress): Promise<RdResult> {
   const dir = mkdtempSync(join(tmpdir(), "tidepool-eval-jobs-"));
   // The children get the same options minus those the parent handles (outputs, the split itself).
   const withValue = ["--html", "--report", "--jobs", "--limit", "--files"];
@@ -30,7 +31,14 @@ async function runInChildren(argv: string[], chunks: string[][], log: (s: string
       const report = join(dir, `part-${j}.json`);
       const child = spawn(process.execPath, [repoPath("bin", "tidepool.mjs"), "eval", ...keep, "--files", files.join("/"), "--report", report], { stdio: ["ignore", "ignore", "pipe"] });
       let err = "";
-      child.stderr.on("data", (d) => { err += d; for (const line of String(d).split("\n")) if (line.startsWith("[")) log(`job ${j + 1}: ${line}`); });
+      // A child's stderr is a pipe, so it prints one plain "[i/n] …" line per image (its own ETA dropped here).
+      let pending = "";
+      child.stderr.on("data", (d) => {
+        err += d; pending += d;
+        const lines = pending.split("\n");
+        pending = lines.pop() ?? "";
+        for (const line of lines) if (line.startsWith("[")) progress.image(`job ${j + 1}: ${line.replace(/ ETA \S+$/, "")}`);
+      });
       child.on("error", fail);
       child.on("close", (code) => code === 0 ? done(JSON.parse(readFileSync(report, "utf8"))) : fail(new UserError(`eval job ${j + 1} failed (exit ${code}): ${err.trim().split("\n").filter((l) => !l.startsWith("[")).join("\n")}`)));
     })));
@@ -79,11 +87,15 @@ export const command: Command = {
     const view = size ? `${size}x${size} cover crop (lanczos3)` : "full size";
     const budgets = size ? byteBudgets(VIEW_BYTES_224.map((b) => Math.round((b * size * size) / (224 * 224)))) : bppBudgets();
     const chunks = Array.from({ length: Math.min(jobs, names.length) }, (_, j) => names.filter((_n, i) => i % Math.min(jobs, names.length) === j));
-    const result = jobs > 1 ? await runInChildren(argv, chunks, log) : await evaluate(images, {
-      baselines, budgets, view, log,
-      tidepool: status.available ? status.codec : null,
-      tidepoolStatus: status.available ? "evaluated" : status.reason,
-    });
+    const progress = new Progress(names.length);
+    let result: RdResult;
+    try {
+      result = jobs > 1 ? await runInChildren(argv, chunks, progress) : await evaluate(images, {
+        baselines, budgets, view, log: (s) => progress.log(s), progress,
+        tidepool: status.available ? status.codec : null,
+        tidepoolStatus: status.available ? "evaluated" : status.reason,
+      });
+    } finally { progress.finish(); }
     if (values.html) {
       const path = resolve(values.html);
       atomicWrite(path, renderHtml(result));
