@@ -1,0 +1,59 @@
+// How many rows each tensor of a split head must keep: replays the device's schedule (assembly/head.ts:
+// depth-first, ops in order) on row counters and records, at every row written, how far back the
+// slowest reader still needs. A residual add's skip tensor thus gets exactly the rows the main branch
+// lags behind. Every frame height up to the planned one is replayed (the lag can differ at the bottom).
+import type { HeadModel } from "../../core/head-types.ts";
+import { headShapes } from "../../model/head-geometry.ts";
+
+/** Ring rows per tensor (index 0 = input) for frames up to width x height; the last tensor is whole. */
+export function headRingRows(m: HeadModel, width: number, height: number): number[] {
+  const rows = new Array(m.ops.length + 1).fill(1);
+  for (let h = 1; h <= height; h++) {
+    let shapes: ReturnType<typeof headShapes>;
+    try { shapes = headShapes(m, width, h); } catch { continue; } // too small for the head: tp_init refuses it
+    replay(m, shapes.map((s) => s.height), rows);
+  }
+  rows[m.ops.length] = headShapes(m, width, height)[m.ops.length].height;
+  return rows;
+}
+
+function replay(m: HeadModel, heights: number[], need: number[]) {
+  const n = m.ops.length;
+  const produced = new Array(n + 1).fill(0);
+  const next = new Array(n).fill(0);
+  const reads = (o: number, t: number) => { const op = m.ops[o]; return op.op === "conv" ? op.input === t : op.inputs.includes(t); };
+  /** Lowest row of tensor t that some reader still needs (its pending output's first input row). */
+  const lowestNeeded = (t: number) => {
+    let low = Infinity;
+    for (let o = t; o < n; o++) {
+      if (!reads(o, t) || next[o] >= heights[o + 1]) continue;
+      const op = m.ops[o];
+      low = Math.min(low, op.op === "conv" ? Math.max(0, next[o] * op.stride - op.padding) : next[o]);
+    }
+    return low;
+  };
+  const written = (t: number) => {
+    const r = produced[t] - 1; // the row just written must share the ring with every row still needed
+    const low = Math.min(lowestNeeded(t), r);
+    need[t] = Math.max(need[t], r - low + 1);
+  };
+  const ready = (o: number, oy: number) => {
+    const op = m.ops[o];
+    if (op.op === "conv") return Math.min(oy * op.stride - op.padding + op.kernel, heights[op.input]) <= produced[op.input];
+    return produced[op.inputs[0]] > oy && produced[op.inputs[1]] > oy;
+  };
+  const advance = (o: number) => {
+    while (next[o] < heights[o + 1] && ready(o, next[o])) {
+      next[o]++;
+      produced[o + 1] = next[o];
+      written(o + 1);
+      rowProduced(o + 1);
+    }
+  };
+  const rowProduced = (t: number) => { for (let o = t; o < n; o++) if (reads(o, t)) advance(o); };
+  for (let y = 0; y < heights[0]; y++) {
+    produced[0] = y + 1;
+    written(0);
+    rowProduced(0);
+  }
+}
