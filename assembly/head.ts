@@ -45,8 +45,12 @@ export function tp_max_width(): i32 { return planWord(HH_MAX_WIDTH); }
 export function tp_max_height(): i32 { return planWord(HH_MAX_HEIGHT); }
 export function tp_row_ptr(): i32 { return planWord(HH_ROW_STAGE_OFFSET); }
 export function tp_rows_pushed(): i32 { return rowsPushed; }
-/** The split tensor (last tensor), uint8 pixel-interleaved [y][x][c], kept whole in the arena. */
+/** The split tensor (last tensor), uint8 pixel-interleaved [y][x][c], when the build kept it whole. */
 export function tp_output_ptr(): i32 { return tensorWord(tensorCount() - 1, HT_RING_OFFSET); }
+/** Rows of the split tensor computed so far (a streamed build keeps only the last few: read them after each row). */
+export function tp_output_rows(): i32 { return tRows(tensorCount() - 1); }
+/** Address of split-tensor row `r` (valid until the ring wraps past it). */
+export function tp_output_row_ptr(r: i32): i32 { return rowAddr(tensorCount() - 1, r); }
 export function tp_output_width(): i32 { return tWidth(tensorCount() - 1); }
 export function tp_output_height(): i32 { return tHeight(tensorCount() - 1); }
 export function tp_output_channels(): i32 { return tensorWord(tensorCount() - 1, HT_CHANNELS); }

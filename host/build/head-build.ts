@@ -9,14 +9,14 @@ import { appendDataSegment, dataSegments, memoryLimits } from "../core/wasm-bina
 import { ascCompile, BuildError, PAGE } from "./build.ts";
 import { planHeadArena, type HeadMemoryMap } from "./memory-map/head-planner.ts";
 
-export interface HeadBuildOptions { board: string | Board; head: HeadModel; width?: number; height?: number; format?: PixelFormat; withNames?: boolean }
+export interface HeadBuildOptions { board: string | Board; head: HeadModel; width?: number; height?: number; format?: PixelFormat; withNames?: boolean; streamOutput?: boolean }
 
 export interface HeadBuildResult { board: Board; head: HeadModel; map: HeadMemoryMap; wasm: Uint8Array; memoryPages: number; staticDataBytes: number }
 
 export async function buildHead(opts: HeadBuildOptions): Promise<HeadBuildResult> {
   const board = typeof opts.board === "string" ? getBoard(opts.board) : opts.board;
   const width = opts.width ?? board.camera.width, height = opts.height ?? board.camera.height, format = opts.format ?? board.camera.format;
-  const map = planHeadArena({ head: opts.head, board, width, height, format });
+  const map = planHeadArena({ head: opts.head, board, width, height, format, streamOutput: opts.streamOutput });
   const memoryBase = map.arenaBytes;
   const pages = Math.max(1, Math.ceil((memoryBase + 1024) / PAGE));
   const targets = JSON.parse(readFileSync(repoPath("asconfig.head.json"), "utf8")).targets;

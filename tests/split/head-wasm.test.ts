@@ -47,6 +47,17 @@ describe("split head: WASM equals the TypeScript reference", () => {
     }
   });
 
+  it("a streamed split tensor (only the rows one camera row releases) gives the same tensor in a smaller arena", async () => {
+    const head = randomHead({ seed: 21 });
+    const whole = await buildHead({ board: "k210", head, width: 45, height: 37, format: "rgb565" });
+    const streamed = await buildHead({ board: "k210", head, width: 45, height: 37, format: "rgb565", streamOutput: true });
+    const rows = streamed.map.ringRows.at(-1)!;
+    expect(rows).toBeLessThan(whole.map.ringRows.at(-1)!);
+    expect(streamed.map.arenaBytes).toBeLessThan(whole.map.arenaBytes);
+    const dev = await HeadInstance.load(streamed.wasm);
+    for (const [w, h, seed] of [[45, 37, 7], [21, 30, 8]] as const) expectSame(head, dev, w, h, "rgb565", seed);
+  });
+
   it("rings hold only the rows the schedule needs; the add's skip ring covers the lag", () => {
     const rows = headRingRows(randomHead({ seed: 11, specs: LONG_SKIP }), 29, 33);
     // input feeds a 3x3: 3 rows; tensor 1 feeds a 5x5 (5 rows) and the add, which lags by 2 + 2 rows.

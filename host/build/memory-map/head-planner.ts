@@ -13,13 +13,17 @@ import {
 
 const align = (n: number, a: number) => Math.ceil(n / a) * a;
 
-export interface HeadPlanOptions { head: HeadModel; board: Board; width: number; height: number; format: PixelFormat }
+export interface HeadPlanOptions {
+  head: HeadModel; board: Board; width: number; height: number; format: PixelFormat;
+  /** Keep only the split tensor's rows one camera row releases (the host reads them after each row). */
+  streamOutput?: boolean;
+}
 
 export interface HeadMemoryMap extends MemoryMap { ringRows: number[] }
 
-export function planHeadArena({ head, board, width, height, format }: HeadPlanOptions): HeadMemoryMap {
+export function planHeadArena({ head, board, width, height, format, streamOutput = false }: HeadPlanOptions): HeadMemoryMap {
   const shapes = headShapes(head, width, height);
-  const ringRows = headRingRows(head, width, height);
+  const ringRows = headRingRows(head, width, height, streamOutput);
   const regions: Region[] = [];
   let cursor = 0;
   const add = (name: string, kind: RegionKind, size: number, purpose: string, alignment = 16) => {
@@ -50,7 +54,7 @@ export function planHeadArena({ head, board, width, height, format }: HeadPlanOp
     const last = t === T - 1;
     const producer = t === 0 ? "input" : `${head.ops[t - 1].op} ${head.ops[t - 1].name}`;
     return add(last ? "output" : `tensor${t}.lines`, last ? "latent" : "line-buffer", ringRows[t] * s.width * s.channels,
-      last ? `split tensor ${s.channels} ch x ${s.height} x ${s.width}, pixel-interleaved (${producer})`
+      last ? `split tensor ${s.channels} ch x ${ringRows[t]} of ${s.height} rows x ${s.width}, pixel-interleaved (${producer})`
         : `${ringRows[t]} of ${s.height} rows x ${s.width} px x ${s.channels} ch (${producer})`);
   });
   add("stack", "stack", board.stackReserveBytes, "reserve for the runtime's operand/call stack and the host bridge");

@@ -5,19 +5,24 @@
 import type { HeadModel } from "../../core/head-types.ts";
 import { headShapes } from "../../model/head-geometry.ts";
 
-/** Ring rows per tensor (index 0 = input) for frames up to width x height; the last tensor is whole. */
-export function headRingRows(m: HeadModel, width: number, height: number): number[] {
+/**
+ * Ring rows per tensor (index 0 = input) for frames up to width x height. The last tensor (the split
+ * tensor) is kept whole, or with `streamOutput` only as many rows as one camera row can release: the
+ * host reads them after each tp_push_row (docs/split-computing.md).
+ */
+export function headRingRows(m: HeadModel, width: number, height: number, streamOutput = false): number[] {
   const rows = new Array(m.ops.length + 1).fill(1);
+  const perPush = { max: 1 };
   for (let h = 1; h <= height; h++) {
     let shapes: ReturnType<typeof headShapes>;
     try { shapes = headShapes(m, width, h); } catch { continue; } // too small for the head: tp_init refuses it
-    replay(m, shapes.map((s) => s.height), rows);
+    replay(m, shapes.map((s) => s.height), rows, perPush);
   }
-  rows[m.ops.length] = headShapes(m, width, height)[m.ops.length].height;
+  rows[m.ops.length] = streamOutput ? perPush.max : headShapes(m, width, height)[m.ops.length].height;
   return rows;
 }
 
-function replay(m: HeadModel, heights: number[], need: number[]) {
+function replay(m: HeadModel, heights: number[], need: number[], perPush: { max: number }) {
   const n = m.ops.length;
   const produced = new Array(n + 1).fill(0);
   const next = new Array(n).fill(0);
@@ -52,8 +57,10 @@ function replay(m: HeadModel, heights: number[], need: number[]) {
   };
   const rowProduced = (t: number) => { for (let o = t; o < n; o++) if (reads(o, t)) advance(o); };
   for (let y = 0; y < heights[0]; y++) {
+    const before = produced[n];
     produced[0] = y + 1;
     written(0);
     rowProduced(0);
+    perPush.max = Math.max(perPush.max, produced[n] - before);
   }
 }

@@ -17,6 +17,8 @@ export interface HeadExports {
   tp_output_width(): number;
   tp_output_height(): number;
   tp_output_channels(): number;
+  tp_output_rows(): number;
+  tp_output_row_ptr(r: number): number;
 }
 
 /** The split tensor: uint8, pixel-interleaved [y][x][c]. */
@@ -39,16 +41,23 @@ export class HeadInstance {
     return code;
   }
 
-  /** Streams a packed frame row by row and returns the split tensor. */
+  /**
+   * Streams a packed frame row by row and returns the split tensor, collecting its rows as they are
+   * released after each camera row (so it works whether the build kept the tensor whole or streamed).
+   */
   run(frame: Uint8Array, width: number, height: number, format: PixelFormat): SplitTensor {
     const e = this.exports, rowBytes = width * BYTES_PER_PIXEL[format];
     if (frame.length !== rowBytes * height) throw new EncoderRuntimeError(`frame has ${frame.length} bytes, expected ${width}x${height} ${format} = ${rowBytes * height}`);
     this.check(e.tp_init(width, height, FORMAT_CODE[format]), `tp_init(${width}, ${height}, ${format})`);
+    const out = { width: e.tp_output_width(), height: e.tp_output_height(), channels: e.tp_output_channels() };
+    const stride = out.width * out.channels, data = new Uint8Array(stride * out.height);
+    let read = 0;
     for (let y = 0; y < height; y++) {
       new Uint8Array(e.memory.buffer, e.tp_row_ptr(), rowBytes).set(frame.subarray(y * rowBytes, (y + 1) * rowBytes));
       this.check(e.tp_push_row(), "tp_push_row");
+      for (const done = e.tp_output_rows(); read < done; read++) data.set(new Uint8Array(e.memory.buffer, e.tp_output_row_ptr(read), stride), read * stride);
     }
     if (!e.tp_ready()) throw new EncoderRuntimeError("split tensor not complete after the last row");
-    return { width: e.tp_output_width(), height: e.tp_output_height(), channels: e.tp_output_channels(), data: new Uint8Array(e.memory.buffer, e.tp_output_ptr(), e.tp_output_len()).slice() };
+    return { ...out, data };
   }
 }
