@@ -1,6 +1,9 @@
 // Builds the split-head WASM for one board: plan the head's arena, compile assembly/head.ts (its own
 // asconfig, asconfig.head.json, with the board's target), place plan + parameters at their offsets.
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { atomicWrite } from "../core/atomic-write.ts";
+import { mapToJson, renderMapText } from "./memory-map/render.ts";
 import { getBoard, type Board } from "../core/boards.ts";
 import type { HeadModel } from "../core/head-types.ts";
 import type { PixelFormat } from "../core/pixel-format.ts";
@@ -35,4 +38,22 @@ export async function buildHead(opts: HeadBuildOptions): Promise<HeadBuildResult
   if (end > board.memory.arenaBudgetBytes)
     throw new BuildError(`split head arena for ${board.name} does not fit: ${end} bytes with ${staticDataBytes} bytes of AssemblyScript static data, budget ${board.memory.arenaBudgetBytes}`);
   return { board, head: opts.head, map, wasm, memoryPages: pages, staticDataBytes };
+}
+
+/** Writes the module, its memory map (text and JSON) and a report into `dir`; returns the paths. */
+export function writeHeadBuild(r: HeadBuildResult, dir: string) {
+  mkdirSync(dir, { recursive: true });
+  const base = join(resolve(dir), `tidepool-${r.board.name}-split${r.head.meta.split ?? ""}`);
+  const files = { wasm: `${base}.wasm`, map: `${base}.map`, mapJson: `${base}.map.json`, report: `${base}.report.json` };
+  const extra = { moduleBytes: r.wasm.length, staticDataBytes: r.staticDataBytes, memoryPages: r.memoryPages };
+  atomicWrite(files.wasm, r.wasm);
+  atomicWrite(files.map, renderMapText(r.map, extra));
+  atomicWrite(files.mapJson, `${JSON.stringify(mapToJson(r.map, extra), null, 2)}\n`);
+  const report = {
+    board: r.board.name, frame: `${r.map.width}x${r.map.height}`, format: r.map.format, model: r.head.meta.name ?? "split head",
+    split: r.head.meta.split ?? null, splitTensor: r.head.meta.splitTensor ?? null, ringRows: r.map.ringRows,
+    arenaBytes: r.map.arenaBytes, arenaBudgetBytes: r.map.arenaBudgetBytes, headroomBytes: r.map.headroomBytes, moduleBytes: r.wasm.length, ...files,
+  };
+  atomicWrite(files.report, `${JSON.stringify(report, null, 2)}\n`);
+  return report;
 }

@@ -13,25 +13,38 @@ import { headShapes } from "../../model/head-geometry.ts";
 export function headRingRows(m: HeadModel, width: number, height: number, streamOutput = false): number[] {
   const rows = new Array(m.ops.length + 1).fill(1);
   const perPush = { max: 1 };
-  for (let h = 1; h <= height; h++) {
+  const readers = readersOf(m);
+  // Every height whose bottom rows can behave differently: all small ones, and near the planned
+  // height every residue of the total stride (the schedule of the rows above the bottom is the same).
+  const period = m.ops.reduce((p, o) => p * (o.op === "conv" ? o.stride : 1), 1);
+  const heights = new Set<number>();
+  for (let h = 1; h <= Math.min(height, 64); h++) heights.add(h);
+  for (let h = Math.max(1, height - 4 * period - 64); h <= height; h++) heights.add(h);
+  for (const h of heights) {
     let shapes: ReturnType<typeof headShapes>;
     try { shapes = headShapes(m, width, h); } catch { continue; } // too small for the head: tp_init refuses it
-    replay(m, shapes.map((s) => s.height), rows, perPush);
+    replay(m, readers, shapes.map((s) => s.height), rows, perPush);
   }
   rows[m.ops.length] = streamOutput ? perPush.max : headShapes(m, width, height)[m.ops.length].height;
   return rows;
 }
 
-function replay(m: HeadModel, heights: number[], need: number[], perPush: { max: number }) {
+/** The ops that read each tensor, in op order (the device visits them in this order). */
+function readersOf(m: HeadModel): number[][] {
+  const readers: number[][] = Array.from({ length: m.ops.length + 1 }, () => []);
+  m.ops.forEach((op, o) => { for (const t of new Set(op.op === "conv" ? [op.input] : op.inputs)) readers[t].push(o); });
+  return readers;
+}
+
+function replay(m: HeadModel, readers: number[][], heights: number[], need: number[], perPush: { max: number }) {
   const n = m.ops.length;
   const produced = new Array(n + 1).fill(0);
   const next = new Array(n).fill(0);
-  const reads = (o: number, t: number) => { const op = m.ops[o]; return op.op === "conv" ? op.input === t : op.inputs.includes(t); };
   /** Lowest row of tensor t that some reader still needs (its pending output's first input row). */
   const lowestNeeded = (t: number) => {
     let low = Infinity;
-    for (let o = t; o < n; o++) {
-      if (!reads(o, t) || next[o] >= heights[o + 1]) continue;
+    for (const o of readers[t]) {
+      if (next[o] >= heights[o + 1]) continue;
       const op = m.ops[o];
       low = Math.min(low, op.op === "conv" ? Math.max(0, next[o] * op.stride - op.padding) : next[o]);
     }
@@ -55,7 +68,7 @@ function replay(m: HeadModel, heights: number[], need: number[], perPush: { max:
       rowProduced(o + 1);
     }
   };
-  const rowProduced = (t: number) => { for (let o = t; o < n; o++) if (reads(o, t)) advance(o); };
+  const rowProduced = (t: number) => { for (const o of readers[t]) advance(o); };
   for (let y = 0; y < heights[0]; y++) {
     const before = produced[n];
     produced[0] = y + 1;

@@ -30,6 +30,8 @@ export interface ImportResult {
   /** ONNX name of the quantized image tensor. */
   inputTensor: string;
   blocks: number;
+  /** For each split point 0..split: the op count of the head ending there and its ONNX tensor. */
+  splitPoints: { ops: number; tensor: string }[];
 }
 
 interface Quant { scale: number; zeroPoint: number }
@@ -95,6 +97,8 @@ export function importOnnxHead(bytes: Uint8Array, opts: ImportOptions): ImportRe
   const tensorOf = (n: OnnxNode, name: string) => tensors.get(name) ?? refuse(n, `reads "${name}", which is not computed by the mapped part of the graph`);
   let blocks = -1; // the stem ends block "0"
   let splitTensor = "";
+  const splitPoints: { ops: number; tensor: string }[] = [];
+  const blockEnd = (tensor: string) => { blocks++; splitTensor = tensor; splitPoints.push({ ops: ops.length, tensor }); };
   const done = () => blocks >= opts.split;
 
   const start = g.node.indexOf(q0) + 1;
@@ -159,8 +163,7 @@ export function importOnnxHead(bytes: Uint8Array, opts: ImportOptions): ImportRe
       const readsDepthwise = (producerOp[x] as HeadConv | null)?.depthwise === true;
       const next = g.node[i + 1];
       const addFollows = next?.op_type === "QLinearAdd" && next.input.includes(n.output[0]);
-      if (blocks < 0) { blocks = 0; splitTensor = n.output[0]; }
-      else if (readsDepthwise && !depthwise && k === 1 && !addFollows) { blocks++; splitTensor = n.output[0]; }
+      if (blocks < 0 || (readsDepthwise && !depthwise && k === 1 && !addFollows)) blockEnd(n.output[0]);
     } else if (n.op_type === "QLinearAdd") {
       const a = tensorOf(n, n.input[0]), b = tensorOf(n, n.input[3]);
       const as = scalar(n, n.input[1], "A scale"), az = zeroPoint(n, n.input[2], "A zero point");
@@ -176,24 +179,31 @@ export function importOnnxHead(bytes: Uint8Array, opts: ImportOptions): ImportRe
       const op: HeadAdd = { op: "add", name: n.name, inputs: [a, b], channels: channelsOf[a], zeroPoints: [az, bz], multipliers: [ma, mb], shift: s, outZeroPoint: cz, clampLo: 0, clampHi: 255, outScale: cs };
       ops.push(op);
       tensors.set(n.output[0], ops.length); quant.push({ scale: cs, zeroPoint: cz }); channelsOf.push(channelsOf[a]); producerOp.push(op);
-      blocks++; splitTensor = n.output[0];
+      blockEnd(n.output[0]);
     } else {
-      refuse(n, `operator ${n.domain ? `${n.domain}.` : ""}${n.op_type} is not mapped on the device (QLinearConv, QLinearAdd only before the split)`);
+      refuse(n, `operator ${n.domain ? `${n.domain}.` : ""}${n.op_type} is not mapped on the device (only QLinearConv and QLinearAdd before the split; ${Math.max(0, blocks)} inverted-residual blocks mapped before it)`);
     }
   }
   if (!done()) throw new OnnxImportError(`${source}: split ${opts.split} asked, but the graph has only ${Math.max(0, blocks)} inverted-residual blocks before an unmapped operator or its end`);
-  // Ops computed after the last block end (none with the rule above) are dropped with the rest of the graph.
-  const keep = tensors.get(splitTensor)!;
   const head: HeadModel = {
     input: { channels, lut, scale: inQ.scale, zeroPoint: inQ.zeroPoint },
-    ops: ops.slice(0, keep),
-    meta: {
-      name: `onnx head, split ${opts.split}`, source: opts.source ?? null, split: opts.split, splitTensor,
-      outScale: quant[keep].scale, outZeroPoint: quant[keep].zeroPoint, mean, std,
-    },
+    ops,
+    meta: { name: `onnx head, split ${opts.split}`, source: opts.source ?? null, split: opts.split, splitTensor, outScale: quant[ops.length].scale, outZeroPoint: quant[ops.length].zeroPoint, mean, std },
   };
   validateHeadModel(head, source);
-  return { head, splitTensor, inputTensor: q0.output[0], blocks };
+  return { head, splitTensor, inputTensor: q0.output[0], blocks, splitPoints };
+}
+
+/** The head of an import that ends at an earlier split point (0 <= split <= the import's split). */
+export function headAtSplit(r: ImportResult, split: number): HeadModel {
+  const p = r.splitPoints[split];
+  if (!p) throw new OnnxImportError(`split ${split} outside 0..${r.splitPoints.length - 1}`);
+  const last = r.head.ops[p.ops - 1];
+  return {
+    input: r.head.input,
+    ops: r.head.ops.slice(0, p.ops),
+    meta: { ...r.head.meta, name: `onnx head, split ${split}`, split, splitTensor: p.tensor, outScale: last.outScale, outZeroPoint: last.outZeroPoint },
+  };
 }
 
 /** An aligned copy (protobuf byte fields may be views at odd offsets). */
