@@ -91,11 +91,16 @@ export function planHeadArena({ head, board, width, height, format, streamOutput
     }
     const p = params[i]!;
     ow(HO.kind, OP_KIND.conv); ow(HO.in0, o.input); ow(HO.in1, o.input); ow(HO.kernel, o.kernel); ow(HO.stride, o.stride);
-    ow(HO.padding, o.padding); ow(HO.depthwise, o.depthwise ? 1 : 0); ow(HO.inZeroPoint, o.inZeroPoint); ow(HO.outChannels, o.outChannels);
+    // Without padding every tap is inside the frame, so sum w * (x - zp) = sum w * x - zp * sum w: the
+    // zero point goes into the bias here (same int32 result, wrap included) and the device skips it.
+    const fold = !o.depthwise && o.padding === 0 && o.inZeroPoint !== 0;
+    ow(HO.padding, o.padding); ow(HO.depthwise, o.depthwise ? 1 : 0); ow(HO.inZeroPoint, fold ? 0 : o.inZeroPoint); ow(HO.outChannels, o.outChannels);
     ow(HO.weightsOffset, p.w.offset); ow(HO.biasOffset, p.b.offset); ow(HO.multiplierOffset, p.m.offset); ow(HO.shiftOffset, p.m.offset + 4 * o.outChannels);
     init.set(new Uint8Array(o.weights.buffer, o.weights.byteOffset, o.weights.length), p.w.offset - plan.offset);
     for (let c = 0; c < o.outChannels; c++) {
-      word(p.b.offset + 4 * c, o.bias[c]);
+      let bias = o.bias[c];
+      if (fold) { const taps = o.weights.length / o.outChannels; for (let j = 0; j < taps; j++) bias -= o.inZeroPoint * o.weights[c * taps + j]; }
+      word(p.b.offset + 4 * c, bias | 0);
       word(p.m.offset + 4 * c, o.multiplier[c]);
       word(p.m.offset + 4 * (o.outChannels + c), o.shift[c]);
     }
