@@ -10,6 +10,8 @@ import { repoPath } from "../../host/core/paths.ts";
 import { writeModel } from "../../host/model/format.ts";
 import { randomModel } from "../../host/model/random-model.ts";
 import { runCliInProcess } from "../helpers/cli.ts";
+import { decodeOnnx, encodeOnnx } from "../../host/model/import/onnx-proto.ts";
+import { DEFAULT_SPLIT_ONNX } from "../../host/build/split-choice.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "tidepool-bad-"));
 const at = (name: string) => join(tmp, name);
@@ -32,6 +34,7 @@ const ROWS: Array<{ input: string; args: () => string[]; message: RegExp }> = [
   { input: "image too small for MS-SSIM", args: () => ["eval", "--images", at("tiny")], message: /tiny\.png is 17x9: 5-scale MS-SSIM needs both sides >= 161 px/ },
   { input: "empty or missing image folder", args: () => ["eval", "--images", at("empty")], message: /image folder .*empty: no image files/ },
   { input: "unknown link", args: () => ["simulate", "--images", at("tiny"), "--link", "wifi"], message: /unknown link "wifi"; known: / },
+  { input: "ONNX node the device cannot run", args: () => ["import", "--onnx", at("mul.onnx"), "--split", "1", "-o", at("head.tpm")], message: /mul\.onnx: node "Conv_2_quant" \(QLinearMul\): operator QLinearMul is not mapped on the device/ },
   { input: "bad calibration file", args: () => ["profile", "--board", "k210", "--frame", "32x24", "--calibrate", at("t.json"), at("a.png"), at("b.png")], message: /t\.json: not JSON/ },
 ];
 
@@ -49,6 +52,10 @@ beforeAll(async () => {
   mkdirSync(at("empty"));
   writeFileSync(at("a.png"), png); writeFileSync(at("b.png"), png);
   writeFileSync(at("t.json"), "[{");
+  // The int8 MobileNetV2 with one QLinearConv turned into an operator the split head does not have.
+  const onnx = decodeOnnx(readFileSync(DEFAULT_SPLIT_ONNX));
+  onnx.graph.node.find((n) => n.name === "Conv_2_quant")!.op_type = "QLinearMul";
+  writeFileSync(at("mul.onnx"), encodeOnnx(onnx));
 });
 
 describe("bad inputs (docs/errors.md)", () => {
