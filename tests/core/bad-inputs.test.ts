@@ -34,7 +34,7 @@ const ROWS: Array<{ input: string; args: () => string[]; message: RegExp }> = [
   { input: "image too small for MS-SSIM", args: () => ["eval", "--images", at("tiny")], message: /tiny\.png is 17x9: 5-scale MS-SSIM needs both sides >= 161 px/ },
   { input: "empty or missing image folder", args: () => ["eval", "--images", at("empty")], message: /image folder .*empty: no image files/ },
   { input: "unknown link", args: () => ["simulate", "--images", at("tiny"), "--link", "wifi"], message: /unknown link "wifi"; known: / },
-  { input: "ONNX node the device cannot run", args: () => ["import", "--onnx", at("mul.onnx"), "--split", "1", "-o", at("head.tpm")], message: /mul\.onnx: node "Conv_2_quant" \(QLinearMul\): operator QLinearMul is not mapped on the device/ },
+  { input: "unmappable ONNX node", args: () => ["import", "--onnx", at("mul.onnx"), "--split", "1", "-o", at("head.tpm")], message: /mul\.onnx: node "Conv_2_quant" \(QLinearMul\): operator QLinearMul is not mapped on the device/ },
   { input: "bad calibration file", args: () => ["profile", "--board", "k210", "--frame", "32x24", "--calibrate", at("t.json"), at("a.png"), at("b.png")], message: /t\.json: not JSON/ },
 ];
 
