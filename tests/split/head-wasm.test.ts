@@ -1,6 +1,8 @@
 // The split head on the device (assembly/head.ts, built WASM) equals the whole-frame TypeScript
 // reference bit for bit, on random MobileNetV2-like heads, every pixel format and odd frame sizes.
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { repoPath } from "../../host/core/paths.ts";
 import { buildHead } from "../../host/build/head-build.ts";
 import { HeadInstance } from "../../host/build/runtime/head-instance.ts";
 import { referenceHead } from "../../host/build/reference/head.ts";
@@ -65,6 +67,14 @@ describe("split head: WASM equals the TypeScript reference", () => {
     expect(rows[1]).toBeGreaterThanOrEqual(5);
     expect(rows[1]).toBeLessThan(33);
     expect(rows.at(-1)).toBe(16); // the split tensor is whole
+  });
+
+  it("docs/device-abi.md lists every export of a built split-head module", async () => {
+    const built = await buildHead({ board: "k210", head: randomHead({ seed: 2 }), width: 20, height: 20, format: "gray8" });
+    const exports = WebAssembly.Module.exports(new WebAssembly.Module(built.wasm as Uint8Array<ArrayBuffer>)).map((e) => e.name);
+    const section = readFileSync(repoPath("docs", "device-abi.md"), "utf8").split("## Split-head module")[1];
+    const documented = new Set([...section.matchAll(/`(\w+)(?:\(|`)/g)].map((m) => m[1]));
+    expect(exports.filter((e) => !documented.has(e))).toEqual([]);
   });
 
   it("refuses frames the plan was not made for", async () => {

@@ -80,6 +80,10 @@ describe("ONNX importer (int8 MobileNetV2)", () => {
     const imp = await runCliInProcess(["import", "--onnx", DEFAULT_SPLIT_ONNX, "--split", "2", "-o", out]);
     expect(imp.code, imp.out).toBe(0);
     expect(readHeadModel(readFileSync(out)).ops.length).toBe(6);
+    // The file builds like any model (the version picks the split-head build).
+    const fromFile = await runCliInProcess(["build", "--board", "k210", "--model", out, "--frame", "64x48", "--out", dir, "--json"]);
+    expect(fromFile.code, fromFile.out).toBe(0);
+    expect(JSON.parse(fromFile.stdout)).toMatchObject({ board: "k210", split: 2, splitTensor: "489_quantized", frame: "64x48" });
     const bad = await runCliInProcess(["import", "--onnx", DEFAULT_SPLIT_ONNX, "--split", "30", "-o", join(dir, "x.tpm")]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/17 inverted-residual blocks mapped before it/);
