@@ -63,7 +63,8 @@ function assemblySources(dir = repoPath("assembly")): string[] {
 function compileKey(args: string[]): string {
   const h = createHash("sha256");
   h.update(JSON.parse(readFileSync(repoPath("node_modules", "assemblyscript", "package.json"), "utf8")).version);
-  h.update(readFileSync(repoPath("asconfig.json")));
+  // Every asconfig (asconfig.json for the encoder, asconfig.head.json for the split head).
+  for (const f of readdirSync(repoPath()).filter((n) => /^asconfig.*\.json$/.test(n)).sort()) h.update(readFileSync(repoPath(f)));
   for (const f of assemblySources()) { h.update(relative(repoPath(), f)); h.update(readFileSync(f)); }
   h.update(JSON.stringify(args));
   return h.digest("hex").slice(0, 32);
