@@ -44,8 +44,23 @@ export function convParams(k_: i32, s_: i32, p_: i32, inZp_: i32, outZp_: i32, l
   return acc;
 }
 
+/** 1x1 stride-1 unpadded conv (MobileNetV2's expansions and projections): one input row, no tap clipping. */
+function pointwiseRow(oy: i32): void {
+  const row = src + (oy % srcRows) * srcRowBytes;
+  for (let ox = 0; ox < outW; ox++) {
+    const x = row + ox * cin, out = dst + ox * cout;
+    let w = weights;
+    for (let co = 0; co < cout; co++, w += cin) {
+      const acc = load<i32>(bias + (co << 2)) + (inZp == 0 ? dot(w, x, cin) : dotZp(w, x, cin, inZp));
+      const v = requantize(acc, load<i32>(mul + (co << 2)), load<i32>(shifts + (co << 2))) + outZp;
+      store<u8>(out + co, <u8>clampTo(v, lo, hi));
+    }
+  }
+}
+
 /** Dense conv (groups 1), weights [co][ky][kx][ci]: output row `oy`. */
 export function denseConvRow(oy: i32): void {
+  if (k == 1 && st == 1 && pad == 0) { pointwiseRow(oy); return; }
   const y0 = oy * st - pad;
   const kyStart = y0 < 0 ? -y0 : 0;
   const kyEnd = y0 + k > inH ? inH - y0 : k;
