@@ -101,7 +101,8 @@ function assemblySources(dir = repoPath("assembly")): string[] {
 function compileKey(args: string[]): string {
   const h = createHash("sha256");
   h.update(JSON.parse(readFileSync(repoPath("node_modules", "assemblyscript", "package.json"), "utf8")).version);
-  h.update(readFileSync(repoPath("asconfig.json")));
+  // Every asconfig (asconfig.json for the encoder, asconfig.head.json for the split head).
+  for (const f of readdirSync(repoPath()).filter((n) => /^asconfig.*\.json$/.test(n)).sort()) h.update(readFileSync(repoPath(f)));
   for (const f of assemblySources()) { h.update(relative(repoPath(), f)); h.update(readFileSync(f)); }
   // A generated kernels library is named by its content hash, which the arguments carry.
   h.update(JSON.stringify(args));

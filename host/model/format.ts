@@ -110,6 +110,8 @@ export function readModel(bytes: Uint8Array, source = "model file"): Model {
     throw new ModelFormatError(`wrong magic ${JSON.stringify(magic)} at offset 0 (expected "${MODEL_MAGIC}"): not a Tidepool model file`, source);
   const head = new ByteReader(bytes, 4, bytes.length, "header", source);
   const version = head.u16("version");
+  if (version === 2) // version 2 is a split-computing head (host/model/head-format.ts), not an encoder
+    throw new ModelFormatError(`unsupported version 2 at offset 4 (this build reads version ${MODEL_VERSION} as an encoder; version 2 is a split head, docs/split-computing.md)`, source);
   if (version !== MODEL_VERSION)
     throw new ModelFormatError(`unsupported version ${version} at offset 4 (this build reads version ${MODEL_VERSION})`, source);
   const count = head.u16("section count");

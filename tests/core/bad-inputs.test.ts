@@ -11,6 +11,8 @@ import { writeModel } from "../../host/model/format.ts";
 import { randomModel } from "../../host/model/random-model.ts";
 import { writeContainer } from "../../host/wire/container.ts";
 import { runCliInProcess } from "../helpers/cli.ts";
+import { decodeOnnx, encodeOnnx } from "../../host/model/import/onnx-proto.ts";
+import { DEFAULT_SPLIT_ONNX } from "../../host/build/split-choice.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "tidepool-bad-"));
 const at = (name: string) => join(tmp, name);
@@ -33,6 +35,7 @@ const ROWS: Array<{ input: string; args: () => string[]; message: RegExp }> = [
   { input: "image too small for MS-SSIM", args: () => ["eval", "--images", at("tiny")], message: /tiny\.png is 17x9: 5-scale MS-SSIM needs both sides >= 161 px/ },
   { input: "empty or missing image folder", args: () => ["eval", "--images", at("empty")], message: /image folder .*empty: no image files/ },
   { input: "unknown link", args: () => ["simulate", "--images", at("tiny"), "--link", "wifi"], message: /unknown link "wifi"; known: / },
+  { input: "unmappable ONNX node", args: () => ["import", "--onnx", at("mul.onnx"), "--split", "1", "-o", at("head.tpm")], message: /mul\.onnx: node "Conv_2_quant" \(QLinearMul\): operator QLinearMul is not mapped on the device/ },
   { input: "bad calibration file", args: () => ["profile", "--board", "k210", "--frame", "32x24", "--calibrate", at("t.json"), at("a.png"), at("b.png")], message: /t\.json: not JSON/ },
   { input: "not a packet file", args: () => ["decode", at("junk.tpk")], message: /junk\.tpk: not a Tidepool container \(expected magic "TPIC"/ },
   { input: "truncated packet file", args: () => ["decode", at("cut.tpk")], message: /cut\.tpk: truncated: packet 1 at offset \d+ needs 20 bytes, \d+ remain/ },
@@ -64,6 +67,10 @@ beforeAll(async () => {
   writeFileSync(at("flip.tpk"), flipped);
   writeFileSync(at("other.tpk"), file);
   writeFileSync(at("ok.tpk"), file);
+  // The int8 MobileNetV2 with one QLinearConv turned into an operator the split head does not have.
+  const onnx = decodeOnnx(readFileSync(DEFAULT_SPLIT_ONNX));
+  onnx.graph.node.find((n) => n.name === "Conv_2_quant")!.op_type = "QLinearMul";
+  writeFileSync(at("mul.onnx"), encodeOnnx(onnx));
 });
 
 describe("bad inputs (docs/errors.md)", () => {

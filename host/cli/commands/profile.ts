@@ -9,12 +9,17 @@ import { encoderWorkload } from "../../build/profile/encoder-workload.ts";
 import { jpegWorkload } from "../../build/profile/jpeg-workload.ts";
 import { calibrate, parseMeasuredTimes } from "../../build/profile/calibrate.ts";
 import { costTable, type RuntimeMode } from "../../build/profile/cost-models.ts";
-import { parseCommandArgs, parseFlag, parseFrame, UserError, type Command } from "../command.ts";
+import { intOption, parseCommandArgs, parseFlag, parseFrame, UserError, type Command } from "../command.ts";
+import { buildHead } from "../../build/head-build.ts";
+import { headWorkload } from "../../build/profile/head-workload.ts";
+import { importAllSplits, DEFAULT_SPLIT_ONNX } from "../../build/split-choice.ts";
+import { headAtSplit } from "../../model/import/onnx-import.ts";
+import { readHeadModel } from "../../model/head-format.ts";
 import { readInputFile } from "../../core/input-file.ts";
 import { nativeProfile, type NativeProfile } from "../../build/profile/native-profile.ts";
 import { nativeTargetForRuntime } from "../../build/native/targets.ts";
 
-const usage = "tidepool profile --board NAME [--runtime interp|aot|qemu-m7|qemu-rv32|qemu-rv64] [--bounds-checks on|off] [--codec tidepool|jpeg] [--quality Q] [--frame WxH] [--format F] [--model FILE] [--kernels specialised|generic] [--calibrate TIMES.json] IMAGE... [--json]";
+const usage = "tidepool profile --board NAME [--runtime interp|aot|qemu-m7|qemu-rv32|qemu-rv64] [--bounds-checks on|off] [--codec tidepool|jpeg|split] [--split N] [--onnx FILE] [--quality Q] [--frame WxH] [--format F] [--model FILE] [--kernels specialised|generic] [--calibrate TIMES.json] IMAGE... [--json]";
 
 export const command: Command = {
   name: "profile",
@@ -24,7 +29,7 @@ export const command: Command = {
     const { values, positionals } = parseCommandArgs(argv, {
       board: { type: "string" }, runtime: { type: "string" }, codec: { type: "string" }, quality: { type: "string" },
       frame: { type: "string" }, format: { type: "string" }, model: { type: "string" }, calibrate: { type: "string" }, json: { type: "boolean" },
-      "bounds-checks": { type: "string" }, kernels: { type: "string" },
+      "bounds-checks": { type: "string" }, kernels: { type: "string" }, split: { type: "string" }, onnx: { type: "string" },
     }, usage);
     if (!values.board) throw new UserError(`--board is required\nusage: ${usage}`, 2);
     if (positionals.length === 0) throw new UserError(`no images given\nusage: ${usage}`, 2);
@@ -37,7 +42,9 @@ export const command: Command = {
     if (boundsChecks !== "on" && boundsChecks !== "off") throw new UserError(`--bounds-checks must be on or off, got "${values["bounds-checks"]}"`, 2);
     if (values["bounds-checks"] && !native) throw new UserError("--bounds-checks applies to a qemu-* runtime only", 2);
     const codec = values.codec ?? "tidepool";
-    if (codec !== "tidepool" && codec !== "jpeg") throw new UserError(`--codec must be tidepool or jpeg, got "${codec}"`, 2);
+    if (codec !== "tidepool" && codec !== "jpeg" && codec !== "split") throw new UserError(`--codec must be tidepool, jpeg or split, got "${codec}"`, 2);
+    const split = intOption("split", values.split, 0);
+    if (codec === "split" && split === undefined && !values.model) throw new UserError(`--codec split needs --split N (with --onnx, default the int8 MobileNetV2) or --model HEAD.tpm\nusage: ${usage}`, 2);
     const quality = values.quality ? Number(values.quality) : 20;
     if (!Number.isInteger(quality) || quality < 1 || quality > 100) throw new UserError(`--quality must be 1..100, got "${values.quality}"`, 2);
     const size = values.frame ? parseFrame(values.frame) : { width: board.camera.width, height: board.camera.height };
@@ -54,7 +61,12 @@ export const command: Command = {
     }
     let workload: Workload;
     let built: Awaited<ReturnType<typeof buildEncoder>> | undefined, jpegBuild: Awaited<ReturnType<typeof buildDeviceJpeg>> | undefined;
-    if (codec === "tidepool") {
+    if (codec === "split") {
+      if (native) throw new UserError("--codec split runs modelled only (interp or aot), not on a qemu-* runtime", 2);
+      // The split head is profiled at the board's frame with its split tensor streamed out (as built).
+      const head = values.model ? readHeadModel(readInputFile(values.model, "model file"), values.model) : headAtSplit(importAllSplits(values.onnx ?? DEFAULT_SPLIT_ONNX), split!);
+      workload = headWorkload(await buildHead({ board, head, ...size, format, withNames: true, streamOutput: true }), frames);
+    } else if (codec === "tidepool") {
       // The specialised kernels are tuned for the runtime being profiled (docs/kernels.md).
       const kernels = values.kernels === undefined ? undefined : parseFlag("kernels", () => parseKernelMode(values.kernels!));
       built = await buildEncoder({ board, modelPath: values.model, ...size, format, withNames: true, kernels, runtime });
