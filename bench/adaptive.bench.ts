@@ -15,7 +15,16 @@ import { bytesAtAgreement, line, pct, policyCycleShare } from "../host/eval/adap
 import { JPEG_QUALITIES } from "../host/eval/adaptive/outcomes.ts";
 import { encoderKey, precomputeOutcomes, outcomeCachePath } from "../host/eval/adaptive/precompute.ts";
 import { jpegBaseline, modelPolicy } from "../host/eval/adaptive/simulate-policy.ts";
-import { adaptiveStrategy, fixedStrategy, jpegAdaptiveStrategy, jpegFixedStrategy, jpegOracleStrategy, oracleStrategy, packetIndex, policySamples } from "../host/eval/adaptive/strategies.ts";
+import {
+  adaptiveStrategy,
+  fixedStrategy,
+  jpegAdaptiveStrategy,
+  jpegFixedStrategy,
+  jpegOracleStrategy,
+  oracleStrategy,
+  packetIndex,
+  policySamples,
+} from "../host/eval/adaptive/strategies.ts";
 import { readOutcomes } from "../host/eval/adaptive/outcomes.ts";
 import { DEFAULT_DRIFT } from "../host/receiver/adaptive/drift.ts";
 import { downlinkPlan } from "../host/receiver/adaptive/drift.ts";
@@ -27,10 +36,13 @@ export default async function adaptiveBench() {
   const policy = modelPolicy(model, DEFAULT_MODEL_PATH);
   const tables = modelTables(model);
   const costs = costTable(tables);
-  const P = 222, p = packetIndex(P);
+  const P = 222,
+    p = packetIndex(P);
   const val = await precomputeOutcomes({ set: "val", scene: "day", count: limit, log });
   const samples = policySamples(val, costs);
-  console.log(`settings: ${val.length} imagenet-val-1000 images, 224x224 classifier view, decoder-task.onnx, ${P}-byte packets (LoRaWAN DR4-5), agreement = MobileNetV2 top-1 vs its top-1 on the original; policy ${model.policy!.length} B PLCY, λ ${policy.lambdaQ8 / 256}, ${policy.hidden} hidden`);
+  console.log(
+    `settings: ${val.length} imagenet-val-1000 images, 224x224 classifier view, decoder-task.onnx, ${P}-byte packets (LoRaWAN DR4-5), agreement = MobileNetV2 top-1 vs its top-1 on the original; policy ${model.policy!.length} B PLCY, λ ${policy.lambdaQ8 / 256}, ${policy.hidden} hidden`,
+  );
 
   const C = policy.channels;
   const fixed = Array.from({ length: C }, (_, k) => fixedStrategy(val, k + 1, p));
@@ -42,13 +54,19 @@ export default async function adaptiveBench() {
   console.log(`  ${line(oracle)}   (upper bound: each image's smallest k that keeps the answer)`);
   console.log(`  ${line(adaptive)}   (shipped policy, integer reference = the board's choice)`);
   console.log("\nλ sweep of the shipped policy (λ is a field of the section; one probability model):");
-  for (const l of [0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.6, 0.8, 1]) console.log(`  λ ${l.toFixed(2)}  ${line(adaptiveStrategy(samples, policy, p, Math.round(l * 256), `adaptive λ${l}`))}`);
+  for (const l of [0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.6, 0.8, 1])
+    console.log(`  λ ${l.toFixed(2)}  ${line(adaptiveStrategy(samples, policy, p, Math.round(l * 256), `adaptive λ${l}`))}`);
 
   // Goal 1
   const eqFixed = bytesAtAgreement(fixed, adaptive.agreement);
-  const g1saving = 1 - adaptive.bytes / best.bytes, g1loss = best.agreement - adaptive.agreement;
-  console.log(`\nGOAL 1 (>= 40 % fewer bytes than the best fixed budget, <= 1 point of agreement lost): best fixed ${best.name} ${best.bytes.toFixed(0)} B at ${best.agreement.toFixed(3)}; adaptive ${adaptive.bytes.toFixed(0)} B at ${adaptive.agreement.toFixed(3)}: ${pct(g1saving)} fewer bytes, ${(100 * g1loss).toFixed(1)} points lost -> ${g1saving >= 0.4 && g1loss <= 0.01 ? "MET" : "NOT MET"}`);
-  console.log(`  at exactly the adaptive's agreement the fixed curve needs ${eqFixed === null ? "n/a" : `${eqFixed.toFixed(0)} B (adaptive saves ${pct(1 - adaptive.bytes / eqFixed)})`}; the oracle saves ${pct(1 - oracle.bytes / best.bytes)} against ${best.name} at ${oracle.agreement.toFixed(3)}`);
+  const g1saving = 1 - adaptive.bytes / best.bytes,
+    g1loss = best.agreement - adaptive.agreement;
+  console.log(
+    `\nGOAL 1 (>= 40 % fewer bytes than the best fixed budget, <= 1 point of agreement lost): best fixed ${best.name} ${best.bytes.toFixed(0)} B at ${best.agreement.toFixed(3)}; adaptive ${adaptive.bytes.toFixed(0)} B at ${adaptive.agreement.toFixed(3)}: ${pct(g1saving)} fewer bytes, ${(100 * g1loss).toFixed(1)} points lost -> ${g1saving >= 0.4 && g1loss <= 0.01 ? "MET" : "NOT MET"}`,
+  );
+  console.log(
+    `  at exactly the adaptive's agreement the fixed curve needs ${eqFixed === null ? "n/a" : `${eqFixed.toFixed(0)} B (adaptive saves ${pct(1 - adaptive.bytes / eqFixed)})`}; the oracle saves ${pct(1 - oracle.bytes / best.bytes)} against ${best.name} at ${oracle.agreement.toFixed(3)}`,
+  );
 
   // Goal 2
   const jb = await jpegBaseline(model, policy, { log });
@@ -67,9 +85,13 @@ export default async function adaptiveBench() {
   console.log("  Tidepool / AdaCompress-on-JPEG bytes at equal agreement along the Tidepool λ sweep and fixed budgets:");
   for (const r of [...[0.2, 0.3, 0.4, 0.6].map((l) => adaptiveStrategy(samples, policy, p, Math.round(l * 256), `adaptive λ${l}`)), ...fixed.slice(3, 9)]) {
     const j = bytesAtAgreement([...adaCurve, ada], r.agreement);
-    console.log(`    ${r.name.padEnd(14)} ${r.bytes.toFixed(0).padStart(5)} B at ${r.agreement.toFixed(3)}: AdaCompress ${j === null ? "n/a" : `${j.toFixed(0)} B -> ${(r.bytes / j).toFixed(2)}x`}`);
+    console.log(
+      `    ${r.name.padEnd(14)} ${r.bytes.toFixed(0).padStart(5)} B at ${r.agreement.toFixed(3)}: AdaCompress ${j === null ? "n/a" : `${j.toFixed(0)} B -> ${(r.bytes / j).toFixed(2)}x`}`,
+    );
   }
-  console.log(`GOAL 2 (<= 0.5x AdaCompress-on-JPEG bytes at equal agreement): AdaCompress needs ${adaAt === null ? "n/a" : `${adaAt.toFixed(0)} B`} at ${adaptive.agreement.toFixed(3)}; Tidepool adaptive ${adaptive.bytes.toFixed(0)} B -> ${ratio === null ? "n/a" : `${ratio.toFixed(2)}x`} ${ratio !== null && ratio <= 0.5 ? "MET" : "NOT MET"}`);
+  console.log(
+    `GOAL 2 (<= 0.5x AdaCompress-on-JPEG bytes at equal agreement): AdaCompress needs ${adaAt === null ? "n/a" : `${adaAt.toFixed(0)} B`} at ${adaptive.agreement.toFixed(3)}; Tidepool adaptive ${adaptive.bytes.toFixed(0)} B -> ${ratio === null ? "n/a" : `${ratio.toFixed(2)}x`} ${ratio !== null && ratio <= 0.5 ? "MET" : "NOT MET"}`,
+  );
 
   // Goal 3: drift. A fixed camera: day scenes, then the same kind of scenes on two nights.
   const nightCount = Math.min(250, Math.floor(limit / 2));
@@ -87,25 +109,55 @@ export default async function adaptiveBench() {
   const settle = firstNightRetrain ? Math.min(run.steps.length, firstNightRetrain.index + 1 + 50) : run.steps.length;
   const after = phase(run, settle, run.steps.length);
   const nightAll = Array.from({ length: C }, (_, k) => fixedStrategy(night, k + 1, p));
-  console.log(`\ndrift: ${dayStream.length} day images, then the same kind of scenes at night on two nights (${nightSamples.length} images each: 30 % exposure, gamma 1.2, sensor noise sigma 10); reference upload with p = ${probability}; monitor window ${drift.window}, threshold ${drift.threshold.toFixed(3)} (the policy's kept-answer rate on the training images ${baseline.toFixed(3)} - 8 points), retrain on the last ${drift.keep} references`);
-  console.log(`  kept = the chosen level gives the all-channels decode's answer (what the gateway can see and the monitor estimates); agreement = what was sent gives the original's top-1 (references send every channel)`);
-  console.log(`  night with every channel: agreement ${nightAll[C - 1].agreement.toFixed(3)} (day ${fixed[C - 1].agreement.toFixed(3)}): the codec itself loses answers on dark noisy scenes`);
-  for (const e of run.events) console.log(`  retrain at image ${e.index} (${run.steps[e.index].scene}): ${e.references} references, estimate ${e.estimateBefore?.toFixed(3)}; the new policy keeps ${e.estimatedAgreement.toFixed(3)} of the held references; new PLCY ${e.sectionBytes} B`);
-  const fmtPhase = (name: string, x: ReturnType<typeof phase>) => `  ${name.padEnd(30)} kept ${x.kept.toFixed(3)}  agreement ${x.agreement.toFixed(3)}  ${x.bytes.toFixed(0)} B/image sent  (${x.images} images, ${x.references} references)`;
+  console.log(
+    `\ndrift: ${dayStream.length} day images, then the same kind of scenes at night on two nights (${nightSamples.length} images each: 30 % exposure, gamma 1.2, sensor noise sigma 10); reference upload with p = ${probability}; monitor window ${drift.window}, threshold ${drift.threshold.toFixed(3)} (the policy's kept-answer rate on the training images ${baseline.toFixed(3)} - 8 points), retrain on the last ${drift.keep} references`,
+  );
+  console.log(
+    `  kept = the chosen level gives the all-channels decode's answer (what the gateway can see and the monitor estimates); agreement = what was sent gives the original's top-1 (references send every channel)`,
+  );
+  console.log(
+    `  night with every channel: agreement ${nightAll[C - 1].agreement.toFixed(3)} (day ${fixed[C - 1].agreement.toFixed(3)}): the codec itself loses answers on dark noisy scenes`,
+  );
+  for (const e of run.events)
+    console.log(
+      `  retrain at image ${e.index} (${run.steps[e.index].scene}): ${e.references} references, estimate ${e.estimateBefore?.toFixed(3)}; the new policy keeps ${e.estimatedAgreement.toFixed(3)} of the held references; new PLCY ${e.sectionBytes} B`,
+    );
+  const fmtPhase = (name: string, x: ReturnType<typeof phase>) =>
+    `  ${name.padEnd(30)} kept ${x.kept.toFixed(3)}  agreement ${x.agreement.toFixed(3)}  ${x.bytes.toFixed(0)} B/image sent  (${x.images} images, ${x.references} references)`;
   console.log(fmtPhase("day (second half)", before));
   console.log(fmtPhase("night, before the retrain", drop));
   console.log(fmtPhase("night, 50 images after it on", after));
   const recovered = firstNightRetrain !== undefined && before.kept - after.kept <= 0.02;
-  console.log(`GOAL 3 (after the scenery change, the kept-answer rate back within 2 points of before): ${firstNightRetrain ? `dropped ${(100 * (before.kept - drop.kept)).toFixed(1)} points, then ${(100 * (after.kept - before.kept)).toFixed(1)} points against before` : "no retrain triggered"} -> ${recovered ? "MET" : "NOT MET"}; agreement with the original stays ${(100 * (before.agreement - after.agreement)).toFixed(1)} points below day (bounded by the codec at night)`);
-  for (const dl of [51, 115, 222]) { const d = downlinkPlan(model.policy!.length, dl); console.log(`  downlink: a ${d.sectionBytes}-byte PLCY section needs ${d.downlinks} downlinks of ${dl} B (${d.fragmentPayload} B per fragment + 4-byte header)`); }
+  console.log(
+    `GOAL 3 (after the scenery change, the kept-answer rate back within 2 points of before): ${firstNightRetrain ? `dropped ${(100 * (before.kept - drop.kept)).toFixed(1)} points, then ${(100 * (after.kept - before.kept)).toFixed(1)} points against before` : "no retrain triggered"} -> ${recovered ? "MET" : "NOT MET"}; agreement with the original stays ${(100 * (before.agreement - after.agreement)).toFixed(1)} points below day (bounded by the codec at night)`,
+  );
+  for (const dl of [51, 115, 222]) {
+    const d = downlinkPlan(model.policy!.length, dl);
+    console.log(
+      `  downlink: a ${d.sectionBytes}-byte PLCY section needs ${d.downlinks} downlinks of ${dl} B (${d.fragmentPayload} B per fragment + 4-byte header)`,
+    );
+  }
 
   // Goal 4
   const cyc = await policyCycleShare(model);
   console.log("\npolicy cycles per camera frame (AOT cost model, one 320x240/324x244 frame, `tidepool profile` pipeline):");
-  for (const c of cyc) console.log(`  ${c.board.padEnd(12)} encoder ${(c.encoderCycles / 1e6).toFixed(1)} M  policy ${(c.policyCycles / 1e3).toFixed(0)} k  = ${(100 * c.share).toFixed(3)} %`);
-  console.log(`GOAL 4 (policy <= 1 % of the encoder's cycles on every board): max ${(100 * Math.max(...cyc.map((c) => c.share))).toFixed(3)} % -> ${cyc.every((c) => c.share <= 0.01) ? "MET" : "NOT MET"}`);
+  for (const c of cyc)
+    console.log(
+      `  ${c.board.padEnd(12)} encoder ${(c.encoderCycles / 1e6).toFixed(1)} M  policy ${(c.policyCycles / 1e3).toFixed(0)} k  = ${(100 * c.share).toFixed(3)} %`,
+    );
+  console.log(
+    `GOAL 4 (policy <= 1 % of the encoder's cycles on every board): max ${(100 * Math.max(...cyc.map((c) => c.share))).toFixed(3)} % -> ${cyc.every((c) => c.share <= 0.01) ? "MET" : "NOT MET"}`,
+  );
 
   console.log("\nover LoRaWAN links, one image every 3 hours:");
-  console.log(formatCompare(compareOnLinks({ outcomes: val, samples, policy, jpeg: jb.jpeg, jpegLambda: jb.lambda, intervalS: 10800 },
-    [{ kind: "adaptive" }, { kind: "fixed", k: Math.round(best.meanLevel) }, { kind: "fixed", k: C }, { kind: "oracle" }, { kind: "adacompress-jpeg" }], LORA_LINKS), 10800));
+  console.log(
+    formatCompare(
+      compareOnLinks(
+        { outcomes: val, samples, policy, jpeg: jb.jpeg, jpegLambda: jb.lambda, intervalS: 10800 },
+        [{ kind: "adaptive" }, { kind: "fixed", k: Math.round(best.meanLevel) }, { kind: "fixed", k: C }, { kind: "oracle" }, { kind: "adacompress-jpeg" }],
+        LORA_LINKS,
+      ),
+      10800,
+    ),
+  );
 }

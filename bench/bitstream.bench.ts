@@ -34,19 +34,31 @@ const LINKS = [12, 51, 64, 115, 222];
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 export default async function bitstreamBench() {
-  if (!existsSync(KODAK)) { console.log(`skipped: no Kodak set at ${KODAK}`); return; }
+  if (!existsSync(KODAK)) {
+    console.log(`skipped: no Kodak set at ${KODAK}`);
+    return;
+  }
   const limit = process.env.BITSTREAM_BENCH_LIMIT ? Number(process.env.BITSTREAM_BENCH_LIMIT) : 24;
   const fuzzCases = process.env.BITSTREAM_FUZZ ? Number(process.env.BITSTREAM_FUZZ) : 100_000;
   const model = readModel(new Uint8Array(readFileSync(DEFAULT_MODEL_PATH)), DEFAULT_MODEL_PATH);
   const { tables, note } = await ensureTables(model, { log: (s) => console.log(s) });
-  const files = (await import("node:fs")).readdirSync(KODAK).filter((f) => f.endsWith(".png")).sort().slice(0, limit);
+  const files = (await import("node:fs"))
+    .readdirSync(KODAK)
+    .filter((f) => f.endsWith(".png"))
+    .sort()
+    .slice(0, limit);
   console.log(`model ${DEFAULT_MODEL_PATH} (${model.meta.name ?? "unnamed"}); tables: ${note}`);
-  console.log(`tables: ${tables.blockWidth}x${tables.blockHeight} blocks, ${tables.channels[0].classes} neighbour classes, ${model.entropy!.length} bytes; ${files.length} Kodak photos, full size (768x512 / 512x768)`);
+  console.log(
+    `tables: ${tables.blockWidth}x${tables.blockHeight} blocks, ${tables.channels[0].classes} neighbour classes, ${model.entropy!.length} bytes; ${files.length} Kodak photos, full size (768x512 / 512x768)`,
+  );
 
   // 1. Golden vectors on every photo, every packet size; the latents come from the WASM encoder.
   const encoders = new Map<string, EncoderInstance>();
   const images: { name: string; img: Awaited<ReturnType<typeof loadRgb>>; latent: Latent }[] = [];
-  let goldenSame = 0, goldenAll = 0, tWasm = 0, tTs = 0;
+  let goldenSame = 0,
+    goldenAll = 0,
+    tWasm = 0,
+    tTs = 0;
   for (const f of files) {
     const img = await loadRgb(join(KODAK, f));
     const key = `${img.width}x${img.height}`;
@@ -60,19 +72,25 @@ export default async function bitstreamBench() {
     for (const P of LINKS) {
       let t = performance.now();
       const dev = devicePacketize(enc, { imageId: 1, packetBytes: P });
-      tWasm += performance.now() - t; t = performance.now();
+      tWasm += performance.now() - t;
+      t = performance.now();
       const ref = packetize(latent, tables, { imageId: 1, packetBytes: P });
       tTs += performance.now() - t;
       goldenAll++;
       if (dev.packets.length === ref.packets.length && dev.packets.every((p, i) => Buffer.from(p).equals(Buffer.from(ref.packets[i])))) goldenSame++;
     }
   }
-  console.log(`\n1. golden vectors: ${goldenSame}/${goldenAll} (photo x packet size) runs give identical packet bytes from the WASM and the TypeScript reference`);
-  console.log(`   packetizing time per image and size: WASM ${(tWasm / goldenAll).toFixed(1)} ms (Node, not a board), TS reference ${(tTs / goldenAll).toFixed(1)} ms`);
+  console.log(
+    `\n1. golden vectors: ${goldenSame}/${goldenAll} (photo x packet size) runs give identical packet bytes from the WASM and the TypeScript reference`,
+  );
+  console.log(
+    `   packetizing time per image and size: WASM ${(tWasm / goldenAll).toFixed(1)} ms (Node, not a board), TS reference ${(tTs / goldenAll).toFixed(1)} ms`,
+  );
 
   // 2. Real bytes per operating point vs ideal code lengths.
   const lat = images.map((x) => x.latent);
-  const C = tables.channels.length, plane = (l: Latent) => l.width * l.height;
+  const C = tables.channels.length,
+    plane = (l: Latent) => l.width * l.height;
   const prefix = (l: Latent, k: number): Latent => ({ ...l, channels: k, data: l.data.subarray(0, k * plane(l)) });
   const sub = (k: number) => ({ ...tables, channels: tables.channels.slice(0, k) });
   console.log("\n2. bytes per image (mean over photos) at each operating point k = leading channels sent");
@@ -81,10 +99,18 @@ export default async function bitstreamBench() {
   console.log("   k   ideal static  ideal context  real@222B  real@64B  real@12B  bpp@222B");
   const pixels = mean(images.map((x) => x.img.width * x.img.height));
   for (let k = 1; k <= C; k++) {
-    const cl = codeLengths(lat.map((l) => prefix(l, k)), sub(k), model.latent.levels);
+    const cl = codeLengths(
+      lat.map((l) => prefix(l, k)),
+      sub(k),
+      model.latent.levels,
+    );
     const real = (P: number) => mean(lat.map((l) => packetize(l, tables, { imageId: 0, packetBytes: P, channels: k }).bytes));
-    const r222 = real(222), r64 = real(64), r12 = real(12);
-    console.log(`   ${String(k).padStart(2)}  ${(cl.staticBits / 8 / lat.length).toFixed(0).padStart(12)}  ${(cl.contextBits / 8 / lat.length).toFixed(0).padStart(13)}  ${r222.toFixed(0).padStart(9)}  ${r64.toFixed(0).padStart(8)}  ${r12.toFixed(0).padStart(8)}  ${((8 * r222) / pixels).toFixed(4).padStart(8)}`);
+    const r222 = real(222),
+      r64 = real(64),
+      r12 = real(12);
+    console.log(
+      `   ${String(k).padStart(2)}  ${(cl.staticBits / 8 / lat.length).toFixed(0).padStart(12)}  ${(cl.contextBits / 8 / lat.length).toFixed(0).padStart(13)}  ${r222.toFixed(0).padStart(9)}  ${r64.toFixed(0).padStart(8)}  ${r12.toFixed(0).padStart(8)}  ${((8 * r222) / pixels).toFixed(4).padStart(8)}`,
+    );
   }
   console.log("   header overhead (all channels): packet size -> packets/image, header+CRC bytes share of all bytes");
   for (const P of LINKS) {
@@ -100,8 +126,15 @@ export default async function bitstreamBench() {
     const { loadDecoder } = await import("../host/receiver/decoder.ts");
     const dec = await loadDecoder();
     const seeds = 2;
-    const losses: [string, LossSpec][] = [["iid 10%", { kind: "iid", rate: 0.1 }], ["iid 20%", { kind: "iid", rate: 0.2 }], ["iid 40%", { kind: "iid", rate: 0.4 }], ["GE 20% burst 4", { kind: "ge", rate: 0.2, burst: 4 }]];
-    console.log(`\n3. MS-SSIM drop under packet loss (all channels sent, ${seeds} loss realisations per photo); baseline: i.i.d. element erasure at the same rate`);
+    const losses: [string, LossSpec][] = [
+      ["iid 10%", { kind: "iid", rate: 0.1 }],
+      ["iid 20%", { kind: "iid", rate: 0.2 }],
+      ["iid 40%", { kind: "iid", rate: 0.4 }],
+      ["GE 20% burst 4", { kind: "ge", rate: 0.2, burst: 4 }],
+    ];
+    console.log(
+      `\n3. MS-SSIM drop under packet loss (all channels sent, ${seeds} loss realisations per photo); baseline: i.i.d. element erasure at the same rate`,
+    );
     const full: number[] = [];
     for (const x of images) {
       const r = decodePacketSet(packetize(x.latent, tables, { imageId: 0, packetBytes: 222 }).packets, tables, x.latent);
@@ -116,16 +149,23 @@ export default async function bitstreamBench() {
           for (const P of [64, 222]) {
             const { packets } = packetize(x.latent, tables, { imageId: 0, packetBytes: P });
             const lost = lossPattern(loss, packets.length, 1000 * i + s);
-            const r = decodePacketSet(packets.filter((_, j) => !lost[j]), tables, x.latent);
+            const r = decodePacketSet(
+              packets.filter((_, j) => !lost[j]),
+              tables,
+              x.latent,
+            );
             drops[`p${P}`].push(full[i] - msssim(x.img, await dec.decode(r.latent, r.present, model)));
           }
-          const rand = seededRandom(7000 + 1000 * i + s), rate = loss.kind === "none" ? 0 : loss.rate;
+          const rand = seededRandom(7000 + 1000 * i + s),
+            rate = loss.kind === "none" ? 0 : loss.rate;
           const present = Uint8Array.from(x.latent.data, () => (rand() < rate ? 0 : 1));
           const data = x.latent.data.map((v, j) => (present[j] ? v : 0));
           drops.elem.push(full[i] - msssim(x.img, await dec.decode({ ...x.latent, data }, present, model)));
         }
       }
-      console.log(`   ${label.padEnd(16)}  ${mean(drops.p64).toFixed(4).padStart(12)}  ${mean(drops.p222).toFixed(4).padStart(13)}  ${mean(drops.elem).toFixed(4).padStart(12)}`);
+      console.log(
+        `   ${label.padEnd(16)}  ${mean(drops.p64).toFixed(4).padStart(12)}  ${mean(drops.p222).toFixed(4).padStart(13)}  ${mean(drops.elem).toFixed(4).padStart(12)}`,
+      );
     }
     console.log("   goal: <= 0.03 at 20% (StarFish lost 0.054)");
     await dec.close();
@@ -133,18 +173,31 @@ export default async function bitstreamBench() {
 
   // 4. Fuzzing.
   const t0 = performance.now();
-  let cases = 0, escaped = 0, accepted = 0, first: string | null = null;
+  let cases = 0,
+    escaped = 0,
+    accepted = 0,
+    first: string | null = null;
   const rejected: Record<string, number> = {};
   const per = Math.ceil(fuzzCases / (LINKS.length * 4));
-  for (const P of LINKS) for (let i = 0; i < 4; i++) {
-    const x = images[i % images.length];
-    const { packets } = packetize(x.latent, tables, { imageId: i, packetBytes: P });
-    const s = fuzzDecoder(packets, tables, x.latent, per, 31 * P + i);
-    cases += s.cases; escaped += s.escaped; accepted += s.acceptedMutants; first ??= s.firstEscape;
-    for (const [k, v] of Object.entries(s.rejected)) rejected[k] = (rejected[k] ?? 0) + v;
-  }
-  console.log(`\n4. decoder fuzzing: ${cases} cases (mutated / truncated / extended / header-field / random / empty / reordered+duplicated sets, half with the CRC re-sealed) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  console.log(`   errors other than PacketDecodeError: ${escaped}${first ? ` (first: ${first.split("\n")[0]})` : ""}; rejected by kind: ${Object.entries(rejected).map(([k, v]) => `${k} ${v}`).join(", ")}; mutated packets accepted (re-sealed CRC, values unchecked): ${accepted}`);
+  for (const P of LINKS)
+    for (let i = 0; i < 4; i++) {
+      const x = images[i % images.length];
+      const { packets } = packetize(x.latent, tables, { imageId: i, packetBytes: P });
+      const s = fuzzDecoder(packets, tables, x.latent, per, 31 * P + i);
+      cases += s.cases;
+      escaped += s.escaped;
+      accepted += s.acceptedMutants;
+      first ??= s.firstEscape;
+      for (const [k, v] of Object.entries(s.rejected)) rejected[k] = (rejected[k] ?? 0) + v;
+    }
+  console.log(
+    `\n4. decoder fuzzing: ${cases} cases (mutated / truncated / extended / header-field / random / empty / reordered+duplicated sets, half with the CRC re-sealed) in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
+  console.log(
+    `   errors other than PacketDecodeError: ${escaped}${first ? ` (first: ${first.split("\n")[0]})` : ""}; rejected by kind: ${Object.entries(rejected)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ")}; mutated packets accepted (re-sealed CRC, values unchecked): ${accepted}`,
+  );
   if (escaped) throw new Error("decoder fuzzing found errors other than PacketDecodeError");
 
   // 5. Device cost: cycles of packetizing one camera frame on each board's cost model (interpreter),
@@ -158,12 +211,14 @@ export default async function bitstreamBench() {
     const frame = packFrame(randomRgb(5, built.map.width, built.map.height), built.map.width, built.map.height, built.map.format);
     const base = encoderWorkload(built, [frame]);
     const withPackets = (P: number) => ({
-      ...base, name: `tidepool+packets${P}`,
+      ...base,
+      name: `tidepool+packets${P}`,
       run(ex: Record<string, any>, i: number) {
         base.run(ex, i);
         new Uint8Array(ex.memory.buffer).set(init.bytes, init.offset); // the tables live in flash-backed data on a board; the profiler's canary fill overwrote them
         if (ex.tp_pk_begin(1, P, 0x7fffffff, ex.tp_latent_channels()) < 0) throw new Error("tp_pk_begin failed");
-        let bytes = 0, n: number;
+        let bytes = 0,
+          n: number;
         while ((n = ex.tp_pk_next()) > 0) bytes += n;
         if (n < 0) throw new Error(`tp_pk_next failed (${n})`);
         return bytes;
@@ -173,7 +228,9 @@ export default async function bitstreamBench() {
     const p = await Promise.all([222, 64, 12].map((P) => profileWorkload(withPackets(P), board, "interp")));
     const m = (c: number) => (c / 1e6).toFixed(2);
     const extra = p.map((r) => r.cyclesPerFrame - enc.cyclesPerFrame);
-    console.log(`   ${name.padEnd(14)} ${m(enc.cyclesPerFrame).padStart(11)}   ${m(extra[0]).padStart(18)}  ${m(extra[1]).padStart(5)}  ${m(extra[2]).padStart(5)}    ${(100 * extra[1] / p[1].cyclesPerFrame).toFixed(1)}%  (${p[1].outputBytes[0]} B in packets)`);
+    console.log(
+      `   ${name.padEnd(14)} ${m(enc.cyclesPerFrame).padStart(11)}   ${m(extra[0]).padStart(18)}  ${m(extra[1]).padStart(5)}  ${m(extra[2]).padStart(5)}    ${((100 * extra[1]) / p[1].cyclesPerFrame).toFixed(1)}%  (${p[1].outputBytes[0]} B in packets)`,
+    );
   }
 }
 

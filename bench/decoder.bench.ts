@@ -20,7 +20,10 @@ async function rate(fn: () => Promise<unknown>): Promise<number> {
   for (let i = 0; i < 5; i++) await fn();
   const t0 = performance.now();
   let n = 0;
-  while (performance.now() - t0 < SECONDS * 1000) { await fn(); n++; }
+  while (performance.now() - t0 < SECONDS * 1000) {
+    await fn();
+    n++;
+  }
   return n / ((performance.now() - t0) / 1000);
 }
 
@@ -31,10 +34,18 @@ export default async function decoderBench() {
   const built = await buildEncoder({ board: evalBoard(), model, width: 224, height: 224, format: "rgb888" });
   const latent = (await EncoderInstance.load(built.wasm, built.board)).encode(toFrame(img, "rgb888"), 224, 224, "rgb888");
   const present = new Uint8Array(latent.data.length).fill(1);
-  console.log(`settings: 224x224 view of ${item.name}; latent ${latent.channels}x${latent.height}x${latent.width}; onnxruntime-node, intraOpNumThreads 2, graph optimisation "all", batch 1; ${SECONDS} s per figure after 5 warm-up runs; ${process.arch}, Node ${process.version}`);
+  console.log(
+    `settings: 224x224 view of ${item.name}; latent ${latent.channels}x${latent.height}x${latent.width}; onnxruntime-node, intraOpNumThreads 2, graph optimisation "all", batch 1; ${SECONDS} s per figure after 5 warm-up runs; ${process.arch}, Node ${process.version}`,
+  );
   const rows: [string, number][] = [];
-  for (const [name, path] of [["tidepool decoder (models/decoder.onnx)", DEFAULT_DECODER_PATH], ["tidepool task decoder (models/decoder-task.onnx)", DECODER_TASK_ONNX]] as const) {
-    if (!existsSync(path)) { console.log(`${name}: not installed`); continue; }
+  for (const [name, path] of [
+    ["tidepool decoder (models/decoder.onnx)", DEFAULT_DECODER_PATH],
+    ["tidepool task decoder (models/decoder-task.onnx)", DECODER_TASK_ONNX],
+  ] as const) {
+    if (!existsSync(path)) {
+      console.log(`${name}: not installed`);
+      continue;
+    }
     const dec = await loadDecoder(path);
     rows.push([name, await rate(() => dec.decode(latent, present, model))]);
     await dec.close();

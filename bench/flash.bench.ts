@@ -27,7 +27,9 @@ export default async function flashBench() {
   const board = getBoard("k210");
   const rand = seededRandom(5);
   const payload = Uint8Array.from({ length: 16 * 1024 }, () => Math.floor(rand() * 256)); // incompressible, like a .wasm
-  console.log(`payload ${payload.length} B of seeded random bytes; virtual k210 (MicroPython 1.27 WebAssembly port) behind a pty, line paced at baud/10 B/s each way`);
+  console.log(
+    `payload ${payload.length} B of seeded random bytes; virtual k210 (MicroPython 1.27 WebAssembly port) behind a pty, line paced at baud/10 B/s each way`,
+  );
   console.log("baud     wire limit KB/s  bridge put-file KB/s  raw-REPL base64 KB/s  raw-REPL repr (mpremote) KB/s");
   for (const baud of [115_200, 921_600]) {
     const vb = await VirtualBoard.start({ board, baud });
@@ -48,8 +50,15 @@ export default async function flashBench() {
       await bridge.putFile("payload.bin", payload);
       const bridgeKBs = payload.length / 1000 / ((performance.now() - t) / 1000);
       await bridge.exit(repl);
-      console.log(`${String(baud).padEnd(8)} ${(baud / 10 / 1000).toFixed(2).padStart(15)}  ${bridgeKBs.toFixed(2).padStart(20)}  ${b64KBs.toFixed(2).padStart(20)}  ${reprKBs.toFixed(2).padStart(29)}`);
-    } finally { await link.close(); await vb.stop(); }
+      console.log(
+        `${String(baud).padEnd(8)} ${(baud / 10 / 1000).toFixed(2).padStart(15)}  ${bridgeKBs.toFixed(2).padStart(20)}  ${b64KBs.toFixed(2).padStart(20)}  ${reprKBs.toFixed(2).padStart(29)}`,
+      );
+    } finally {
+      await link.close();
+      await vb.stop();
+    }
   }
-  console.log("bridge: 1020-byte chunks, stop-and-wait, board verifies sha256 and renames; KB = 1000 B; goal at 115200: >= 9.2 KB/s, 80 % of the 11.52 KB/s wire limit");
+  console.log(
+    "bridge: 1020-byte chunks, stop-and-wait, board verifies sha256 and renames; KB = 1000 B; goal at 115200: >= 9.2 KB/s, 80 % of the 11.52 KB/s wire limit",
+  );
 }

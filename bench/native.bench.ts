@@ -26,7 +26,8 @@ const pct = (v: number) => `${v >= 0 ? "+" : ""}${(100 * v).toFixed(1)}%`;
 const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
 
 function asSeen(frame: Uint8Array, w: number, h: number, f: PixelFormat) {
-  const out = new Uint8Array(w * h * 3), bpp = BYTES_PER_PIXEL[f];
+  const out = new Uint8Array(w * h * 3),
+    bpp = BYTES_PER_PIXEL[f];
   for (let y = 0; y < h; y++) out.set(unpackRow(frame.subarray(y * w * bpp, (y + 1) * w * bpp), w, f, 3), y * w * 3);
   return { width: w, height: h, data: out };
 }
@@ -34,14 +35,17 @@ function asSeen(frame: Uint8Array, w: number, h: number, f: PixelFormat) {
 export default async function nativeBench() {
   const photos = samplePhotos().slice(0, 3);
   const model = loadDefaultModel();
-  console.log(`settings: shipped model (${model.meta.name ?? "model"}), ${photos.length} sample photos at each board's camera frame; wasm2c (Debian wabt) + GCC 12 -O2, bare metal under QEMU 7.2 (mps2-an500 Cortex-M7, virt RV32IMC / RV64IMAC), instructions counted by a TCG plugin between markers around the module's calls`);
+  console.log(
+    `settings: shipped model (${model.meta.name ?? "model"}), ${photos.length} sample photos at each board's camera frame; wasm2c (Debian wabt) + GCC 12 -O2, bare metal under QEMU 7.2 (mps2-an500 Cortex-M7, virt RV32IMC / RV64IMAC), instructions counted by a TCG plugin between markers around the module's calls`,
+  );
   console.log("QEMU counts executed instructions, not cycles; cycles below are counted instructions x a modelled CPI (docs/cost-models.md)");
 
   console.log("\n=== counted instructions per frame (million), encoder vs device JPEG q20 ===");
   console.log("board       ISA          frame          bounds  Tidepool  per pixel  per MAC  JPEG q20  Tidepool/JPEG  packetizer");
   const encodeCounted: Record<string, number> = {};
   for (const name of BOARDS) {
-    const board = getBoard(name), t = nativeTargetForBoard(name)!;
+    const board = getBoard(name),
+      t = nativeTargetForBoard(name)!;
     const { width, height, format } = board.camera;
     const frames = await Promise.all(photos.map(async (p) => toFrame(await loadRgb(p, { width, height }), format)));
     const built = await buildEncoder({ board, width, height, format });
@@ -50,9 +54,12 @@ export default async function nativeBench() {
     for (const bc of ["off", "on"] as const) {
       const n = runNativeEncoder(built.wasm, frames, { width, height, format }, { target: t.name, boundsChecks: bc, packets: { packetBytes: 222 } });
       const j = runNativeJpeg(jpeg.wasm, frames, { width, height, format, quality: 20 }, { target: t.name, boundsChecks: bc });
-      const e = mean(n.encodeInstructions), q = mean(j.encodeInstructions);
+      const e = mean(n.encodeInstructions),
+        q = mean(j.encodeInstructions);
       if (bc === "off") encodeCounted[name] = e;
-      console.log(`${name.padEnd(11)} ${t.name.padEnd(12)} ${`${width}x${height} ${format}`.padEnd(14)} ${bc.padEnd(6)} ${M(e).padStart(8)}  ${(e / (width * height)).toFixed(0).padStart(9)}  ${(e / mac).toFixed(2).padStart(7)}  ${M(q).padStart(8)}  ${(e / q).toFixed(1).padStart(12)}x  ${M(mean(n.packetInstructions)).padStart(9)}`);
+      console.log(
+        `${name.padEnd(11)} ${t.name.padEnd(12)} ${`${width}x${height} ${format}`.padEnd(14)} ${bc.padEnd(6)} ${M(e).padStart(8)}  ${(e / (width * height)).toFixed(0).padStart(9)}  ${(e / mac).toFixed(2).padStart(7)}  ${M(q).padStart(8)}  ${(e / q).toFixed(1).padStart(12)}x  ${M(mean(n.packetInstructions)).padStart(9)}`,
+      );
     }
   }
   console.log("goal: <= 3 native Cortex-M7 instructions per MAC on the 3x3 layers (whole encoder above); Tidepool/JPEG q20 <= 3x on every board");
@@ -65,20 +72,32 @@ export default async function nativeBench() {
     console.log(`${name} (${board.costModel}, CPI ${cpi.cpi}: ${cpi.why})`);
     for (const s of samples) {
       const t = targetCycles(board, s);
-      console.log(`  ${s.workload.padEnd(16)} counted ${M(s.counted).padStart(7)} M -> ${M(t).padStart(7)} M cycles; model before ${M(s.modelBefore).padStart(7)} M (${pct(s.modelBefore / t - 1)}), after ${M(s.modelAfter).padStart(7)} M (${pct(s.modelAfter / t - 1)})`);
+      console.log(
+        `  ${s.workload.padEnd(16)} counted ${M(s.counted).padStart(7)} M -> ${M(t).padStart(7)} M cycles; model before ${M(s.modelBefore).padStart(7)} M (${pct(s.modelBefore / t - 1)}), after ${M(s.modelAfter).padStart(7)} M (${pct(s.modelAfter / t - 1)})`,
+      );
     }
     const fit = fitScales(board, samples);
-    console.log(`  shipped scales ${JSON.stringify(AOT_SCALES[board.costModel])}; refit now ${JSON.stringify(Object.fromEntries(Object.entries(fit.scales).map(([k, v]) => [k, +v.toFixed(3)])))}`);
+    console.log(
+      `  shipped scales ${JSON.stringify(AOT_SCALES[board.costModel])}; refit now ${JSON.stringify(Object.fromEntries(Object.entries(fit.scales).map(([k, v]) => [k, +v.toFixed(3)])))}`,
+    );
   }
-  console.log("goal: every cost model within 25% of the QEMU count where one exists (interpreter: see docs/cost-models.md, wasm3 counted in the feasibility run only)");
+  console.log(
+    "goal: every cost model within 25% of the QEMU count where one exists (interpreter: see docs/cost-models.md, wasm3 counted in the feasibility run only)",
+  );
 
   console.log("\n=== code and RAM of the native encoder (wasm2c + GCC, bounds checks off) ===");
   for (const name of BOARDS) {
-    const board = getBoard(name), t = nativeTargetForBoard(name)!;
+    const board = getBoard(name),
+      t = nativeTargetForBoard(name)!;
     const built = await buildEncoder({ board });
-    const n = runNativeEncoder(built.wasm, [toFrame(await loadRgb(photos[0], board.camera), board.camera.format)], board.camera, { target: t.name, boundsChecks: "off" });
+    const n = runNativeEncoder(built.wasm, [toFrame(await loadRgb(photos[0], board.camera), board.camera.format)], board.camera, {
+      target: t.name,
+      boundsChecks: "off",
+    });
     const b = n.build;
-    console.log(`${name.padEnd(11)} ${t.isa}: module code ${b.moduleSplit.code} B + constants ${b.moduleSplit.constants} B (weights, tables, plan), runtime ${b.runtimeSizes.text} B code; RAM: linear memory ${b.linearMemoryBytes} B static + ${b.runtimeSizes.bss - b.linearMemoryBytes} B runtime state (arena in use ${built.map.arenaBytes} B)`);
+    console.log(
+      `${name.padEnd(11)} ${t.isa}: module code ${b.moduleSplit.code} B + constants ${b.moduleSplit.constants} B (weights, tables, plan), runtime ${b.runtimeSizes.text} B code; RAM: linear memory ${b.linearMemoryBytes} B static + ${b.runtimeSizes.bss - b.linearMemoryBytes} B runtime state (arena in use ${built.map.arenaBytes} B)`,
+    );
   }
 
   await energy(photos, encodeCounted);
@@ -87,10 +106,17 @@ export default async function nativeBench() {
 async function energy(photos: string[], encodeCounted: Record<string, number>) {
   const { loadTidepool } = await import("../host/eval/tidepool-codec.ts");
   const status = await loadTidepool({ trainImages: 100 });
-  if (!status.available) { console.log(`\nenergy at equal MS-SSIM: skipped (${status.reason})`); return; }
+  if (!status.available) {
+    console.log(`\nenergy at equal MS-SSIM: skipped (${status.reason})`);
+    return;
+  }
   const codec = status.codec;
-  const width = 320, height = 240, format: PixelFormat = "rgb565";
-  console.log(`\n=== energy per delivered image: ${width}x${height} RGB565 frames, Tidepool (all ${codec.channels} channels, device packets) vs device JPEG at the lowest quality with MS-SSIM >= Tidepool's ===`);
+  const width = 320,
+    height = 240,
+    format: PixelFormat = "rgb565";
+  console.log(
+    `\n=== energy per delivered image: ${width}x${height} RGB565 frames, Tidepool (all ${codec.channels} channels, device packets) vs device JPEG at the lowest quality with MS-SSIM >= Tidepool's ===`,
+  );
   const jpegBuild = await buildDeviceJpeg(width, 64 * 1024);
   const jex = await loadDeviceJpeg(jpegBuild);
   const built = await buildEncoder({ board: "k210", width, height, format });
@@ -108,30 +134,54 @@ async function energy(photos: string[], encodeCounted: Record<string, number>) {
       const dec = await sharp(file).raw().toBuffer();
       return { file, ms: msssim(ref, { width, height, data: new Uint8Array(dec) }) };
     };
-    let lo = 1, hi = 95;
-    while (lo < hi) { const mid = (lo + hi) >> 1; if ((await quality(mid)).ms >= ms) hi = mid; else lo = mid + 1; }
+    let lo = 1,
+      hi = 95;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((await quality(mid)).ms >= ms) hi = mid;
+      else lo = mid + 1;
+    }
     const j = await quality(lo);
     perPhoto.push({ ms, jq: lo, jms: j.ms, jbytes: j.file.length, frame, tpPackets });
   }
-  console.log(`MS-SSIM: Tidepool ${mean(perPhoto.map((x) => x.ms)).toFixed(4)}; JPEG at q ${perPhoto.map((x) => x.jq).join("/")} ${mean(perPhoto.map((x) => x.jms)).toFixed(4)}, ${mean(perPhoto.map((x) => x.jbytes)).toFixed(0)} B; Tidepool ${mean(perPhoto.map((x) => x.tpPackets["lora-sf7"].reduce((s, v) => s + v, 0))).toFixed(0)} B in 222-B packets`);
-  console.log("radio: " + RADIO_LINKS.map((l) => `${l.name} ${(l.txWatts * 1000).toFixed(0)} mW`).join(", ") + "; compute: counted instructions x CPI x joules per cycle (docs/energy.md)");
+  console.log(
+    `MS-SSIM: Tidepool ${mean(perPhoto.map((x) => x.ms)).toFixed(4)}; JPEG at q ${perPhoto.map((x) => x.jq).join("/")} ${mean(perPhoto.map((x) => x.jms)).toFixed(4)}, ${mean(perPhoto.map((x) => x.jbytes)).toFixed(0)} B; Tidepool ${mean(perPhoto.map((x) => x.tpPackets["lora-sf7"].reduce((s, v) => s + v, 0))).toFixed(0)} B in 222-B packets`,
+  );
+  console.log(
+    "radio: " +
+      RADIO_LINKS.map((l) => `${l.name} ${(l.txWatts * 1000).toFixed(0)} mW`).join(", ") +
+      "; compute: counted instructions x CPI x joules per cycle (docs/energy.md)",
+  );
   console.log("board       link       Tidepool mJ (compute + radio)   JPEG mJ (compute + radio)   Tidepool / JPEG");
   for (const name of BOARDS) {
-    const board = getBoard(name), t = nativeTargetForBoard(name)!, core = CORE_ENERGY[name], cpi = NATIVE_CPI[board.costModel].cpi;
+    const board = getBoard(name),
+      t = nativeTargetForBoard(name)!,
+      core = CORE_ENERGY[name],
+      cpi = NATIVE_CPI[board.costModel].cpi;
     const builtB = await buildEncoder({ board, width, height, format });
-    const n = runNativeEncoder(builtB.wasm, perPhoto.map((x) => x.frame), { width, height, format }, { target: t.name, boundsChecks: "off", packets: { packetBytes: 222 } });
+    const n = runNativeEncoder(
+      builtB.wasm,
+      perPhoto.map((x) => x.frame),
+      { width, height, format },
+      { target: t.name, boundsChecks: "off", packets: { packetBytes: 222 } },
+    );
     const jc: number[] = [];
-    for (const x of perPhoto) jc.push(runNativeJpeg(jpegBuild.wasm, [x.frame], { width, height, format, quality: x.jq }, { target: t.name, boundsChecks: "off" }).encodeInstructions[0]);
+    for (const x of perPhoto)
+      jc.push(
+        runNativeJpeg(jpegBuild.wasm, [x.frame], { width, height, format, quality: x.jq }, { target: t.name, boundsChecks: "off" }).encodeInstructions[0],
+      );
     const tpCompute = computeJoules(mean(n.encodeInstructions) + mean(n.packetInstructions), cpi, core);
     const jCompute = computeJoules(mean(jc), cpi, core);
     for (const l of RADIO_LINKS) {
       const tpRadio = mean(perPhoto.map((x) => radioJoules(l, x.tpPackets[l.name])));
       const jRadio = mean(perPhoto.map((x) => radioJoules(l, jpegPacketSizes(x.jbytes, l.payloadBytes))));
-      const tp = tpCompute + tpRadio, jp = jCompute + jRadio;
+      const tp = tpCompute + tpRadio,
+        jp = jCompute + jRadio;
       const f = (c: number, r: number) => `${(1000 * (c + r)).toFixed(1).padStart(8)} (${(1000 * c).toFixed(1)} + ${(1000 * r).toFixed(1)})`;
       console.log(`${name.padEnd(11)} ${l.name.padEnd(10)} ${f(tpCompute, tpRadio).padEnd(31)} ${f(jCompute, jRadio).padEnd(27)} ${(tp / jp).toFixed(2)}x`);
     }
   }
   console.log("goal: <= 0.5x the JPEG's energy per delivered image at SF10");
-  void encodeCounted; void NATIVE_TARGETS;
+  void encodeCounted;
+  void NATIVE_TARGETS;
 }

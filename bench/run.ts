@@ -6,7 +6,9 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 
 const dir = dirname(fileURLToPath(import.meta.url));
 const only = process.argv.slice(2);
-const files = readdirSync(dir).filter((f) => f.endsWith(".bench.ts")).sort()
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith(".bench.ts"))
+  .sort()
   .filter((f) => only.length === 0 || only.some((o) => f.startsWith(o)));
 for (const f of files) {
   console.log(`\n=== ${f} ===`);

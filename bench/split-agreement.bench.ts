@@ -15,7 +15,11 @@ export default async function splitAgreementBench() {
   const onnx = new Uint8Array(readFileSync(DEFAULT_SPLIT_ONNX));
   const all = importAllSplits();
   const n = Number(process.env.SPLIT_AGREE_IMAGES ?? 5);
-  const images = await Promise.all(imagenetSplit("test").slice(0, n).map((im) => classifierView(im.path)));
+  const images = await Promise.all(
+    imagenetSplit("test")
+      .slice(0, n)
+      .map((im) => classifierView(im.path)),
+  );
   console.log(`onnxruntime vs the split head's integer reference, ${n} imagenet-sample test-split images at 224x224`);
   console.log("| split | tensor | elements | equal | off by one | worse | max |abs| | input equal |");
   console.log("|---|---|---|---|---|---|---|---|");
@@ -26,6 +30,8 @@ export default async function splitAgreementBench() {
     let acc: Awaited<ReturnType<typeof headAgreement>> | undefined;
     for (const im of images) acc = await headAgreement(head, oracle, { input: all.inputTensor, split: tensor }, im, acc);
     const a = acc!.split;
-    console.log(`| ${split} | ${tensor} | ${a.elements} | ${pct(a, "equal")} | ${pct(a, "offByOne")} | ${pct(a, "worse")} | ${a.maxAbs} | ${pct(acc!.input, "equal")} |`);
+    console.log(
+      `| ${split} | ${tensor} | ${a.elements} | ${pct(a, "equal")} | ${pct(a, "offByOne")} | ${pct(a, "worse")} | ${a.maxAbs} | ${pct(acc!.input, "equal")} |`,
+    );
   }
 }

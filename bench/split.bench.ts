@@ -18,8 +18,12 @@ const K = (b: number) => `${(b / 1024).toFixed(0)} K`;
 export default async function splitBench() {
   const all = importAllSplits();
   const boards = loadBoards();
-  console.log("split points of mobilenetv2-12-int8 (block N = torchvision features[N]); arena = planned bytes at the board's camera frame, split tensor streamed (whole)");
-  console.log(`board budgets: ${boards.map((b) => `${b.name} ${K(b.memory.arenaBudgetBytes)} @ ${b.camera.width}x${b.camera.height} ${b.camera.format}`).join("; ")}`);
+  console.log(
+    "split points of mobilenetv2-12-int8 (block N = torchvision features[N]); arena = planned bytes at the board's camera frame, split tensor streamed (whole)",
+  );
+  console.log(
+    `board budgets: ${boards.map((b) => `${b.name} ${K(b.memory.arenaBudgetBytes)} @ ${b.camera.width}x${b.camera.height} ${b.camera.format}`).join("; ")}`,
+  );
   const perBoard = boards.map((b) => splitPoints(all, b, b.camera.width, b.camera.height, b.camera.format));
   console.log(`\n| split | tensor @320x240 | M MAC @320x240 | ${boards.map((b) => b.name).join(" | ")} |`);
   console.log(`|---|---|---|${boards.map(() => "---").join("|")}|`);

@@ -7,7 +7,11 @@ import { FORMAT_CODE, BYTES_PER_PIXEL, type PixelFormat } from "../host/core/pix
 import type { Latent } from "../host/core/types.ts";
 import { TidepoolError, EXIT_FAILURE } from "../host/core/errors.ts";
 
-export class BridgeError extends TidepoolError { constructor(m: string) { super("bridge", m, EXIT_FAILURE); } }
+export class BridgeError extends TidepoolError {
+  constructor(m: string) {
+    super("bridge", m, EXIT_FAILURE);
+  }
+}
 
 export interface BoardEncodeOptions {
   /** "packets" (default): the link packets; "latent": the raw latent symbols; "uplink": packets, each also sent by the board's LoRaWAN modem. */
@@ -39,7 +43,13 @@ export interface BoardEncodeResult {
   uplinkWaitMs: number;
 }
 
-export interface ModemInfo { type: string; dev_eui: string; joined: boolean; max_payload: number; port: number }
+export interface ModemInfo {
+  type: string;
+  dev_eui: string;
+  joined: boolean;
+  max_payload: number;
+  port: number;
+}
 
 export class BridgeClient {
   private seq = 1;
@@ -47,10 +57,22 @@ export class BridgeClient {
   private unsubscribe: () => void;
   badFrames = 0;
 
-  private constructor(readonly link: SerialLink, readonly timeoutMs: number) {
-    const splitter = new FrameSplitter((f) => this.onFrame(f), () => { this.badFrames++; });
+  private constructor(
+    readonly link: SerialLink,
+    readonly timeoutMs: number,
+  ) {
+    const splitter = new FrameSplitter(
+      (f) => this.onFrame(f),
+      () => {
+        this.badFrames++;
+      },
+    );
     this.unsubscribe = link.onData((d) => splitter.push(d));
-    link.port.once("close", () => { const p = this.pending; this.pending = null; p?.reject(new BridgeError(`serial port ${link.path} closed`)); });
+    link.port.once("close", () => {
+      const p = this.pending;
+      this.pending = null;
+      p?.reject(new BridgeError(`serial port ${link.path} closed`));
+    });
   }
 
   /** Imports and starts the bridge on a board whose raw REPL is entered. */
@@ -71,12 +93,29 @@ export class BridgeClient {
   }
 
   request(type: number, body: Uint8Array = new Uint8Array(0), what = `request ${type}`, timeoutMs = this.timeoutMs): Promise<Frame> {
-    const seq = this.seq = (this.seq + 1) & 0xffff || 1;
+    const seq = (this.seq = (this.seq + 1) & 0xffff || 1);
     this.link.discardThroughLast(0); // frames already handled by the splitter
     return new Promise<Frame>((resolve, reject) => {
-      const timer = setTimeout(() => { this.pending = null; reject(new BridgeError(`${what}: no reply within ${timeoutMs} ms`)); }, timeoutMs);
-      this.pending = { seq, resolve: (f) => { clearTimeout(timer); resolve(f); }, reject: (e) => { clearTimeout(timer); reject(e); } };
-      this.link.write(encodeFrame(type, seq, body)).catch((e) => { clearTimeout(timer); this.pending = null; reject(e); });
+      const timer = setTimeout(() => {
+        this.pending = null;
+        reject(new BridgeError(`${what}: no reply within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending = {
+        seq,
+        resolve: (f) => {
+          clearTimeout(timer);
+          resolve(f);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      };
+      this.link.write(encodeFrame(type, seq, body)).catch((e) => {
+        clearTimeout(timer);
+        this.pending = null;
+        reject(e);
+      });
     });
   }
 
@@ -99,7 +138,8 @@ export class BridgeClient {
     const nameBytes = new TextEncoder().encode(name);
     const open = new Uint8Array(36 + nameBytes.length);
     new DataView(open.buffer).setUint32(0, data.length, true);
-    open.set(digest, 4); open.set(nameBytes, 36);
+    open.set(digest, 4);
+    open.set(nameBytes, 36);
     const r = await this.request(T.PUT_OPEN, open, `PUT_OPEN ${name}`);
     if (r.body[0] === 1) return false;
     const chunk = MAX_BODY - 4;
@@ -119,14 +159,26 @@ export class BridgeClient {
    * Encodes a frame on the board: rows sent from the host, or (frame = null) captured by its camera.
    * The board runs its packetizer and returns the link packets; the raw latent only with output "latent".
    */
-  async encode(width: number, height: number, format: PixelFormat, frame: Uint8Array | null, opts: BoardEncodeOptions | string = {}): Promise<BoardEncodeResult> {
+  async encode(
+    width: number,
+    height: number,
+    format: PixelFormat,
+    frame: Uint8Array | null,
+    opts: BoardEncodeOptions | string = {},
+  ): Promise<BoardEncodeResult> {
     const o = typeof opts === "string" ? { module: opts } : opts;
     const output = o.output ?? "packets";
     const name = new TextEncoder().encode(o.module ?? "encoder.wasm");
     const head = new Uint8Array(14 + name.length);
     const dv = new DataView(head.buffer);
-    dv.setUint16(0, width, true); dv.setUint16(2, height, true); head[4] = FORMAT_CODE[format]; head[5] = frame ? 0 : 1;
-    head[6] = ENCODE_OUTPUT[output]; head[7] = (o.imageId ?? 0) & 0xff; head[8] = o.packetBytes ?? 222; head[9] = o.channels ?? 0;
+    dv.setUint16(0, width, true);
+    dv.setUint16(2, height, true);
+    head[4] = FORMAT_CODE[format];
+    head[5] = frame ? 0 : 1;
+    head[6] = ENCODE_OUTPUT[output];
+    head[7] = (o.imageId ?? 0) & 0xff;
+    head[8] = o.packetBytes ?? 222;
+    head[9] = o.channels ?? 0;
     dv.setUint32(10, o.budgetBytes ?? 0, true);
     head.set(name, 14);
     const timeout = o.timeoutMs ?? this.timeoutMs;
@@ -135,7 +187,8 @@ export class BridgeClient {
       const rowBytes = width * BYTES_PER_PIXEL[format];
       if (rowBytes > MAX_BODY) throw new BridgeError(`rows of ${rowBytes} bytes exceed the ${MAX_BODY}-byte frame body`);
       if (frame.length !== rowBytes * height) throw new BridgeError(`frame has ${frame.length} bytes, expected ${rowBytes * height}`);
-      for (let y = 0; y < height; y++) result = await this.request(T.ROW, frame.subarray(y * rowBytes, (y + 1) * rowBytes), `ROW ${y}`, y === height - 1 ? timeout : this.timeoutMs);
+      for (let y = 0; y < height; y++)
+        result = await this.request(T.ROW, frame.subarray(y * rowBytes, (y + 1) * rowBytes), `ROW ${y}`, y === height - 1 ? timeout : this.timeoutMs);
     }
     if (result.type !== R.RESULT) throw new BridgeError(`expected RESULT after the last row, got frame type 0x${result.type.toString(16)}`);
     if (result.body.length < 35) throw new BridgeError(`RESULT of ${result.body.length} bytes, expected 35 (a bridge of another version?)`);
@@ -143,9 +196,15 @@ export class BridgeClient {
     const latentShape = { width: rv.getUint16(0, true), height: rv.getUint16(2, true), channels: rv.getUint16(4, true) };
     const len = rv.getUint32(6, true);
     const r: BoardEncodeResult = {
-      latentShape, packets: [], encodeUs: rv.getUint32(10, true),
-      bytes: rv.getUint32(16, true), symbols: rv.getUint32(20, true), complete: rv.getUint8(24) === 1,
-      packetizeUs: rv.getUint32(25, true), uplinks: rv.getUint16(29, true), uplinkWaitMs: rv.getUint32(31, true),
+      latentShape,
+      packets: [],
+      encodeUs: rv.getUint32(10, true),
+      bytes: rv.getUint32(16, true),
+      symbols: rv.getUint32(20, true),
+      complete: rv.getUint8(24) === 1,
+      packetizeUs: rv.getUint32(25, true),
+      uplinks: rv.getUint16(29, true),
+      uplinkWaitMs: rv.getUint32(31, true),
     };
     const count = rv.getUint16(14, true);
     for (let i = 0; i < count; i++) {
@@ -181,5 +240,7 @@ export class BridgeClient {
     await repl.follow(); // the end of the serve() exec: \x04 \x04 then the prompt
   }
 
-  detach() { this.unsubscribe(); }
+  detach() {
+    this.unsubscribe();
+  }
 }

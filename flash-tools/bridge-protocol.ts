@@ -14,18 +14,37 @@ export const R = { ACK: 0x80, INFO: 0x81, RESULT: 0x82, DATA: 0x84, STATS: 0x85,
 export const ENCODE_OUTPUT = { latent: 0, packets: 1, uplink: 2 } as const;
 export type EncodeOutput = keyof typeof ENCODE_OUTPUT;
 
-export interface Frame { type: number; seq: number; body: Uint8Array }
+export interface Frame {
+  type: number;
+  seq: number;
+  body: Uint8Array;
+}
 
-export class FrameError extends TidepoolError { constructor(m: string) { super("bridge-frame", m); } }
+export class FrameError extends TidepoolError {
+  constructor(m: string) {
+    super("bridge-frame", m);
+  }
+}
 
 export function cobsEncode(data: Uint8Array): Uint8Array {
   const out: number[] = [0];
-  let codeAt = 0, code = 1;
+  let codeAt = 0,
+    code = 1;
   for (const b of data) {
-    if (b === 0) { out[codeAt] = code; codeAt = out.length; out.push(0); code = 1; }
-    else {
-      out.push(b); code++;
-      if (code === 0xff) { out[codeAt] = code; codeAt = out.length; out.push(0); code = 1; }
+    if (b === 0) {
+      out[codeAt] = code;
+      codeAt = out.length;
+      out.push(0);
+      code = 1;
+    } else {
+      out.push(b);
+      code++;
+      if (code === 0xff) {
+        out[codeAt] = code;
+        codeAt = out.length;
+        out.push(0);
+        code = 1;
+      }
     }
   }
   out[codeAt] = code;
@@ -50,7 +69,10 @@ export function encodeFrame(type: number, seq: number, body: Uint8Array = new Ui
   const raw = new Uint8Array(12 + body.length);
   const dv = new DataView(raw.buffer);
   raw.set(BRIDGE_MAGIC, 0);
-  dv.setUint8(2, BRIDGE_VERSION); dv.setUint8(3, type); dv.setUint16(4, seq & 0xffff, true); dv.setUint16(6, body.length, true);
+  dv.setUint8(2, BRIDGE_VERSION);
+  dv.setUint8(3, type);
+  dv.setUint16(4, seq & 0xffff, true);
+  dv.setUint16(6, body.length, true);
   raw.set(body, 8);
   dv.setUint32(8 + body.length, crc32(raw, 0, 8 + body.length), true);
   const enc = cobsEncode(raw);
@@ -76,14 +98,24 @@ export function decodeFrame(wire: Uint8Array): Frame {
 /** Splits a byte stream at 0x00 delimiters; text before the first delimiter (REPL noise) is skipped. */
 export class FrameSplitter {
   private buf: number[] = [];
-  constructor(private onFrame: (f: Frame) => void, private onBad: (e: Error) => void = () => {}) {}
+  constructor(
+    private onFrame: (f: Frame) => void,
+    private onBad: (e: Error) => void = () => {},
+  ) {}
   push(data: Uint8Array) {
     for (const b of data) {
-      if (b !== 0) { if (this.buf.length < 4 * MAX_BODY) this.buf.push(b); continue; }
+      if (b !== 0) {
+        if (this.buf.length < 4 * MAX_BODY) this.buf.push(b);
+        continue;
+      }
       if (this.buf.length === 0) continue;
       const wire = Uint8Array.from(this.buf);
       this.buf = [];
-      try { this.onFrame(decodeFrame(wire)); } catch (e) { this.onBad(e as Error); }
+      try {
+        this.onFrame(decodeFrame(wire));
+      } catch (e) {
+        this.onBad(e as Error);
+      }
     }
   }
 }

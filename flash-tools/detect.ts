@@ -5,8 +5,15 @@ import { join } from "node:path";
 import { SerialPort } from "serialport";
 import type { Board } from "../host/core/boards.ts";
 
-export interface PortInfo { path: string; vid?: string; pid?: string; description?: string }
-export interface DetectedPort extends PortInfo { boards: string[] }
+export interface PortInfo {
+  path: string;
+  vid?: string;
+  pid?: string;
+  description?: string;
+}
+export interface DetectedPort extends PortInfo {
+  boards: string[];
+}
 
 function fromSysfs(root = "/sys/class/tty"): PortInfo[] {
   if (!existsSync(root)) return [];
@@ -32,7 +39,10 @@ function fromSysfs(root = "/sys/class/tty"): PortInfo[] {
 export async function listPorts(): Promise<{ ports: PortInfo[]; source: string }> {
   try {
     const list = await SerialPort.list();
-    return { source: "serialport", ports: list.map((p) => ({ path: p.path, vid: p.vendorId?.toLowerCase(), pid: p.productId?.toLowerCase(), description: p.manufacturer })) };
+    return {
+      source: "serialport",
+      ports: list.map((p) => ({ path: p.path, vid: p.vendorId?.toLowerCase(), pid: p.productId?.toLowerCase(), description: p.manufacturer })),
+    };
   } catch {
     return { source: "sysfs (serialport list() failed: udevadm missing?)", ports: fromSysfs() };
   }

@@ -34,9 +34,20 @@ export async function replPutFile(repl: RawRepl, path: string, data: Uint8Array,
   return true;
 }
 
-export interface InstallResult { bridgeWritten: boolean; moduleWritten: boolean; bytes: number; seconds: number; verified: boolean }
+export interface InstallResult {
+  bridgeWritten: boolean;
+  moduleWritten: boolean;
+  bytes: number;
+  seconds: number;
+  verified: boolean;
+}
 
-export async function installTidepool(repl: RawRepl, board: string, bridgeScript: Uint8Array, wasm: Uint8Array): Promise<{ result: InstallResult; bridge: BridgeClient }> {
+export async function installTidepool(
+  repl: RawRepl,
+  board: string,
+  bridgeScript: Uint8Array,
+  wasm: Uint8Array,
+): Promise<{ result: InstallResult; bridge: BridgeClient }> {
   const t0 = Date.now();
   await repl.exec(`import os\ntry:\n os.mkdir('${BRIDGE_DIR}')\nexcept OSError:\n pass`);
   const bridgeWritten = await replPutFile(repl, `${BRIDGE_DIR}/tidepool_bridge.py`, bridgeScript);

@@ -4,13 +4,26 @@
 import type { SerialLink } from "./serial-link.ts";
 import { TidepoolError, EXIT_FAILURE } from "../host/core/errors.ts";
 
-export interface ReplTimeouts { enterMs: number; execMs: number; interCharMs: number }
+export interface ReplTimeouts {
+  enterMs: number;
+  execMs: number;
+  interCharMs: number;
+}
 export const DEFAULT_TIMEOUTS: ReplTimeouts = { enterMs: 10_000, execMs: 10_000, interCharMs: 10_000 };
 
-export class RawReplError extends TidepoolError { constructor(m: string) { super("raw-repl", m, EXIT_FAILURE); } }
+export class RawReplError extends TidepoolError {
+  constructor(m: string) {
+    super("raw-repl", m, EXIT_FAILURE);
+  }
+}
 /** The board ran the code and it raised: `stderr` holds the traceback. */
 export class RemoteExecError extends TidepoolError {
-  constructor(readonly stdout: string, readonly stderr: string) { super("board-exception", `board raised: ${stderr.trim().split("\n").at(-1)}`, EXIT_FAILURE); }
+  constructor(
+    readonly stdout: string,
+    readonly stderr: string,
+  ) {
+    super("board-exception", `board raised: ${stderr.trim().split("\n").at(-1)}`, EXIT_FAILURE);
+  }
 }
 
 const BANNER = "raw REPL; CTRL-B to exit\r\n";
@@ -20,7 +33,10 @@ export class RawRepl {
   rawPaste: boolean | null = null;
   inRaw = false;
 
-  constructor(readonly link: SerialLink, readonly timeouts: ReplTimeouts = DEFAULT_TIMEOUTS) {}
+  constructor(
+    readonly link: SerialLink,
+    readonly timeouts: ReplTimeouts = DEFAULT_TIMEOUTS,
+  ) {}
 
   async enter(softReset = true) {
     await this.link.write("\r\x03");
@@ -36,14 +52,21 @@ export class RawRepl {
         await this.link.readUntil("soft reboot\r\n", this.timeouts.enterMs, "could not enter raw REPL (soft reset)");
         await this.link.readUntil(BANNER, this.timeouts.enterMs, "could not enter raw REPL (after soft reset)");
       }
-    } catch (e) { throw new RawReplError((e as Error).message); }
+    } catch (e) {
+      throw new RawReplError((e as Error).message);
+    }
     this.inRaw = true;
   }
 
-  async exit() { await this.link.write("\r\x02"); this.inRaw = false; }
+  async exit() {
+    await this.link.write("\r\x02");
+    this.inRaw = false;
+  }
 
   /** Ctrl-C: interrupts a running script; the board answers with a KeyboardInterrupt traceback. */
-  async interrupt() { await this.link.write("\x03"); }
+  async interrupt() {
+    await this.link.write("\x03");
+  }
 
   /** Sends code without waiting for it to finish (the caller follows or talks to it). */
   async execNoFollow(code: string) {
@@ -52,7 +75,11 @@ export class RawRepl {
     if (this.rawPaste !== false) {
       await this.link.write("\x05A\x01");
       const reply = await this.link.readExactly(2, this.timeouts.enterMs, "raw-paste probe");
-      if (reply[0] === 0x52 && reply[1] === 0x01) { this.rawPaste = true; await this.rawPasteWrite(data); return; }
+      if (reply[0] === 0x52 && reply[1] === 0x01) {
+        this.rawPaste = true;
+        await this.rawPasteWrite(data);
+        return;
+      }
       if (reply[0] === 0x52 && reply[1] === 0x00) this.rawPaste = false;
       else {
         // Board predates raw-paste (MicroPython < 1.14): it echoed the probe; wait for its prompt again.
@@ -77,11 +104,15 @@ export class RawRepl {
       while (credit === 0) {
         const b = await this.link.readExactly(1, this.timeouts.execMs, "raw-paste flow control");
         if (b[0] === 0x01) credit += win;
-        else if (b[0] === 0x04) { await this.link.write("\x04"); throw new RawReplError("board ended raw-paste early"); }
+        else if (b[0] === 0x04) {
+          await this.link.write("\x04");
+          throw new RawReplError("board ended raw-paste early");
+        }
       }
       const n = Math.min(credit, data.length - i);
       await this.link.write(data.subarray(i, i + n));
-      i += n; credit -= n;
+      i += n;
+      credit -= n;
     }
     await this.link.write("\x04");
     await this.link.readUntil("\x04", this.timeouts.execMs, "raw-paste end");

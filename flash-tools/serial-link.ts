@@ -2,7 +2,11 @@
 import { SerialPort } from "serialport";
 import { TidepoolError, EXIT_FAILURE } from "../host/core/errors.ts";
 
-export class LinkTimeoutError extends TidepoolError { constructor(m: string) { super("serial-timeout", m, EXIT_FAILURE); } }
+export class LinkTimeoutError extends TidepoolError {
+  constructor(m: string) {
+    super("serial-timeout", m, EXIT_FAILURE);
+  }
+}
 
 export class SerialLink {
   private buf = Buffer.alloc(0);
@@ -10,13 +14,19 @@ export class SerialLink {
   private listeners: Array<(d: Buffer) => void> = [];
   closed = false;
 
-  private constructor(readonly port: SerialPort, readonly path: string) {
+  private constructor(
+    readonly port: SerialPort,
+    readonly path: string,
+  ) {
     port.on("data", (d: Buffer) => {
       this.buf = Buffer.concat([this.buf, d]);
       for (const l of this.listeners) l(d);
       this.wake();
     });
-    port.on("close", () => { this.closed = true; this.wake(); });
+    port.on("close", () => {
+      this.closed = true;
+      this.wake();
+    });
   }
 
   static open(path: string, baudRate = 115200): Promise<SerialLink> {
@@ -26,19 +36,34 @@ export class SerialLink {
     });
   }
 
-  private wake() { const w = this.waiters; this.waiters = []; for (const f of w) f(); }
+  private wake() {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
 
-  onData(fn: (d: Buffer) => void) { this.listeners.push(fn); return () => { this.listeners = this.listeners.filter((x) => x !== fn); }; }
+  onData(fn: (d: Buffer) => void) {
+    this.listeners.push(fn);
+    return () => {
+      this.listeners = this.listeners.filter((x) => x !== fn);
+    };
+  }
 
   write(data: Uint8Array | string): Promise<void> {
     if (this.closed) return Promise.reject(new Error(`serial port ${this.path} is closed`));
     return new Promise((resolve, reject) => {
-      this.port.write(typeof data === "string" ? Buffer.from(data, "latin1") : Buffer.from(data), (err) => (err ? reject(err) : this.port.drain((e) => (e ? reject(e) : resolve()))));
+      this.port.write(typeof data === "string" ? Buffer.from(data, "latin1") : Buffer.from(data), (err) =>
+        err ? reject(err) : this.port.drain((e) => (e ? reject(e) : resolve())),
+      );
     });
   }
 
   /** Discards what has arrived so far. */
-  drain(): Buffer { const b = this.buf; this.buf = Buffer.alloc(0); return b; }
+  drain(): Buffer {
+    const b = this.buf;
+    this.buf = Buffer.alloc(0);
+    return b;
+  }
 
   /** Discards everything up to and including the last `byte` received so far (e.g. a frame delimiter). */
   discardThroughLast(byte: number) {
@@ -52,11 +77,21 @@ export class SerialLink {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const i = this.buf.indexOf(end);
-      if (i >= 0) { const out = this.buf.subarray(0, i + end.length); this.buf = this.buf.subarray(i + end.length); return Buffer.from(out); }
+      if (i >= 0) {
+        const out = this.buf.subarray(0, i + end.length);
+        this.buf = this.buf.subarray(i + end.length);
+        return Buffer.from(out);
+      }
       if (this.closed) throw new LinkTimeoutError(`${what}: port closed; got ${JSON.stringify(this.buf.toString("latin1").slice(-80))}`);
       const left = deadline - Date.now();
       if (left <= 0) throw new LinkTimeoutError(`${what}: timed out after ${timeoutMs} ms; got ${JSON.stringify(this.buf.toString("latin1").slice(-80))}`);
-      await new Promise<void>((res) => { const t = setTimeout(res, left); this.waiters.push(() => { clearTimeout(t); res(); }); });
+      await new Promise<void>((res) => {
+        const t = setTimeout(res, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          res();
+        });
+      });
     }
   }
 
@@ -65,14 +100,31 @@ export class SerialLink {
     while (this.buf.length < n) {
       if (this.closed) throw new LinkTimeoutError(`${what}: port closed`);
       const left = deadline - Date.now();
-      if (left <= 0) throw new LinkTimeoutError(`${what}: timed out after ${timeoutMs} ms waiting for ${n} bytes; got ${JSON.stringify(this.buf.toString("latin1"))}`);
-      await new Promise<void>((res) => { const t = setTimeout(res, left); this.waiters.push(() => { clearTimeout(t); res(); }); });
+      if (left <= 0)
+        throw new LinkTimeoutError(`${what}: timed out after ${timeoutMs} ms waiting for ${n} bytes; got ${JSON.stringify(this.buf.toString("latin1"))}`);
+      await new Promise<void>((res) => {
+        const t = setTimeout(res, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          res();
+        });
+      });
     }
-    const out = this.buf.subarray(0, n); this.buf = this.buf.subarray(n); return Buffer.from(out);
+    const out = this.buf.subarray(0, n);
+    this.buf = this.buf.subarray(n);
+    return Buffer.from(out);
   }
 
   close(): Promise<void> {
-    if (this.closed || !this.port.isOpen) { this.closed = true; return Promise.resolve(); }
-    return new Promise((resolve) => this.port.close(() => { this.closed = true; resolve(); }));
+    if (this.closed || !this.port.isOpen) {
+      this.closed = true;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) =>
+      this.port.close(() => {
+        this.closed = true;
+        resolve();
+      }),
+    );
   }
 }

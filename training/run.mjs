@@ -17,13 +17,25 @@ const args = process.argv.slice(2);
 const i = args.indexOf("--config");
 const config = i >= 0 ? args[i + 1] : join(here, "configs", "short.json");
 const python = "/usr/bin/python3";
-if (!config || !existsSync(config)) { console.error(`npm run train: config ${config} not found`); process.exit(2); }
+if (!config || !existsSync(config)) {
+  console.error(`npm run train: config ${config} not found`);
+  process.exit(2);
+}
 let cfg;
-try { cfg = JSON.parse(readFileSync(config, "utf8")); } catch (e) { console.error(`npm run train: config ${config} is not valid JSON: ${e.message}`); process.exit(2); }
+try {
+  cfg = JSON.parse(readFileSync(config, "utf8"));
+} catch (e) {
+  console.error(`npm run train: config ${config} is not valid JSON: ${e.message}`);
+  process.exit(2);
+}
 if (cfg.kind === "policy") {
   // The adaptive policy trains in TypeScript (host/eval/adaptive/train-policy.ts), as the gateway retrains it.
   const loader = join(repo, "node_modules", "tsx", "dist", "loader.mjs");
-  const r = spawnSync(process.execPath, ["--import", `file://${loader}`, join(repo, "host", "eval", "adaptive", "train-policy.ts"), "--config", resolve(config)], { stdio: "inherit", cwd: repo });
+  const r = spawnSync(
+    process.execPath,
+    ["--import", `file://${loader}`, join(repo, "host", "eval", "adaptive", "train-policy.ts"), "--config", resolve(config)],
+    { stdio: "inherit", cwd: repo },
+  );
   if (r.status !== 0) process.exit(r.status ?? 1);
   if (cfg.model === undefined || cfg.model === "models/default.tpm") {
     const m = spawnSync(process.execPath, [join(repo, "bin", "tidepool.mjs"), "maps"], { stdio: "inherit", cwd: repo });

@@ -15,7 +15,11 @@ const DEFAULT_MODEL = join(SHARED_DIR, "models", "mobilenetv2-12-int8", "mobilen
 const PLANE = 3 * 224 * 224;
 
 const args = process.argv.slice(2);
-const flag = (name) => { const i = args.indexOf(name); if (i >= 0) args.splice(i, 1); return i >= 0; };
+const flag = (name) => {
+  const i = args.indexOf(name);
+  if (i >= 0) args.splice(i, 1);
+  return i >= 0;
+};
 const allOutputs = flag("--all-outputs");
 const opt = (name, dflt) => {
   const i = args.indexOf(name);
@@ -25,7 +29,8 @@ const opt = (name, dflt) => {
   if (!Number.isInteger(v) || v < 1) throw new Error(`${name} needs a positive integer`);
   return v;
 };
-const batch = opt("--batch", 16), threads = opt("--threads", 1);
+const batch = opt("--batch", 16),
+  threads = opt("--threads", 1);
 const [inPath, outPath, modelPath = DEFAULT_MODEL] = args;
 if (!inPath || !outPath) {
   console.error("usage: node training/teacher-reference.mjs <input.f32> <output.f32> [model.onnx] [--batch 16] [--threads 1] [--all-outputs]");

@@ -14,7 +14,10 @@ import { createWasmRuntime } from "./wasm-runtime.mjs";
 const { files, cameraFrames, arenaLimitBytes, heapBytes, rawMode, syncBuffer, modem } = workerData;
 const FLASH = "/flash";
 // Python modules of the virtual board's firmware, outside /flash (as frozen modules are on a board).
-const FIRMWARE = { "wasm3.py": readFileSync(new URL("./wasm3.py", import.meta.url)), "vboard_uart.py": readFileSync(new URL("./vboard_uart.py", import.meta.url)) };
+const FIRMWARE = {
+  "wasm3.py": readFileSync(new URL("./wasm3.py", import.meta.url)),
+  "vboard_uart.py": readFileSync(new URL("./vboard_uart.py", import.meta.url)),
+};
 
 // MicroPython's own linear memory: the wasm3 module reads and writes Python buffers in it by address.
 // The port does not export its heap, so it is captured when the port instantiates its module.
@@ -41,9 +44,17 @@ function syncCall(request) {
 }
 
 let out = [];
-const flushOut = () => { if (out.length) { parentPort.postMessage({ type: "out", data: Uint8Array.from(out) }); out = []; } };
+const flushOut = () => {
+  if (out.length) {
+    parentPort.postMessage({ type: "out", data: Uint8Array.from(out) });
+    out = [];
+  }
+};
 function emit(b) {
-  if (holding) { for (const x of b) out.push(x); return; }
+  if (holding) {
+    for (const x of b) out.push(x);
+    return;
+  }
   parentPort.postMessage({ type: "out", data: Uint8Array.from(b) });
 }
 let holding = false; // set while the worker must inspect output before releasing it
@@ -52,21 +63,38 @@ let heldPrompt = false;
 
 async function boot() {
   const mp = await loadMicroPython({
-    heapsize: heapBytes, linebuffer: false,
+    heapsize: heapBytes,
+    linebuffer: false,
     // Output leaves at once, so "OK" reaches the client before a long-running script starts.
-    stdout: emit, stderr: emit,
+    stdout: emit,
+    stderr: emit,
   });
-  try { mp.FS.mkdir(FLASH); } catch { /* exists */ }
+  try {
+    mp.FS.mkdir(FLASH);
+  } catch {
+    /* exists */
+  }
   for (const [name, data] of Object.entries(files)) {
     const parts = name.split("/");
-    for (let i = 1; i < parts.length; i++) { try { mp.FS.mkdir(`${FLASH}/${parts.slice(0, i).join("/")}`); } catch { /* exists */ } }
+    for (let i = 1; i < parts.length; i++) {
+      try {
+        mp.FS.mkdir(`${FLASH}/${parts.slice(0, i).join("/")}`);
+      } catch {
+        /* exists */
+      }
+    }
     mp.FS.writeFile(`${FLASH}/${name}`, data);
   }
   let frameIndex = 0;
   mp.registerJsModule("tidepool_vboard", {
     // The bridge calls this instead of looping on stdin: the emulator then routes line bytes to `feed`.
-    attach_bridge: (feed) => { bridge = feed; holding = true; },
-    detach_bridge: () => { bridge = null; },
+    attach_bridge: (feed) => {
+      bridge = feed;
+      holding = true;
+    },
+    detach_bridge: () => {
+      bridge = null;
+    },
     // Next frame from the emulated camera, as hex rows; the request must match the camera's mode.
     camera_rows: (w, h, fmt) => {
       if (cameraFrames.length === 0) throw new Error("the virtual board has no camera frames");
@@ -82,10 +110,19 @@ async function boot() {
     // AT line exchange, and the radio's clock (a duty-cycle wait advances it instead of sleeping).
     modem_type: () => modem ?? "",
     modem_io: (text) => syncCall({ op: "modem", text }),
-    sleep_ms: (ms) => { syncCall({ op: "sleep", ms }); },
+    sleep_ms: (ms) => {
+      syncCall({ op: "sleep", ms });
+    },
   });
-  mp.registerJsModule("_wasm3_js", createWasmRuntime(arenaLimitBytes, () => mpMemory));
-  try { mp.FS.mkdir("/lib"); } catch { /* exists */ }
+  mp.registerJsModule(
+    "_wasm3_js",
+    createWasmRuntime(arenaLimitBytes, () => mpMemory),
+  );
+  try {
+    mp.FS.mkdir("/lib");
+  } catch {
+    /* exists */
+  }
   for (const [name, data] of Object.entries(FIRMWARE)) mp.FS.writeFile(`/lib/${name}`, data);
   mp.runPython(`import os, sys\nif '/lib' not in sys.path: sys.path.append('/lib')\nos.chdir('${FLASH}')`);
   return mp;
@@ -95,7 +132,10 @@ let modeRaw = false;
 holding = true; // the (re)start itself prints nothing the client did not ask for
 let mp = await boot();
 mp.replInit();
-if (rawMode) { mp.replProcessChar(1); modeRaw = true; }
+if (rawMode) {
+  mp.replProcessChar(1);
+  modeRaw = true;
+}
 out = [];
 holding = false;
 
@@ -134,7 +174,8 @@ parentPort.on("message", async (msg) => {
       if (c === 1) modeRaw = true;
       if (c === 2) modeRaw = false;
       const r = mp.replProcessChar(c);
-      if (r & 0x100) { // PYEXEC_FORCED_EXIT: Ctrl-D at an empty prompt asks for a soft reset
+      if (r & 0x100) {
+        // PYEXEC_FORCED_EXIT: Ctrl-D at an empty prompt asks for a soft reset
         flushOut();
         await softReboot();
         out.push(...Buffer.from(modeRaw ? "soft reboot\r\nraw REPL; CTRL-B to exit\r\n>" : "soft reboot\r\n>>> "));
@@ -146,12 +187,18 @@ parentPort.on("message", async (msg) => {
     if (holding) {
       const s = Buffer.from(out).toString("latin1");
       const i = s.lastIndexOf("\x04\x04>");
-      if (i >= 0) { out = out.slice(0, i); heldPrompt = true; }
+      if (i >= 0) {
+        out = out.slice(0, i);
+        heldPrompt = true;
+      }
       holding = false;
     }
   } else if (msg.type === "bridge" && bridge) {
     bridge(msg.data);
-    if (!bridge && heldPrompt) { out.push(4, 4, 0x3e); heldPrompt = false; }
+    if (!bridge && heldPrompt) {
+      out.push(4, 4, 0x3e);
+      heldPrompt = false;
+    }
   }
   flushOut();
   parentPort.postMessage({ type: "done", fs: snapshot(), bridge: bridge !== null, softReboot: softRebooted });

@@ -6,7 +6,11 @@ import { write } from "node:fs";
 import { createRequire } from "node:module";
 import tty from "node:tty";
 
-interface OpenPty { master: number; slave: number; pty: string }
+interface OpenPty {
+  master: number;
+  slave: number;
+  pty: string;
+}
 type NativePty = { open(cols: number, rows: number): OpenPty };
 
 function nativeOpenPty(): OpenPty {
@@ -44,8 +48,15 @@ export class PseudoTerminal {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    try { this.master.destroy(); } catch { /* already closed */ }
-    try { this.slave.destroy(); } catch { /* already closed */ }
+    try {
+      this.master.destroy();
+    } catch {
+      /* already closed */
+    }
+    try {
+      this.slave.destroy();
+    } catch {
+      /* already closed */
+    }
   }
 }
-

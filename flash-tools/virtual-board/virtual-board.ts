@@ -26,7 +26,12 @@ export interface VirtualBoardOptions {
   modem?: VirtualModemOptions | VirtualModem;
 }
 
-interface CameraFrame { width: number; height: number; format: number; data: Uint8Array }
+interface CameraFrame {
+  width: number;
+  height: number;
+  format: number;
+  data: Uint8Array;
+}
 
 export class VirtualBoard {
   readonly path: string;
@@ -48,7 +53,10 @@ export class VirtualBoard {
   readonly modem: VirtualModem | null;
   restarts = 0;
 
-  private constructor(readonly opts: Required<Pick<VirtualBoardOptions, "board" | "baud">> & VirtualBoardOptions, private camera: CameraFrame[]) {
+  private constructor(
+    readonly opts: Required<Pick<VirtualBoardOptions, "board" | "baud">> & VirtualBoardOptions,
+    private camera: CameraFrame[],
+  ) {
     this.files = { ...(opts.files ?? {}) };
     this.modem = opts.modem ? (opts.modem instanceof VirtualModem ? opts.modem : new VirtualModem(opts.modem)) : null;
     this.term = new PseudoTerminal((d) => this.receive(d));
@@ -57,8 +65,14 @@ export class VirtualBoard {
 
   static async start(opts: VirtualBoardOptions): Promise<VirtualBoard> {
     const camera: CameraFrame[] = [];
-    const images = opts.cameraImages ?? (opts.cameraDir
-      ? readdirSync(opts.cameraDir).filter((x) => /\.(png|jpe?g|webp)$/i.test(x)).sort().map((f) => join(opts.cameraDir!, f)) : []);
+    const images =
+      opts.cameraImages ??
+      (opts.cameraDir
+        ? readdirSync(opts.cameraDir)
+            .filter((x) => /\.(png|jpe?g|webp)$/i.test(x))
+            .sort()
+            .map((f) => join(opts.cameraDir!, f))
+        : []);
     {
       const { width, height, format } = opts.board.camera;
       for (const path of images) {
@@ -77,19 +91,42 @@ export class VirtualBoard {
   private boot(rawMode: boolean): Promise<void> {
     const heapBytes = Math.min(this.opts.board.memory.totalBytes, 1 << 20);
     this.worker = new Worker(new URL("./micropython-worker.mjs", import.meta.url), {
-      workerData: { files: this.files, cameraFrames: this.camera, arenaLimitBytes: this.opts.board.memory.arenaBudgetBytes, heapBytes, rawMode,
-        syncBuffer: this.syncBuffer, modem: this.modem ? "lora-e5" : null },
+      workerData: {
+        files: this.files,
+        cameraFrames: this.camera,
+        arenaLimitBytes: this.opts.board.memory.arenaBudgetBytes,
+        heapBytes,
+        rawMode,
+        syncBuffer: this.syncBuffer,
+        modem: this.modem ? "lora-e5" : null,
+      },
     });
     this.worker.on("message", (m) => this.fromWorker(m));
-    this.worker.on("error", (e) => { if (!this.closed) process.stderr.write(`virtual board: MicroPython worker failed: ${e.message}\n`); });
+    this.worker.on("error", (e) => {
+      if (!this.closed) process.stderr.write(`virtual board: MicroPython worker failed: ${e.message}\n`);
+    });
     this.busy = true;
-    return new Promise((resolve) => { this.readyResolve = resolve; });
+    return new Promise((resolve) => {
+      this.readyResolve = resolve;
+    });
   }
 
   private fromWorker(m: any) {
-    if (m.type === "sync") { this.answerSync(m.request); return; }
-    if (m.type === "ready") { this.busy = false; this.readyResolve?.(); this.readyResolve = null; this.feedWorker(); return; }
-    if (m.type === "out") { for (const b of m.data) this.outbox.push(b); return; }
+    if (m.type === "sync") {
+      this.answerSync(m.request);
+      return;
+    }
+    if (m.type === "ready") {
+      this.busy = false;
+      this.readyResolve?.();
+      this.readyResolve = null;
+      this.feedWorker();
+      return;
+    }
+    if (m.type === "out") {
+      for (const b of m.data) this.outbox.push(b);
+      return;
+    }
     if (m.type === "done") {
       this.busy = false;
       this.bridgeMode = m.bridge;
@@ -102,10 +139,13 @@ export class VirtualBoard {
   private answerSync(req: { op: string; text?: string; ms?: number }) {
     let answer = "";
     try {
-      if (!this.modem) answer = "+AT: ERROR(-10)\r\n"; // no modem: the UART is silent but for errors
+      if (!this.modem)
+        answer = "+AT: ERROR(-10)\r\n"; // no modem: the UART is silent but for errors
       else if (req.op === "modem") answer = this.modem.input(req.text ?? "");
       else if (req.op === "sleep") this.modem.sleep(req.ms ?? 0);
-    } catch (e) { answer = `+AT: ERROR(-1) ${(e as Error).message}\r\n`; }
+    } catch (e) {
+      answer = `+AT: ERROR(-1) ${(e as Error).message}\r\n`;
+    }
     const bytes = new TextEncoder().encode(answer).subarray(0, this.syncBuffer.byteLength - 8);
     new Uint8Array(this.syncBuffer, 8).set(bytes);
     const head = new Int32Array(this.syncBuffer, 0, 2);
@@ -125,7 +165,10 @@ export class VirtualBoard {
     const budget = Math.max(1, Math.round((this.opts.baud / 10) * (ms / 1000)));
     // client -> board
     const n = Math.min(budget, this.inbox.length);
-    if (n) { this.released.push(...this.inbox.splice(0, n)); this.feedWorker(); }
+    if (n) {
+      this.released.push(...this.inbox.splice(0, n));
+      this.feedWorker();
+    }
     // board -> client
     const m = Math.min(budget, this.outbox.length);
     if (m && !this.closed) {
@@ -150,7 +193,10 @@ export class VirtualBoard {
     let data = this.released.splice(0);
     if (!this.bridgeMode) data = this.interceptRawPasteProbe(data);
     if (data.length === 0) return;
-    for (const b of data) { if (b === 1) this.rawMode = true; if (b === 2) this.rawMode = false; }
+    for (const b of data) {
+      if (b === 1) this.rawMode = true;
+      if (b === 2) this.rawMode = false;
+    }
     this.busy = true;
     this.busySince = Date.now();
     this.worker.postMessage({ type: this.bridgeMode ? "bridge" : "chars", data: Uint8Array.from(data) });
@@ -163,10 +209,16 @@ export class VirtualBoard {
       const expect = [5, 0x41, 1][this.probe.length];
       if (b === expect) {
         this.probe.push(b);
-        if (this.probe.length === 3) { this.outbox.push(0x52, 0x00); this.probe = []; }
+        if (this.probe.length === 3) {
+          this.outbox.push(0x52, 0x00);
+          this.probe = [];
+        }
         continue;
       }
-      if (this.probe.length) { out.push(...this.probe); this.probe = []; }
+      if (this.probe.length) {
+        out.push(...this.probe);
+        this.probe = [];
+      }
       out.push(b);
     }
     return out;
@@ -176,15 +228,19 @@ export class VirtualBoard {
     this.restarts++;
     await this.worker.terminate();
     this.bridgeMode = false;
-    const tb = "Traceback (most recent call last):\r\n  File \"<stdin>\", line 1, in <module>\r\nKeyboardInterrupt: \r\n";
+    const tb = 'Traceback (most recent call last):\r\n  File "<stdin>", line 1, in <module>\r\nKeyboardInterrupt: \r\n';
     await this.boot(this.rawMode);
     // In raw REPL the interrupted exec ends with its traceback on stderr, then \x04 and the prompt.
     for (const b of Buffer.from(this.rawMode ? `\x04${tb}\x04>` : `${tb}>>> `, "latin1")) this.outbox.push(b);
   }
 
   /** The board's files as last seen (after the most recent command finished). */
-  fileNames(): string[] { return Object.keys(this.files); }
-  file(name: string): Uint8Array | undefined { return this.files[name]; }
+  fileNames(): string[] {
+    return Object.keys(this.files);
+  }
+  file(name: string): Uint8Array | undefined {
+    return this.files[name];
+  }
 
   async stop() {
     if (this.closed) return;

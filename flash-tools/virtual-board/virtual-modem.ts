@@ -10,8 +10,12 @@ import { LORAWAN_OVERHEAD, loraAirtime } from "../../host/wire/link/presets.ts";
 
 /** EU868 data rates (LoRaWAN Regional Parameters RP002): spreading factor and largest FRMPayload (no repeater). */
 export const EU868_DATA_RATES = [
-  { dr: 0, sf: 12, maxPayload: 51 }, { dr: 1, sf: 11, maxPayload: 51 }, { dr: 2, sf: 10, maxPayload: 51 },
-  { dr: 3, sf: 9, maxPayload: 115 }, { dr: 4, sf: 8, maxPayload: 222 }, { dr: 5, sf: 7, maxPayload: 222 },
+  { dr: 0, sf: 12, maxPayload: 51 },
+  { dr: 1, sf: 11, maxPayload: 51 },
+  { dr: 2, sf: 10, maxPayload: 51 },
+  { dr: 3, sf: 9, maxPayload: 115 },
+  { dr: 4, sf: 8, maxPayload: 222 },
+  { dr: 5, sf: 7, maxPayload: 222 },
 ] as const;
 /** The three default EU868 channels; all in the g1 sub-band, which one 1 % duty cycle covers. */
 const CHANNELS_HZ = [868_100_000, 868_300_000, 868_500_000];
@@ -36,9 +40,22 @@ export interface VirtualModemOptions {
   epochMs?: number;
 }
 
-export interface AirUplink { fCnt: number; fPort: number; dr: number; bytes: number; airtimeMs: number; atMs: number; lost: boolean; payload: Uint8Array }
+export interface AirUplink {
+  fCnt: number;
+  fPort: number;
+  dr: number;
+  bytes: number;
+  airtimeMs: number;
+  atMs: number;
+  lost: boolean;
+  payload: Uint8Array;
+}
 
-export interface DeliveryFailure { fCnt: number; status: number | null; message: string }
+export interface DeliveryFailure {
+  fCnt: number;
+  status: number | null;
+  message: string;
+}
 
 export class VirtualModem {
   readonly devEui: string;
@@ -66,7 +83,13 @@ export class VirtualModem {
   constructor(readonly options: VirtualModemOptions = {}) {
     const seed = options.seed ?? 1;
     this.rand = seededRandom(seed ^ 0x5eed);
-    this.devEui = (options.devEui ?? "2cf7f1203230" + Math.floor(this.rand() * 0x10000).toString(16).padStart(4, "0")).toLowerCase();
+    this.devEui = (
+      options.devEui ??
+      "2cf7f1203230" +
+        Math.floor(this.rand() * 0x10000)
+          .toString(16)
+          .padStart(4, "0")
+    ).toLowerCase();
     if (!/^[0-9a-f]{16}$/.test(this.devEui)) throw new Error(`virtual modem: DevEUI "${options.devEui}" is not 16 hex digits`);
     this.deviceName = options.deviceName ?? `tidepool-${this.devEui.slice(-4)}`;
     this.dataRate = options.dataRate ?? 5;
@@ -75,14 +98,22 @@ export class VirtualModem {
     this.epochMs = options.epochMs ?? Date.now();
   }
 
-  get maxPayload(): number { return EU868_DATA_RATES[this.dataRate].maxPayload; }
-  get spreadingFactor(): number { return EU868_DATA_RATES[this.dataRate].sf; }
+  get maxPayload(): number {
+    return EU868_DATA_RATES[this.dataRate].maxPayload;
+  }
+  get spreadingFactor(): number {
+    return EU868_DATA_RATES[this.dataRate].sf;
+  }
 
   /** Time on air of one uplink with `payload` application bytes at the current data rate. */
-  airtime(payload: number): number { return loraAirtime(payload + LORAWAN_OVERHEAD, this.spreadingFactor) * 1000; }
+  airtime(payload: number): number {
+    return loraAirtime(payload + LORAWAN_OVERHEAD, this.spreadingFactor) * 1000;
+  }
 
   /** The board waits (its `sleep_ms`): the simulated clock moves on. */
-  sleep(ms: number) { if (Number.isFinite(ms) && ms > 0) this.clockMs += ms; }
+  sleep(ms: number) {
+    if (Number.isFinite(ms) && ms > 0) this.clockMs += ms;
+  }
 
   /** Text written to the modem's UART (one or more AT command lines); returns what it answers. */
   input(text: string): string {
@@ -97,14 +128,17 @@ export class VirtualModem {
   private command(line: string): string[] {
     const m = /^AT(?:\+([A-Z]+))?(?:=(.*))?$/i.exec(line);
     if (!m) return ["+AT: ERROR(-10)"];
-    const name = (m[1] ?? "").toUpperCase(), arg = m[2]?.trim();
+    const name = (m[1] ?? "").toUpperCase(),
+      arg = m[2]?.trim();
     const tag = `+${name || "AT"}`;
     switch (name) {
-      case "": return ["+AT: OK"];
+      case "":
+        return ["+AT: OK"];
       case "MODE":
         if (arg === undefined) return ["+MODE: LWOTAA"];
         return /^LWOTAA$/i.test(arg) ? ["+MODE: LWOTAA"] : [`${tag}: ERROR(-1)`];
-      case "ID": return this.id(arg);
+      case "ID":
+        return this.id(arg);
       case "KEY": {
         const k = /^APPKEY\s*,\s*"?([0-9A-Fa-f]{32})"?$/i.exec(arg ?? "");
         if (!k) return [`${tag}: ERROR(-1)`];
@@ -128,15 +162,23 @@ export class VirtualModem {
       case "LW":
         if (arg && /^LEN$/i.test(arg)) return [`+LW: LEN, ${this.maxPayload}`];
         return [`${tag}: ERROR(-1)`];
-      case "JOIN": return this.join();
-      case "MSGHEX": return this.msgHex(arg);
-      default: return [`+${name}: ERROR(-10)`];
+      case "JOIN":
+        return this.join();
+      case "MSGHEX":
+        return this.msgHex(arg);
+      default:
+        return [`+${name}: ERROR(-10)`];
     }
   }
 
   private id(arg: string | undefined): string[] {
     const colons = (hex: string) => hex.toUpperCase().match(/../g)!.join(":");
-    if (arg === undefined) return [`+ID: DevAddr, ${this.devAddr ? colons(this.devAddr) : "00:00:00:00"}`, `+ID: DevEui, ${colons(this.devEui)}`, `+ID: AppEui, ${colons(this.appEui)}`];
+    if (arg === undefined)
+      return [
+        `+ID: DevAddr, ${this.devAddr ? colons(this.devAddr) : "00:00:00:00"}`,
+        `+ID: DevEui, ${colons(this.devEui)}`,
+        `+ID: AppEui, ${colons(this.appEui)}`,
+      ];
     const set = /^(DevEui|AppEui|DevAddr)\s*(?:,\s*"?([0-9A-Fa-f: ]+)"?)?$/i.exec(arg);
     if (!set) return ["+ID: ERROR(-1)"];
     const which = set[1].toLowerCase();
@@ -166,9 +208,17 @@ export class VirtualModem {
     this.clockMs += this.airtime(JOIN_REQUEST_BYTES - LORAWAN_OVERHEAD) + 5_000; // JOIN_ACCEPT in RX1 at 5 s
     this.joined = true;
     this.fCnt = 0;
-    this.devAddr = `26${Math.floor(this.rand() * 0x1000000).toString(16).padStart(6, "0")}`;
+    this.devAddr = `26${Math.floor(this.rand() * 0x1000000)
+      .toString(16)
+      .padStart(6, "0")}`;
     this.post("join", { deduplicationId: randomUUID(), time: this.isoNow(), deviceInfo: this.deviceInfo(), devAddr: this.devAddr });
-    return ["+JOIN: Start", "+JOIN: NORMAL", "+JOIN: Network joined", `+JOIN: NetID 000013 DevAddr ${this.devAddr.toUpperCase().match(/../g)!.join(":")}`, "+JOIN: Done"];
+    return [
+      "+JOIN: Start",
+      "+JOIN: NORMAL",
+      "+JOIN: Network joined",
+      `+JOIN: NetID 000013 DevAddr ${this.devAddr.toUpperCase().match(/../g)!.join(":")}`,
+      "+JOIN: Done",
+    ];
   }
 
   private msgHex(arg: string | undefined): string[] {
@@ -190,28 +240,57 @@ export class VirtualModem {
     return ["+MSGHEX: Start", "+MSGHEX: Done"];
   }
 
-  private isoNow(at = this.clockMs): string { return new Date(this.epochMs + at).toISOString(); }
+  private isoNow(at = this.clockMs): string {
+    return new Date(this.epochMs + at).toISOString();
+  }
 
   private deviceInfo() {
     return {
-      tenantId: this.ids.tenantId, tenantName: "ChirpStack", applicationId: this.ids.applicationId, applicationName: "tidepool",
-      deviceProfileId: this.ids.deviceProfileId, deviceProfileName: "Seeed LoRa-E5 (virtual)", deviceName: this.deviceName,
-      devEui: this.devEui, deviceClassEnabled: "CLASS_A", tags: {},
+      tenantId: this.ids.tenantId,
+      tenantName: "ChirpStack",
+      applicationId: this.ids.applicationId,
+      applicationName: "tidepool",
+      deviceProfileId: this.ids.deviceProfileId,
+      deviceProfileName: "Seeed LoRa-E5 (virtual)",
+      deviceName: this.deviceName,
+      devEui: this.devEui,
+      deviceClassEnabled: "CLASS_A",
+      tags: {},
     };
   }
 
   /** A ChirpStack v4 `integration.UplinkEvent` in its JSON encoding (what the HTTP integration posts). */
   upEvent(payload: Uint8Array, fCnt: number, atMs: number) {
     const time = this.isoNow(atMs);
-    const snr = Math.round((2 + this.rand() * 8) * 4) / 4, rssi = Math.round(-110 + this.rand() * 50);
+    const snr = Math.round((2 + this.rand() * 8) * 4) / 4,
+      rssi = Math.round(-110 + this.rand() * 50);
     return {
-      deduplicationId: randomUUID(), time, deviceInfo: this.deviceInfo(), devAddr: this.devAddr, adr: false,
-      dr: this.dataRate, fCnt, fPort: this.fPort, confirmed: false, data: Buffer.from(payload).toString("base64"),
-      rxInfo: [{
-        gatewayId: "0016c001f0000001", uplinkId: Math.floor(this.rand() * 0xffff), gwTime: time, nsTime: time, rssi, snr,
-        channel: fCnt % 3, rfChain: 0, location: {}, context: Buffer.from(Uint32Array.of(fCnt).buffer).toString("base64"),
-        metadata: { region_common_name: "EU868", region_config_id: "eu868" }, crcStatus: "CRC_OK",
-      }],
+      deduplicationId: randomUUID(),
+      time,
+      deviceInfo: this.deviceInfo(),
+      devAddr: this.devAddr,
+      adr: false,
+      dr: this.dataRate,
+      fCnt,
+      fPort: this.fPort,
+      confirmed: false,
+      data: Buffer.from(payload).toString("base64"),
+      rxInfo: [
+        {
+          gatewayId: "0016c001f0000001",
+          uplinkId: Math.floor(this.rand() * 0xffff),
+          gwTime: time,
+          nsTime: time,
+          rssi,
+          snr,
+          channel: fCnt % 3,
+          rfChain: 0,
+          location: {},
+          context: Buffer.from(Uint32Array.of(fCnt).buffer).toString("base64"),
+          metadata: { region_common_name: "EU868", region_config_id: "eu868" },
+          crcStatus: "CRC_OK",
+        },
+      ],
       txInfo: { frequency: CHANNELS_HZ[fCnt % 3], modulation: { lora: { bandwidth: 125_000, spreadingFactor: this.spreadingFactor, codeRate: "CR_4_5" } } },
     };
   }
@@ -226,11 +305,15 @@ export class VirtualModem {
       for (let attempt = 0; attempt < 4; attempt++) {
         try {
           const res = await fetch(`${url}${url.includes("?") ? "&" : "?"}event=${event}`, {
-            method: "POST", body: JSON.stringify(body),
+            method: "POST",
+            body: JSON.stringify(body),
             headers: { "content-type": "application/json", ...(this.options.token ? { authorization: `Bearer ${this.options.token}` } : {}) },
           });
           const text = await res.text();
-          if (res.ok) { if (event === "up") this.delivered++; return; }
+          if (res.ok) {
+            if (event === "up") this.delivered++;
+            return;
+          }
           last = { fCnt, status: res.status, message: text.slice(0, 300) };
           if (res.status < 500 && res.status !== 429) break;
         } catch (e) {
@@ -245,10 +328,20 @@ export class VirtualModem {
   }
 
   /** Resolves when every delivery so far has been answered (or has failed). */
-  async flush(): Promise<void> { while (this.pending.size) await Promise.all([...this.pending]); }
+  async flush(): Promise<void> {
+    while (this.pending.size) await Promise.all([...this.pending]);
+  }
 
   stats() {
     const lost = this.uplinks.filter((u) => u.lost).length;
-    return { devEui: this.devEui, uplinks: this.uplinks.length, lost, delivered: this.delivered, failed: this.failures.length, airtimeS: this.airtimeMs / 1000, clockS: this.clockMs / 1000 };
+    return {
+      devEui: this.devEui,
+      uplinks: this.uplinks.length,
+      lost,
+      delivered: this.delivered,
+      failed: this.failures.length,
+      airtimeS: this.airtimeMs / 1000,
+      clockS: this.clockMs / 1000,
+    };
   }
 }

@@ -24,14 +24,23 @@ export function createWasmRuntime(arenaLimitBytes, heap) {
     load(addr, len, stackBytes) {
       try {
         const mod = new WebAssembly.Module(bytesAt(addr, len).slice());
-        const instance = new WebAssembly.Instance(mod, { env: { abort: () => { throw new Error("wasm abort"); } } });
+        const instance = new WebAssembly.Instance(mod, {
+          env: {
+            abort: () => {
+              throw new Error("wasm abort");
+            },
+          },
+        });
         const memory = instance.exports.memory;
         if (!memory) throw new Error("module exports no memory");
         const limitPages = Math.max(1, Math.ceil(arenaLimitBytes / 65536));
         if (memory.buffer.byteLength > limitPages * 65536)
-          return (lastError = `MemoryError: module needs ${memory.buffer.byteLength} bytes, board arena limit is ${arenaLimitBytes}`, 0);
+          return ((lastError = `MemoryError: module needs ${memory.buffer.byteLength} bytes, board arena limit is ${arenaLimitBytes}`), 0);
         const grow = memory.grow.bind(memory);
-        memory.grow = (n) => { if (memory.buffer.byteLength / 65536 + n > limitPages) throw new Error("MemoryError: memory.grow past the board's arena"); return grow(n); };
+        memory.grow = (n) => {
+          if (memory.buffer.byteLength / 65536 + n > limitPages) throw new Error("MemoryError: memory.grow past the board's arena");
+          return grow(n);
+        };
         const h = next++;
         modules.set(h, { instance, memory, stackBytes });
         return h;
@@ -40,11 +49,20 @@ export function createWasmRuntime(arenaLimitBytes, heap) {
         return 0;
       }
     },
-    last_error() { return lastError; },
-    mem_size(h) { return get(h).memory.buffer.byteLength; },
-    has_function(h, name) { return typeof get(h).instance.exports[name] === "function"; },
+    last_error() {
+      return lastError;
+    },
+    mem_size(h) {
+      return get(h).memory.buffer.byteLength;
+    },
+    has_function(h, name) {
+      return typeof get(h).instance.exports[name] === "function";
+    },
     /** Copies the module's memory into the bytearray at `addr` (its initial contents after load). */
-    read_memory(h, addr) { const m = get(h); bytesAt(addr, m.memory.buffer.byteLength).set(new Uint8Array(m.memory.buffer)); },
+    read_memory(h, addr) {
+      const m = get(h);
+      bytesAt(addr, m.memory.buffer.byteLength).set(new Uint8Array(m.memory.buffer));
+    },
     /** Calls an export with the Python bytearray at `addr` as its linear memory (copied in, then out). */
     call(h, name, addr, ...args) {
       const m = get(h);
@@ -52,9 +70,14 @@ export function createWasmRuntime(arenaLimitBytes, heap) {
       if (typeof f !== "function") throw new Error(`no export ${name}`);
       const n = m.memory.buffer.byteLength;
       new Uint8Array(m.memory.buffer).set(bytesAt(addr, n));
-      try { return f(...args); }
-      finally { bytesAt(addr, n).set(new Uint8Array(m.memory.buffer, 0, n)); }
+      try {
+        return f(...args);
+      } finally {
+        bytesAt(addr, n).set(new Uint8Array(m.memory.buffer, 0, n));
+      }
     },
-    close(h) { modules.delete(h); },
+    close(h) {
+      modules.delete(h);
+    },
   };
 }

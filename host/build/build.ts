@@ -70,7 +70,11 @@ export interface BuildResult {
   files?: { wasm: string; map: string; mapJson: string; report: string };
 }
 
-export class BuildError extends TidepoolError { constructor(m: string) { super("build", m, EXIT_FAILURE); } }
+export class BuildError extends TidepoolError {
+  constructor(m: string) {
+    super("build", m, EXIT_FAILURE);
+  }
+}
 
 /** The grey model (first layer reads one channel), shipped beside the colour one for GRAY8 cameras (docs/training.md). */
 export const DEFAULT_GREY_MODEL_PATH = repoPath("models", "default-grey.tpm");
@@ -81,8 +85,12 @@ export const DEFAULT_GREY_MODEL_PATH = repoPath("models", "default-grey.tpm");
  */
 export function loadDefaultModel(format?: PixelFormat): Model {
   if (format === "gray8" && existsSync(DEFAULT_GREY_MODEL_PATH)) return readModel(readFileSync(DEFAULT_GREY_MODEL_PATH), DEFAULT_GREY_MODEL_PATH);
-  try { return readModel(readFileSync(DEFAULT_MODEL_PATH), DEFAULT_MODEL_PATH); }
-  catch (e) { if ((e as NodeJS.ErrnoException).code === "ENOENT") return randomModel({ seed: 1 }); throw e; }
+  try {
+    return readModel(readFileSync(DEFAULT_MODEL_PATH), DEFAULT_MODEL_PATH);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return randomModel({ seed: 1 });
+    throw e;
+  }
 }
 
 /** The default model file for a pixel format (the path loadDefaultModel reads). */
@@ -93,8 +101,9 @@ export function defaultModelPath(format?: PixelFormat): string {
 const CACHE_DIR = repoPath("build", ".cache");
 
 function assemblySources(dir = repoPath("assembly")): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? assemblySources(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : []).sort();
+  return readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? assemblySources(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : []))
+    .sort();
 }
 
 /** Key of a compilation: compiler version, config, every AssemblyScript source and the arguments. */
@@ -102,8 +111,14 @@ function compileKey(args: string[]): string {
   const h = createHash("sha256");
   h.update(JSON.parse(readFileSync(repoPath("node_modules", "assemblyscript", "package.json"), "utf8")).version);
   // Every asconfig (asconfig.json for the encoder, asconfig.head.json for the split head).
-  for (const f of readdirSync(repoPath()).filter((n) => /^asconfig.*\.json$/.test(n)).sort()) h.update(readFileSync(repoPath(f)));
-  for (const f of assemblySources()) { h.update(relative(repoPath(), f)); h.update(readFileSync(f)); }
+  for (const f of readdirSync(repoPath())
+    .filter((n) => /^asconfig.*\.json$/.test(n))
+    .sort())
+    h.update(readFileSync(repoPath(f)));
+  for (const f of assemblySources()) {
+    h.update(relative(repoPath(), f));
+    h.update(readFileSync(f));
+  }
   // A generated kernels library is named by its content hash, which the arguments carry.
   h.update(JSON.stringify(args));
   return h.digest("hex").slice(0, 32);
@@ -114,16 +129,33 @@ function compileKey(args: string[]): string {
  * build/.cache by a hash of the sources and arguments (asc -O3 takes seconds; the cache makes
  * repeated builds of the same shape instant).
  */
-export async function compileEncoder(target: string, planOffset: number, memoryBase: number, pages: number, withNames = false, uses: Record<string, number> = {}, kernelsSource?: string): Promise<Uint8Array> {
+export async function compileEncoder(
+  target: string,
+  planOffset: number,
+  memoryBase: number,
+  pages: number,
+  withNames = false,
+  uses: Record<string, number> = {},
+  kernelsSource?: string,
+): Promise<Uint8Array> {
   return ascCompile([
     ...(kernelsSource ? ["--lib", kernelsLibrary(kernelsSource)] : []),
-    "--use", `TIDEPOOL_KERNELS=${kernelsSource ? 1 : 0}`,
+    "--use",
+    `TIDEPOOL_KERNELS=${kernelsSource ? 1 : 0}`,
     ...Object.entries(uses).flatMap(([name, value]) => ["--use", `${name}=${value}`]),
     ...(withNames ? ["--debug"] : []),
-    "--config", "asconfig.json", "--target", target,
-    "--use", `TIDEPOOL_PLAN_OFFSET=${planOffset}`,
-    "--memoryBase", String(memoryBase),
-    "--initialMemory", String(pages), "--maximumMemory", String(pages),
+    "--config",
+    "asconfig.json",
+    "--target",
+    target,
+    "--use",
+    `TIDEPOOL_PLAN_OFFSET=${planOffset}`,
+    "--memoryBase",
+    String(memoryBase),
+    "--initialMemory",
+    String(pages),
+    "--maximumMemory",
+    String(pages),
   ]);
 }
 
@@ -135,7 +167,10 @@ export async function compileEncoder(target: string, planOffset: number, memoryB
 function kernelsLibrary(source: string): string {
   const dir = join(CACHE_DIR, "kernels", createHash("sha256").update(source).digest("hex").slice(0, 24));
   const file = join(dir, `${KERNELS_LIB_NAME}.ts`);
-  if (!existsSync(file)) { mkdirSync(dir, { recursive: true }); atomicWrite(file, source); }
+  if (!existsSync(file)) {
+    mkdirSync(dir, { recursive: true });
+    atomicWrite(file, source);
+  }
   return relative(repoPath(), dir);
 }
 
@@ -148,20 +183,33 @@ export async function ascCompile(args: string[]): Promise<Uint8Array> {
   const asc = ascModule.default;
   // asc keeps every --lib file it reads in its module-wide libraryFiles table and parses that table
   // into each later compilation: drop ours so one build's kernels never leak into the next.
-  const dropLibraries = () => { for (const k of Object.keys(ascModule.libraryFiles)) if (k.startsWith(KERNELS_LIB_NAME)) delete ascModule.libraryFiles[k]; };
+  const dropLibraries = () => {
+    for (const k of Object.keys(ascModule.libraryFiles)) if (k.startsWith(KERNELS_LIB_NAME)) delete ascModule.libraryFiles[k];
+  };
   dropLibraries();
   const outputs: Record<string, Uint8Array> = {};
   let log = "";
-  const sink = { write(s: string | Uint8Array) { log += typeof s === "string" ? s : new TextDecoder().decode(s); return true; } };
+  const sink = {
+    write(s: string | Uint8Array) {
+      log += typeof s === "string" ? s : new TextDecoder().decode(s);
+      return true;
+    },
+  };
   const cwd = process.cwd();
   process.chdir(repoPath()); // asc resolves entries and the config against the working directory
   try {
     const { error } = await asc.main(args, {
-      writeFile: (name: string, contents: string | Uint8Array) => { outputs[name] = typeof contents === "string" ? new TextEncoder().encode(contents) : contents; },
-      stdout: sink as never, stderr: sink as never,
+      writeFile: (name: string, contents: string | Uint8Array) => {
+        outputs[name] = typeof contents === "string" ? new TextEncoder().encode(contents) : contents;
+      },
+      stdout: sink as never,
+      stderr: sink as never,
     });
     if (error) throw new BuildError(`AssemblyScript compilation failed: ${error.message}\n${log}`);
-  } finally { process.chdir(cwd); dropLibraries(); }
+  } finally {
+    process.chdir(cwd);
+    dropLibraries();
+  }
   const wasm = outputs["module.wasm"];
   if (!wasm) throw new BuildError(`asc produced no module\n${log}`);
   mkdirSync(CACHE_DIR, { recursive: true });
@@ -180,9 +228,18 @@ export async function buildEncoder(opts: BuildOptions): Promise<BuildResult> {
   }
   // The packetizer's regions (tables, block order, packet buffer) when the model has ENTR tables.
   const mode = opts.kernels ?? "specialised";
-  const layouts: LayerLayout[] | undefined = mode === "specialised"
-    ? modelLayout(model, opts.lanes ?? chooseLanes(board.costModel, opts.runtime ?? board.runtime.default as RuntimeMode)) : undefined;
-  const map = planArena({ model, board, width, height, format, extra: [...(opts.extra ?? []), ...bitstreamRegions(model, width, height), ...policyRegions(model)], params: layouts, paddedRings: !!layouts });
+  const layouts: LayerLayout[] | undefined =
+    mode === "specialised" ? modelLayout(model, opts.lanes ?? chooseLanes(board.costModel, opts.runtime ?? (board.runtime.default as RuntimeMode))) : undefined;
+  const map = planArena({
+    model,
+    board,
+    width,
+    height,
+    format,
+    extra: [...(opts.extra ?? []), ...bitstreamRegions(model, width, height), ...policyRegions(model)],
+    params: layouts,
+    paddedRings: !!layouts,
+  });
   const bitstream = bitstreamInit(model, map);
   const policy = policyInit(model, map);
   // AssemblyScript's own static data (if any) goes after the arena; the build then checks it fits too.
@@ -190,7 +247,15 @@ export async function buildEncoder(opts: BuildOptions): Promise<BuildResult> {
   const pages = Math.max(1, Math.ceil((memoryBase + 1024) / PAGE));
   const target = board.name in JSON.parse(readFileSync(repoPath("asconfig.json"), "utf8")).targets ? board.name : "release";
   const kernelsSource = layouts ? generateKernels(model, map, layouts) : undefined;
-  const compiled = await compileEncoder(target, map.planOffset, memoryBase, pages, opts.withNames, { ...(bitstream ? { TIDEPOOL_BITSTREAM_OFFSET: bitstream.offset } : {}), ...(policy ? { TIDEPOOL_POLICY_OFFSET: policy.offset } : {}) }, kernelsSource);
+  const compiled = await compileEncoder(
+    target,
+    map.planOffset,
+    memoryBase,
+    pages,
+    opts.withNames,
+    { ...(bitstream ? { TIDEPOOL_BITSTREAM_OFFSET: bitstream.offset } : {}), ...(policy ? { TIDEPOOL_POLICY_OFFSET: policy.offset } : {}) },
+    kernelsSource,
+  );
   let wasm = appendDataSegment(compiled, map.initOffset, map.init);
   if (bitstream) wasm = appendDataSegment(wasm, bitstream.offset, bitstream.bytes);
   if (policy) wasm = appendDataSegment(wasm, policy.offset, policy.bytes);
@@ -199,7 +264,9 @@ export async function buildEncoder(opts: BuildOptions): Promise<BuildResult> {
   const staticDataBytes = staticDataAfter(wasm, memoryBase);
   const total = memoryBase + staticDataBytes;
   if (total > board.memory.arenaBudgetBytes)
-    throw new BuildError(`arena for ${board.name} does not fit: ${total} bytes with ${staticDataBytes} bytes of AssemblyScript static data (region "as-static"), budget ${board.memory.arenaBudgetBytes} (${total - board.memory.arenaBudgetBytes} bytes over)`);
+    throw new BuildError(
+      `arena for ${board.name} does not fit: ${total} bytes with ${staticDataBytes} bytes of AssemblyScript static data (region "as-static"), budget ${board.memory.arenaBudgetBytes} (${total - board.memory.arenaBudgetBytes} bytes over)`,
+    );
 
   const kernels: KernelsInfo = { mode, layers: (layouts ?? []).map((l) => ({ lanes: l.lanes, requant32: l.requant32, maxAbsAcc: l.maxAbsAcc })) };
   const result: BuildResult = { board, model, map, wasm, moduleBytes: wasm.length, memoryPages: pages, staticDataBytes, kernels };

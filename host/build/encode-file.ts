@@ -28,7 +28,14 @@ export interface EncodeFileOptions {
   imageId?: number;
 }
 
-export interface EncodeFileResult { container: Container; bytes: number; symbols: number; complete: boolean; latent: { width: number; height: number; channels: number }; model: Model }
+export interface EncodeFileResult {
+  container: Container;
+  bytes: number;
+  symbols: number;
+  complete: boolean;
+  latent: { width: number; height: number; channels: number };
+  model: Model;
+}
 
 /**
  * The host "board": k210's build target and kernels with the arena limit lifted, so a photo of any size
@@ -45,7 +52,11 @@ export async function encodeFile(path: string, o: EncodeFileOptions = {}): Promi
   const size = o.frame ?? (o.board ? { width: board.camera.width, height: board.camera.height } : undefined);
   const img = await loadRgb(path, size);
   const built = await buildEncoder({ board, model: o.model, modelPath: o.modelPath, width: img.width, height: img.height, format });
-  if (!built.model.entropy) throw new TidepoolError("model", `model ${o.modelPath ?? built.model.meta.name ?? "(default)"} has no entropy tables (ENTR section): packets cannot be made; run \`tidepool fit-tables\``);
+  if (!built.model.entropy)
+    throw new TidepoolError(
+      "model",
+      `model ${o.modelPath ?? built.model.meta.name ?? "(default)"} has no entropy tables (ENTR section): packets cannot be made; run \`tidepool fit-tables\``,
+    );
   const tables = modelTables(built.model, o.modelPath ?? "the model");
   const enc = await EncoderInstance.load(built.wasm, built.board);
   const latent = enc.encode(toFrame(img, format), img.width, img.height, format);
@@ -53,8 +64,21 @@ export async function encodeFile(path: string, o: EncodeFileOptions = {}): Promi
   const imageId = o.imageId ?? 0;
   const run = devicePacketize(enc, { imageId, packetBytes, budgetBytes: o.budgetBytes });
   return {
-    container: { board: board.name, format, width: img.width, height: img.height, tablesId: tables.id, modelId: modelId(built.model), imageId, packetBytes, packets: run.packets },
-    bytes: run.bytes, symbols: run.symbols, complete: run.complete,
-    latent: { width: latent.width, height: latent.height, channels: latent.channels }, model: built.model,
+    container: {
+      board: board.name,
+      format,
+      width: img.width,
+      height: img.height,
+      tablesId: tables.id,
+      modelId: modelId(built.model),
+      imageId,
+      packetBytes,
+      packets: run.packets,
+    },
+    bytes: run.bytes,
+    symbols: run.symbols,
+    complete: run.complete,
+    latent: { width: latent.width, height: latent.height, channels: latent.channels },
+    model: built.model,
   };
 }

@@ -17,7 +17,9 @@ export async function ensureTables(model: Model, opts: { images?: number; log?: 
   const key = createHash("sha256").update(writeModel(model)).update(JSON.stringify(DEFAULT_FIT)).digest("hex").slice(0, 16);
   const cache = join(repoPath("build", ".cache"), `entr-${key}-${images}.bin`);
   if (!existsSync(cache)) {
-    opts.log?.(`model has no ENTR section: fitting tables on up to ${images} images of the ${TRAINING_SOURCE} (cached in ${cache}; \`tidepool fit-tables\` stores them in the model)`);
+    opts.log?.(
+      `model has no ENTR section: fitting tables on up to ${images} images of the ${TRAINING_SOURCE} (cached in ${cache}; \`tidepool fit-tables\` stores them in the model)`,
+    );
     const { latents } = await trainingLatents(model, { limit: images, log: opts.log });
     mkdirSync(repoPath("build", ".cache"), { recursive: true });
     atomicWrite(cache, fitEntropyTables(latents, model.latent.levels).bytes);

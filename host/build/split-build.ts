@@ -9,17 +9,29 @@ import { TidepoolError } from "../core/errors.ts";
 import { buildHead, writeHeadBuild } from "./head-build.ts";
 import { chooseSplit, importAllSplits, splitPoints, DEFAULT_SPLIT_ONNX } from "./split-choice.ts";
 
-export function isHeadModelPath(path: string): boolean { return isHeadModelFile(readInputFile(path, "model file")); }
+export function isHeadModelPath(path: string): boolean {
+  return isHeadModelFile(readInputFile(path, "model file"));
+}
 
 export interface SplitBuildOptions {
-  board: string; split?: string; onnx?: string; modelPath?: string;
-  width?: number; height?: number; format?: PixelFormat; outDir: string; wholeOutput?: boolean;
+  board: string;
+  split?: string;
+  onnx?: string;
+  modelPath?: string;
+  width?: number;
+  height?: number;
+  format?: PixelFormat;
+  outDir: string;
+  wholeOutput?: boolean;
 }
 
 export async function buildSplitHead(o: SplitBuildOptions) {
   const board = getBoard(o.board);
-  const width = o.width ?? board.camera.width, height = o.height ?? board.camera.height, format = o.format ?? board.camera.format;
-  let head: HeadModel, rule: string | null = null;
+  const width = o.width ?? board.camera.width,
+    height = o.height ?? board.camera.height,
+    format = o.format ?? board.camera.format;
+  let head: HeadModel,
+    rule: string | null = null;
   if (o.modelPath && o.split === undefined) head = readHeadModel(readInputFile(o.modelPath, "model file"), o.modelPath);
   else {
     if (o.modelPath) throw new TidepoolError("usage", "a split head comes either from a model file or from an ONNX model with a split point, not both");

@@ -19,7 +19,15 @@ export const DEFAULT_SPLIT_ONNX = join(SHARED_DIR, "models", "mobilenetv2-12-int
 /** MobileNetV2 has 17 inverted-residual blocks (torchvision features[1..17]). */
 export const MAX_SPLIT = 17;
 
-export interface SplitPoint { split: number; head: HeadModel; tensor: string; shape: { width: number; height: number; channels: number }; macs: number; arenaBytes: number; fits: boolean }
+export interface SplitPoint {
+  split: number;
+  head: HeadModel;
+  tensor: string;
+  shape: { width: number; height: number; channels: number };
+  macs: number;
+  arenaBytes: number;
+  fits: boolean;
+}
 
 /** Imports the ONNX head once, up to the deepest split point, and reads every shallower one from it. */
 export function importAllSplits(path = DEFAULT_SPLIT_ONNX): ImportResult {
@@ -33,8 +41,13 @@ export function splitPoints(r: ImportResult, board: Board, width: number, height
     const head = headAtSplit(r, split);
     const map = planHeadArena({ head, board: unlimited, width, height, format, streamOutput: true });
     return {
-      split, head, tensor: r.splitPoints[split].tensor, shape: headShapes(head, width, height).at(-1)!, macs: headMacs(head, width, height),
-      arenaBytes: map.arenaBytes, fits: map.arenaBytes <= board.memory.arenaBudgetBytes,
+      split,
+      head,
+      tensor: r.splitPoints[split].tensor,
+      shape: headShapes(head, width, height).at(-1)!,
+      macs: headMacs(head, width, height),
+      arenaBytes: map.arenaBytes,
+      fits: map.arenaBytes <= board.memory.arenaBudgetBytes,
     };
   });
 }
@@ -44,5 +57,8 @@ export function chooseSplit(points: SplitPoint[], board: Board, width: number, h
   const fitting = points.filter((p) => p.fits);
   if (fitting.length) return fitting[fitting.length - 1];
   const smallest = [...points].sort((a, b) => a.arenaBytes - b.arenaBytes)[0];
-  throw new TidepoolError("arena-overflow", `no split point fits ${board.name} at ${width}x${height}: the smallest arena is split ${smallest.split} with ${smallest.arenaBytes} bytes, budget ${board.memory.arenaBudgetBytes} bytes`);
+  throw new TidepoolError(
+    "arena-overflow",
+    `no split point fits ${board.name} at ${width}x${height}: the smallest arena is split ${smallest.split} with ${smallest.arenaBytes} bytes, budget ${board.memory.arenaBudgetBytes} bytes`,
+  );
 }

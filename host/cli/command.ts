@@ -12,7 +12,9 @@ export interface Command {
 
 /** A command's own error, shown as is (no stack trace): exit 2 for bad usage or input, 1 for a failure. */
 export class UserError extends TidepoolError {
-  constructor(message: string, exitCode: ExitCode = EXIT_FAILURE) { super(exitCode === EXIT_BAD_INPUT ? "usage" : "command", message, exitCode); }
+  constructor(message: string, exitCode: ExitCode = EXIT_FAILURE) {
+    super(exitCode === EXIT_BAD_INPUT ? "usage" : "command", message, exitCode);
+  }
 }
 
 export function parseCommandArgs<T extends NonNullable<ParseArgsConfig["options"]>>(argv: string[], options: T, usage: string, allowPositionals = true) {
@@ -39,7 +41,9 @@ export function intOption(name: string, v: string | undefined, min: number): num
 
 /** Runs a parser from a lower layer and turns its TidepoolError into a UserError that names the flag. */
 export function parseFlag<T>(flag: string, parse: () => T): T {
-  try { return parse(); } catch (e) {
+  try {
+    return parse();
+  } catch (e) {
     if (e instanceof TidepoolError) throw new UserError(`--${flag}: ${e.message}`, e.exitCode);
     throw e;
   }

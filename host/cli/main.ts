@@ -9,7 +9,10 @@ import type { Command } from "./command.ts";
 const COMMANDS_DIR = join(dirname(fileURLToPath(import.meta.url)), "commands");
 
 function commandNames(): string[] {
-  return readdirSync(COMMANDS_DIR).filter((f) => f.endsWith(".ts")).map((f) => f.slice(0, -3)).sort();
+  return readdirSync(COMMANDS_DIR)
+    .filter((f) => f.endsWith(".ts"))
+    .map((f) => f.slice(0, -3))
+    .sort();
 }
 
 async function loadCommand(name: string): Promise<Command | null> {
@@ -21,15 +24,31 @@ async function loadCommand(name: string): Promise<Command | null> {
 
 async function help(): Promise<string> {
   const commands = (await Promise.all(commandNames().map(loadCommand))).filter((c): c is Command => c !== null);
-  return ["usage: tidepool <command> [options]", "", "commands:", ...commands.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`), "", "Run `tidepool <command> --help` for a command's options."].join("\n");
+  return [
+    "usage: tidepool <command> [options]",
+    "",
+    "commands:",
+    ...commands.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`),
+    "",
+    "Run `tidepool <command> --help` for a command's options.",
+  ].join("\n");
 }
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === "--help" || name === "-h" || name === "help") { console.log(await help()); return name ? 0 : 2; }
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    console.log(await help());
+    return name ? 0 : 2;
+  }
   const cmd = await loadCommand(name);
-  if (!cmd) { console.error(`tidepool: unknown command "${name}" (commands: ${commandNames().join(", ")})`); return 2; }
-  if (rest.includes("--help") || rest.includes("-h")) { console.log(`usage: ${cmd.usage}\n\n${cmd.summary}`); return 0; }
+  if (!cmd) {
+    console.error(`tidepool: unknown command "${name}" (commands: ${commandNames().join(", ")})`);
+    return 2;
+  }
+  if (rest.includes("--help") || rest.includes("-h")) {
+    console.log(`usage: ${cmd.usage}\n\n${cmd.summary}`);
+    return 0;
+  }
   try {
     return (await cmd.run(rest)) ?? 0;
   } catch (e) {
@@ -43,5 +62,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
 }

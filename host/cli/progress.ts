@@ -3,7 +3,11 @@
 // child's stderr): one plain line per finished image, so logs stay readable and parseable. Nothing goes
 // to stdout, so `--json` output is untouched.
 
-export interface ProgressStream { isTTY?: boolean; columns?: number; write(s: string): unknown }
+export interface ProgressStream {
+  isTTY?: boolean;
+  columns?: number;
+  write(s: string): unknown;
+}
 
 /** "1h02m", "4m05s", "12s". */
 export function formatDuration(seconds: number): string {
@@ -22,7 +26,11 @@ export class Progress {
   private readonly timer: ReturnType<typeof setInterval> | null = null;
   private finished = false;
 
-  constructor(readonly total: number, private readonly out: ProgressStream = process.stderr, private readonly now: () => number = Date.now) {
+  constructor(
+    readonly total: number,
+    private readonly out: ProgressStream = process.stderr,
+    private readonly now: () => number = Date.now,
+  ) {
     this.start = now();
     if (this.tty) {
       this.timer = setInterval(() => this.draw(), 1000);
@@ -31,7 +39,9 @@ export class Progress {
     }
   }
 
-  get tty(): boolean { return this.out.isTTY === true; }
+  get tty(): boolean {
+    return this.out.isTTY === true;
+  }
 
   /** Seconds to go, from the mean time per image so far; null before there is anything to go on. */
   eta(): number | null {
@@ -51,14 +61,20 @@ export class Progress {
     this.done = Math.min(this.total, this.done + 1);
     this.part = 0;
     this.last = line;
-    if (this.tty) { this.draw(); return; }
+    if (this.tty) {
+      this.draw();
+      return;
+    }
     const eta = this.eta();
     this.out.write(`${line}${eta !== null && this.done < this.total ? ` ETA ${formatDuration(eta)}` : ""}\n`);
   }
 
   /** A message that is not progress: printed on its own line, the bar redrawn under it. */
   log(line: string) {
-    if (this.tty && !this.finished) { this.out.write(`\r\x1b[K${line}\n`); this.draw(); } else this.out.write(`${line}\n`);
+    if (this.tty && !this.finished) {
+      this.out.write(`\r\x1b[K${line}\n`);
+      this.draw();
+    } else this.out.write(`${line}\n`);
   }
 
   /** Stops the bar; on a terminal its last state stays as one finished line. */
@@ -66,16 +82,21 @@ export class Progress {
     if (this.finished) return;
     this.finished = true;
     if (this.timer) clearInterval(this.timer);
-    if (this.tty) { this.draw(); this.out.write("\n"); }
+    if (this.tty) {
+      this.draw();
+      this.out.write("\n");
+    }
   }
 
   private draw() {
     const elapsed = (this.now() - this.start) / 1000;
     const eta = this.eta();
     const frac = this.total ? (this.done + this.part) / this.total : 1;
-    const width = 24, fill = Math.round(frac * width);
+    const width = 24,
+      fill = Math.round(frac * width);
     const bar = `[${"#".repeat(fill)}${"-".repeat(width - fill)}]`;
-    const tail = this.done >= this.total ? `done in ${formatDuration(elapsed)}` : `${formatDuration(elapsed)} elapsed, ETA ${eta === null ? "…" : formatDuration(eta)}`;
+    const tail =
+      this.done >= this.total ? `done in ${formatDuration(elapsed)}` : `${formatDuration(elapsed)} elapsed, ETA ${eta === null ? "…" : formatDuration(eta)}`;
     let s = `${bar} ${this.done}/${this.total} images  ${tail}${this.last ? `  last: ${this.last}` : ""}`;
     const cols = this.out.columns || 100; // 0 or unknown on some ptys
     if (s.length > cols - 1) s = s.slice(0, Math.max(0, cols - 1));

@@ -18,7 +18,13 @@ export async function runPolicySimulation(values: Record<string, string | boolea
   const interval = values.interval === undefined ? 10800 : Number(values.interval);
   if (!(interval > 0)) throw new UserError(`--interval: "${values.interval}" is not a positive number of seconds`, 2);
   const modelPath = resolve(String(values.model ?? DEFAULT_MODEL_PATH));
-  const wrap = <T>(f: () => T): T => { try { return f(); } catch (e) { throw new UserError((e as Error).message, isTidepoolError(e) ? e.exitCode : 2); } };
+  const wrap = <T>(f: () => T): T => {
+    try {
+      return f();
+    } catch (e) {
+      throw new UserError((e as Error).message, isTidepoolError(e) ? e.exitCode : 2);
+    }
+  };
   const model = wrap(() => readModel(new Uint8Array(readFileSync(modelPath)), modelPath));
   const labelled = existsSync(join(dir, "labels.csv"));
   const all = labelled
@@ -28,8 +34,15 @@ export async function runPolicySimulation(values: Record<string, string | boolea
   const policies = values.policy === "all" || values.policy === true ? ALL_POLICIES : String(values.policy);
   const log = (s: string) => process.stderr.write(`${s}\n`);
   const sim = await simulatePolicies(images, model, modelPath, { policies, intervalS: interval, log });
-  if (values.json) { console.log(JSON.stringify({ settings: { images: sim.images, dir, intervalS: interval, policies: sim.specs, jpegLambda: sim.jpegLambda }, rows: sim.rows })); return 0; }
-  console.log(`${sim.images} images from ${dir} (224x224 classifier view); agreement: MobileNetV2 top-1 vs the original's; AdaCompress-on-JPEG λ ${sim.jpegLambda} (matched on the training images)`);
+  if (values.json) {
+    console.log(
+      JSON.stringify({ settings: { images: sim.images, dir, intervalS: interval, policies: sim.specs, jpegLambda: sim.jpegLambda }, rows: sim.rows }),
+    );
+    return 0;
+  }
+  console.log(
+    `${sim.images} images from ${dir} (224x224 classifier view); agreement: MobileNetV2 top-1 vs the original's; AdaCompress-on-JPEG λ ${sim.jpegLambda} (matched on the training images)`,
+  );
   console.log(formatCompare(sim.rows, interval));
   return 0;
 }

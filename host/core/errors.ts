@@ -8,7 +8,11 @@ export const EXIT_BAD_INPUT = 2;
 export type ExitCode = typeof EXIT_FAILURE | typeof EXIT_BAD_INPUT;
 
 export class TidepoolError extends Error {
-  constructor(readonly kind: string, message: string, readonly exitCode: ExitCode = EXIT_BAD_INPUT) {
+  constructor(
+    readonly kind: string,
+    message: string,
+    readonly exitCode: ExitCode = EXIT_BAD_INPUT,
+  ) {
     super(message);
     this.name = new.target.name;
   }
@@ -16,12 +20,18 @@ export class TidepoolError extends Error {
 
 /** Bad usage of a command (unknown flag, missing argument): always exit 2. */
 export class UsageError extends TidepoolError {
-  constructor(message: string) { super("usage", message, EXIT_BAD_INPUT); }
+  constructor(message: string) {
+    super("usage", message, EXIT_BAD_INPUT);
+  }
 }
 
 /** Something failed while doing the work (a subprocess, the device, I/O): exit 1. */
 export class FailureError extends TidepoolError {
-  constructor(kind: string, message: string) { super(kind, message, EXIT_FAILURE); }
+  constructor(kind: string, message: string) {
+    super(kind, message, EXIT_FAILURE);
+  }
 }
 
-export function isTidepoolError(e: unknown): e is TidepoolError { return e instanceof TidepoolError; }
+export function isTidepoolError(e: unknown): e is TidepoolError {
+  return e instanceof TidepoolError;
+}

@@ -3,7 +3,9 @@ import { readFileSync } from "node:fs";
 import { TidepoolError } from "./errors.ts";
 
 export class InputFileError extends TidepoolError {
-  constructor(message: string) { super("input-file", message); }
+  constructor(message: string) {
+    super("input-file", message);
+  }
 }
 
 /** The bytes of `path`; `what` says what the file is for ("model file", "times file", …). */

@@ -22,10 +22,19 @@ export function luma(r: number, g: number, b: number): number {
 /** Packs 8-bit RGB into one camera row of the given format (RGB565 is a little-endian u16: R 15..11, G 10..5, B 4..0). */
 export function packRow(rgb: Uint8Array, width: number, format: PixelFormat, out = new Uint8Array(width * BYTES_PER_PIXEL[format])): Uint8Array {
   for (let x = 0; x < width; x++) {
-    const r = rgb[3 * x], g = rgb[3 * x + 1], b = rgb[3 * x + 2];
-    if (format === "rgb888") { out[3 * x] = r; out[3 * x + 1] = g; out[3 * x + 2] = b; }
-    else if (format === "gray8") out[x] = luma(r, g, b);
-    else { const v = ((r >> 3) << 11) | ((g >> 2) << 5) | (b >> 3); out[2 * x] = v & 0xff; out[2 * x + 1] = v >> 8; }
+    const r = rgb[3 * x],
+      g = rgb[3 * x + 1],
+      b = rgb[3 * x + 2];
+    if (format === "rgb888") {
+      out[3 * x] = r;
+      out[3 * x + 1] = g;
+      out[3 * x + 2] = b;
+    } else if (format === "gray8") out[x] = luma(r, g, b);
+    else {
+      const v = ((r >> 3) << 11) | ((g >> 2) << 5) | (b >> 3);
+      out[2 * x] = v & 0xff;
+      out[2 * x + 1] = v >> 8;
+    }
   }
   return out;
 }
@@ -35,15 +44,26 @@ export function unpackRow(row: Uint8Array, width: number, format: PixelFormat, c
   const out = new Uint8Array(width * channels);
   for (let x = 0; x < width; x++) {
     let r: number, g: number, b: number;
-    if (format === "rgb888") { r = row[3 * x]; g = row[3 * x + 1]; b = row[3 * x + 2]; }
-    else if (format === "gray8") { r = g = b = row[x]; }
-    else {
+    if (format === "rgb888") {
+      r = row[3 * x];
+      g = row[3 * x + 1];
+      b = row[3 * x + 2];
+    } else if (format === "gray8") {
+      r = g = b = row[x];
+    } else {
       const v = row[2 * x] | (row[2 * x + 1] << 8);
-      const r5 = v >> 11, g6 = (v >> 5) & 63, b5 = v & 31;
-      r = (r5 << 3) | (r5 >> 2); g = (g6 << 2) | (g6 >> 4); b = (b5 << 3) | (b5 >> 2);
+      const r5 = v >> 11,
+        g6 = (v >> 5) & 63,
+        b5 = v & 31;
+      r = (r5 << 3) | (r5 >> 2);
+      g = (g6 << 2) | (g6 >> 4);
+      b = (b5 << 3) | (b5 >> 2);
     }
-    if (channels === 3) { out[3 * x] = r; out[3 * x + 1] = g; out[3 * x + 2] = b; }
-    else out[x] = format === "gray8" ? r : luma(r, g, b);
+    if (channels === 3) {
+      out[3 * x] = r;
+      out[3 * x + 1] = g;
+      out[3 * x + 2] = b;
+    } else out[x] = format === "gray8" ? r : luma(r, g, b);
   }
   return out;
 }

@@ -2,12 +2,24 @@
 import type { Model } from "./model-types.ts";
 
 /** Latent symbols of one frame, channel-major [c][y][x]. */
-export interface Latent { width: number; height: number; channels: number; data: Uint8Array }
+export interface Latent {
+  width: number;
+  height: number;
+  channels: number;
+  data: Uint8Array;
+}
 
-export interface FrameSize { width: number; height: number }
+export interface FrameSize {
+  width: number;
+  height: number;
+}
 
 /** An 8-bit RGB image, row-major, 3 bytes a pixel. */
-export interface RgbImage { width: number; height: number; data: Uint8Array }
+export interface RgbImage {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
 
 /** The server decoder's contract: latent symbols + which were received → an image. */
 export interface ServerDecoder {

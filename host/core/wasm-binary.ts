@@ -3,12 +3,23 @@
 // a module is inspected with binaryen / wabt.
 import { TidepoolError } from "./errors.ts";
 
-export class WasmFormatError extends TidepoolError { constructor(m: string) { super("wasm-format", m); } }
+export class WasmFormatError extends TidepoolError {
+  constructor(m: string) {
+    super("wasm-format", m);
+  }
+}
 
-interface Section { id: number; start: number; payloadStart: number; end: number }
+interface Section {
+  id: number;
+  start: number;
+  payloadStart: number;
+  end: number;
+}
 
 function readU32(b: Uint8Array, pos: number): [number, number] {
-  let result = 0, shift = 0, byte: number;
+  let result = 0,
+    shift = 0,
+    byte: number;
   do {
     if (pos >= b.length) throw new WasmFormatError("truncated LEB128");
     byte = b[pos++];
@@ -20,7 +31,12 @@ function readU32(b: Uint8Array, pos: number): [number, number] {
 
 function u32leb(v: number): number[] {
   const out: number[] = [];
-  do { let byte = v & 0x7f; v = Math.floor(v / 128); if (v) byte |= 0x80; out.push(byte); } while (v);
+  do {
+    let byte = v & 0x7f;
+    v = Math.floor(v / 128);
+    if (v) byte |= 0x80;
+    out.push(byte);
+  } while (v);
   return out;
 }
 
@@ -29,7 +45,10 @@ function s32leb(v: number): number[] {
   for (;;) {
     const byte = v & 0x7f;
     v >>= 7;
-    if ((v === 0 && !(byte & 0x40)) || (v === -1 && byte & 0x40)) { out.push(byte); return out; }
+    if ((v === 0 && !(byte & 0x40)) || (v === -1 && byte & 0x40)) {
+      out.push(byte);
+      return out;
+    }
     out.push(byte | 0x80);
   }
 }
@@ -70,7 +89,10 @@ export function appendDataSegment(wasm: Uint8Array, offset: number, data: Uint8A
     if (s === data11 || s === dc) {
       parts.push(wasm.subarray(cursor, s.start));
       cursor = s.end;
-      if (s === dc) { const body = u32leb(existingCount + 1); parts.push(new Uint8Array([12, ...u32leb(body.length), ...body])); }
+      if (s === dc) {
+        const body = u32leb(existingCount + 1);
+        parts.push(new Uint8Array([12, ...u32leb(body.length), ...body]));
+      }
       if (s === data11) parts.push(newDataSection);
     }
   }
@@ -86,7 +108,9 @@ export function appendDataSegment(wasm: Uint8Array, offset: number, data: Uint8A
 }
 
 function readS32(b: Uint8Array, pos: number): [number, number] {
-  let result = 0, shift = 0, byte: number;
+  let result = 0,
+    shift = 0,
+    byte: number;
   do {
     if (pos >= b.length) throw new WasmFormatError("truncated LEB128");
     byte = b[pos++];
@@ -128,14 +152,26 @@ export function definedFunctionNames(wasm: Uint8Array): string[] {
     let [count, p] = readU32(wasm, imp.payloadStart);
     for (let i = 0; i < count; i++) {
       let n: number;
-      [n, p] = readU32(wasm, p); p += n; // module
-      [n, p] = readU32(wasm, p); p += n; // field
+      [n, p] = readU32(wasm, p);
+      p += n; // module
+      [n, p] = readU32(wasm, p);
+      p += n; // field
       const kind = wasm[p++];
-      if (kind === 0) { imported++; [, p] = readU32(wasm, p); }
-      else if (kind === 1) { p++; const f = wasm[p++]; [, p] = readU32(wasm, p); if (f & 1) [, p] = readU32(wasm, p); }
-      else if (kind === 2) { const f = wasm[p++]; [, p] = readU32(wasm, p); if (f & 1) [, p] = readU32(wasm, p); }
-      else if (kind === 3) { p += 2; }
-      else throw new WasmFormatError(`unknown import kind ${kind}`);
+      if (kind === 0) {
+        imported++;
+        [, p] = readU32(wasm, p);
+      } else if (kind === 1) {
+        p++;
+        const f = wasm[p++];
+        [, p] = readU32(wasm, p);
+        if (f & 1) [, p] = readU32(wasm, p);
+      } else if (kind === 2) {
+        const f = wasm[p++];
+        [, p] = readU32(wasm, p);
+        if (f & 1) [, p] = readU32(wasm, p);
+      } else if (kind === 3) {
+        p += 2;
+      } else throw new WasmFormatError(`unknown import kind ${kind}`);
     }
   }
   const fsec = secs.find((s) => s.id === 3);
@@ -152,8 +188,10 @@ export function definedFunctionNames(wasm: Uint8Array): string[] {
         let [count, r] = readU32(wasm, q);
         for (let i = 0; i < count; i++) {
           let idx: number, len: number;
-          [idx, r] = readU32(wasm, r); [len, r] = readU32(wasm, r);
-          names.set(idx, new TextDecoder().decode(wasm.subarray(r, r + len))); r += len;
+          [idx, r] = readU32(wasm, r);
+          [len, r] = readU32(wasm, r);
+          names.set(idx, new TextDecoder().decode(wasm.subarray(r, r + len)));
+          r += len;
         }
       }
       p = q + size;
@@ -170,13 +208,19 @@ export function memoryLimits(wasm: Uint8Array): { initial: number; maximum: numb
   if (count < 1) return null;
   const flags = wasm[p++];
   const [initial, p2] = readU32(wasm, p);
-  if (flags & 1) { const [maximum] = readU32(wasm, p2); return { initial, maximum }; }
+  if (flags & 1) {
+    const [maximum] = readU32(wasm, p2);
+    return { initial, maximum };
+  }
   return { initial, maximum: null };
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, x) => n + x.length, 0));
   let o = 0;
-  for (const x of parts) { out.set(x, o); o += x.length; }
+  for (const x of parts) {
+    out.set(x, o);
+    o += x.length;
+  }
   return out;
 }

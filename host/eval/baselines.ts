@@ -39,25 +39,42 @@ export async function decodeRgb(file: Uint8Array): Promise<RgbImage> {
 }
 
 export function jpegTurbo(): BaselineCodec {
-  return { name: "jpeg-turbo", settings: "sharp jpeg({quality, chromaSubsampling:'4:2:0', optimiseCoding:true}) = libjpeg-turbo -optimize -baseline, 4:2:0", qualities: INT_QUALITIES,
-    encode: async (img, q) => bytesOf(await raw(img).jpeg({ quality: q, chromaSubsampling: "4:2:0", optimiseCoding: true }).toBuffer()) };
+  return {
+    name: "jpeg-turbo",
+    settings: "sharp jpeg({quality, chromaSubsampling:'4:2:0', optimiseCoding:true}) = libjpeg-turbo -optimize -baseline, 4:2:0",
+    qualities: INT_QUALITIES,
+    encode: async (img, q) => bytesOf(await raw(img).jpeg({ quality: q, chromaSubsampling: "4:2:0", optimiseCoding: true }).toBuffer()),
+  };
 }
 
 export function jpegMozjpeg(): BaselineCodec {
-  return { name: "jpeg-mozjpeg", settings: "sharp jpeg({quality, mozjpeg:true}): trellis, overshoot deringing, progressive scans, 4:2:0", qualities: INT_QUALITIES,
-    encode: async (img, q) => bytesOf(await raw(img).jpeg({ quality: q, mozjpeg: true }).toBuffer()) };
+  return {
+    name: "jpeg-mozjpeg",
+    settings: "sharp jpeg({quality, mozjpeg:true}): trellis, overshoot deringing, progressive scans, 4:2:0",
+    qualities: INT_QUALITIES,
+    encode: async (img, q) => bytesOf(await raw(img).jpeg({ quality: q, mozjpeg: true }).toBuffer()),
+  };
 }
 
 export function jpegProgressive(): BaselineCodec {
-  return { name: "jpeg-progressive", settings: "sharp jpeg({quality, chromaSubsampling:'4:2:0', optimiseCoding:true, progressive:true})", qualities: INT_QUALITIES,
-    encode: async (img, q) => bytesOf(await raw(img).jpeg({ quality: q, chromaSubsampling: "4:2:0", optimiseCoding: true, progressive: true }).toBuffer()) };
+  return {
+    name: "jpeg-progressive",
+    settings: "sharp jpeg({quality, chromaSubsampling:'4:2:0', optimiseCoding:true, progressive:true})",
+    qualities: INT_QUALITIES,
+    encode: async (img, q) => bytesOf(await raw(img).jpeg({ quality: q, chromaSubsampling: "4:2:0", optimiseCoding: true, progressive: true }).toBuffer()),
+  };
 }
 
 let cwebpPath: string | null | undefined;
 /** Path of Debian's `cwebp` (package `webp`), or null when it is not installed. */
 export async function findCwebp(): Promise<string | null> {
   if (cwebpPath !== undefined) return cwebpPath;
-  try { await run("cwebp", ["-version"]); cwebpPath = "cwebp"; } catch { cwebpPath = null; }
+  try {
+    await run("cwebp", ["-version"]);
+    cwebpPath = "cwebp";
+  } catch {
+    cwebpPath = null;
+  }
   return cwebpPath;
 }
 
@@ -67,14 +84,19 @@ async function cwebp(img: RgbImage, q: number): Promise<Uint8Array> {
     writeFileSync(join(dir, "in.png"), await raw(img).png({ compressionLevel: 1 }).toBuffer());
     await run("cwebp", ["-quiet", "-q", String(q), "-m", "6", join(dir, "in.png"), "-o", join(dir, "out.webp")]);
     return new Uint8Array(readFileSync(join(dir, "out.webp")));
-  } finally { rmSync(dir, { recursive: true, force: true }); }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** WebP method 6; with `sub1` (cwebp installed) the sweep starts at quality 0 instead of 1. */
 export function webp(sub1: boolean): BaselineCodec {
-  return { name: "webp", settings: `sharp webp({quality, effort:6})${sub1 ? "; quality < 1 via cwebp -q Q -m 6" : " (quality >= 1 only: cwebp not installed)"}`,
+  return {
+    name: "webp",
+    settings: `sharp webp({quality, effort:6})${sub1 ? "; quality < 1 via cwebp -q Q -m 6" : " (quality >= 1 only: cwebp not installed)"}`,
     qualities: sub1 ? [...WEBP_SUB1_QUALITIES, ...INT_QUALITIES] : INT_QUALITIES,
-    encode: async (img, q) => q < 1 ? cwebp(img, q) : bytesOf(await raw(img).webp({ quality: q, effort: 6 }).toBuffer()) };
+    encode: async (img, q) => (q < 1 ? cwebp(img, q) : bytesOf(await raw(img).webp({ quality: q, effort: 6 }).toBuffer())),
+  };
 }
 
 /** The four baselines of issue 3; WebP below quality 1 only when `cwebp` is installed. */
@@ -102,7 +124,13 @@ export async function reconstructAtScale(file: Uint8Array, img: RgbImage, scale:
 }
 
 /** One image through one codec at one scale: bytes of the file and the server's reconstruction at full size. */
-export async function codeAtScale(codec: BaselineCodec, img: RgbImage, small: RgbImage, scale: number, quality: number): Promise<{ bytes: number; decoded: RgbImage }> {
+export async function codeAtScale(
+  codec: BaselineCodec,
+  img: RgbImage,
+  small: RgbImage,
+  scale: number,
+  quality: number,
+): Promise<{ bytes: number; decoded: RgbImage }> {
   const file = await encodeAtScale(codec, img, small, scale, quality);
   return { bytes: file.length, decoded: await reconstructAtScale(file, img, scale) };
 }

@@ -7,7 +7,13 @@ import { encodeAtScale, reconstructAtScale, type BaselineCodec } from "./baselin
 import { msssimReference } from "./metrics.ts";
 import type { RgbImage } from "../core/types.ts";
 
-export interface QualityPoint { quality: number; bytes: number; psnr: number; msssim: number; decoded: RgbImage }
+export interface QualityPoint {
+  quality: number;
+  bytes: number;
+  psnr: number;
+  msssim: number;
+  decoded: RgbImage;
+}
 
 export interface BudgetPoint {
   /** Bytes charged: the budget itself when interpolated, else the largest file's size. */
@@ -26,19 +32,32 @@ export class QualitySweep {
   private files = new Map<number, Promise<Uint8Array>>();
   private scored = new Map<number, Promise<QualityPoint>>();
 
-  constructor(readonly codec: BaselineCodec, readonly img: RgbImage, readonly small: RgbImage, readonly scale: number) {}
+  constructor(
+    readonly codec: BaselineCodec,
+    readonly img: RgbImage,
+    readonly small: RgbImage,
+    readonly scale: number,
+  ) {}
 
   private file(i: number): Promise<Uint8Array> {
     let p = this.files.get(i);
-    if (!p) { p = encodeAtScale(this.codec, this.img, this.small, this.scale, this.codec.qualities[i]); this.files.set(i, p); }
+    if (!p) {
+      p = encodeAtScale(this.codec, this.img, this.small, this.scale, this.codec.qualities[i]);
+      this.files.set(i, p);
+    }
     return p;
   }
 
-  async bytesAt(i: number): Promise<number> { return (await this.file(i)).length; }
+  async bytesAt(i: number): Promise<number> {
+    return (await this.file(i)).length;
+  }
 
   pointAt(i: number): Promise<QualityPoint> {
     let p = this.scored.get(i);
-    if (!p) { p = this.score(i); this.scored.set(i, p); }
+    if (!p) {
+      p = this.score(i);
+      this.scored.set(i, p);
+    }
     return p;
   }
 
@@ -52,12 +71,14 @@ export class QualitySweep {
   /** Indices of the largest quality whose file fits the budget and the next one up (null where none). */
   async bracket(budget: number): Promise<{ lo: number | null; hi: number | null }> {
     const n = this.codec.qualities.length;
-    if (await this.bytesAt(0) > budget) return { lo: null, hi: 0 };
-    if (await this.bytesAt(n - 1) <= budget) return { lo: n - 1, hi: null };
-    let lo = 0, hi = n - 1; // bytes(lo) <= budget < bytes(hi)
+    if ((await this.bytesAt(0)) > budget) return { lo: null, hi: 0 };
+    if ((await this.bytesAt(n - 1)) <= budget) return { lo: n - 1, hi: null };
+    let lo = 0,
+      hi = n - 1; // bytes(lo) <= budget < bytes(hi)
     while (hi - lo > 1) {
       const mid = (lo + hi) >> 1;
-      if (await this.bytesAt(mid) <= budget) lo = mid; else hi = mid;
+      if ((await this.bytesAt(mid)) <= budget) lo = mid;
+      else hi = mid;
     }
     return { lo, hi };
   }

@@ -26,8 +26,11 @@ export function deadlineLabel(d: DeadlineSpec): string {
   return d.kind === "seconds" ? `${d.seconds}s` : `${Math.round(d.fraction * 100)}%`;
 }
 
-export interface SimImage { name: string; img: RgbImage; label: number | null }
-
+export interface SimImage {
+  name: string;
+  img: RgbImage;
+  label: number | null;
+}
 
 export interface SimulateOptions {
   links: LinkPreset[];
@@ -44,12 +47,20 @@ export interface SimulateOptions {
 }
 
 export const SIM_CODECS = ["tidepool", "jpeg", "jpeg-progressive"] as const;
-export type SimCodec = typeof SIM_CODECS[number];
+export type SimCodec = (typeof SIM_CODECS)[number];
 
 export interface SimRow {
-  link: string; loss: string; deadline: string; codec: SimCodec;
+  link: string;
+  loss: string;
+  deadline: string;
+  codec: SimCodec;
   /** Mean over images × repeats. */
-  deadlineSeconds: number; packetsSent: number; packetsDelivered: number; packetsTotal: number; bytesDelivered: number; bytesTotal: number;
+  deadlineSeconds: number;
+  packetsSent: number;
+  packetsDelivered: number;
+  packetsTotal: number;
+  bytesDelivered: number;
+  bytesTotal: number;
   /** Null when no decoder produced images for this codec (Tidepool without an installed decoder). */
   msssim: number | null;
   /** Top-1 accuracy against labels, or agreement with the undamaged image's top-1 when unlabelled; null without a classifier or decoder. */
@@ -58,7 +69,11 @@ export interface SimRow {
   undecodable: number;
 }
 
-export interface SimResult { images: number; top1Kind: "accuracy" | "agreement" | "none"; rows: SimRow[] }
+export interface SimResult {
+  images: number;
+  top1Kind: "accuracy" | "agreement" | "none";
+  rows: SimRow[];
+}
 
 const JPEG_SETTINGS: Record<Exclude<SimCodec, "tidepool">, (q: number) => JpegOptions> = {
   jpeg: (q) => ({ quality: q, chromaSubsampling: "4:2:0", optimiseCoding: true }),
@@ -66,19 +81,26 @@ const JPEG_SETTINGS: Record<Exclude<SimCodec, "tidepool">, (q: number) => JpegOp
 };
 
 async function jpegFile(img: RgbImage, codec: Exclude<SimCodec, "tidepool">, q: number): Promise<Uint8Array> {
-  const b = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } }).jpeg(JPEG_SETTINGS[codec](q)).toBuffer();
+  const b = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
+    .jpeg(JPEG_SETTINGS[codec](q))
+    .toBuffer();
   return new Uint8Array(b.buffer, b.byteOffset, b.length);
 }
 
 /** The largest-quality file whose packets on this link take at most `bytes` (quality 1 if none does). */
 async function matchedJpeg(img: RgbImage, codec: Exclude<SimCodec, "tidepool">, bytes: number, payload: number): Promise<Uint8Array> {
   const cost = (f: Uint8Array) => jpegPacketSizes(f.length, payload).reduce((a, b) => a + b, 0);
-  let lo = 1, hi = 100, best = await jpegFile(img, codec, 1);
+  let lo = 1,
+    hi = 100,
+    best = await jpegFile(img, codec, 1);
   if (cost(best) > bytes) return best;
   while (lo < hi) {
     const mid = Math.ceil((lo + hi) / 2);
     const f = await jpegFile(img, codec, mid);
-    if (cost(f) <= bytes) { lo = mid; best = f; } else hi = mid - 1;
+    if (cost(f) <= bytes) {
+      lo = mid;
+      best = f;
+    } else hi = mid - 1;
   }
   return best;
 }
@@ -86,9 +108,15 @@ async function matchedJpeg(img: RgbImage, codec: Exclude<SimCodec, "tidepool">, 
 /** The classifier's view of a decoded image: short side to 256 (lanczos3), centre crop 224×224. */
 export async function classifierViewOf(img: RgbImage): Promise<RgbImage> {
   const { data: d1, info: i1 } = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
-    .resize(256, 256, { fit: "outside", kernel: "lanczos3" }).raw().toBuffer({ resolveWithObject: true });
-  const left = Math.round((i1.width - 224) / 2), top = Math.round((i1.height - 224) / 2);
-  const { data } = await sharp(d1, { raw: { width: i1.width, height: i1.height, channels: 3 } }).extract({ left, top, width: 224, height: 224 }).raw().toBuffer({ resolveWithObject: true });
+    .resize(256, 256, { fit: "outside", kernel: "lanczos3" })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  const left = Math.round((i1.width - 224) / 2),
+    top = Math.round((i1.height - 224) / 2);
+  const { data } = await sharp(d1, { raw: { width: i1.width, height: i1.height, channels: 3 } })
+    .extract({ left, top, width: 224, height: 224 })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   return { width: 224, height: 224, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
 }
 
@@ -99,13 +127,30 @@ function caseSeed(...parts: (string | number)[]): number {
   return h;
 }
 
-interface Acc { n: number; deadline: number; sent: number; delivered: number; total: number; bytes: number; bytesTotal: number; msssim: number; msssimN: number; top1: number; top1N: number; undecodable: number }
+interface Acc {
+  n: number;
+  deadline: number;
+  sent: number;
+  delivered: number;
+  total: number;
+  bytes: number;
+  bytesTotal: number;
+  msssim: number;
+  msssimN: number;
+  top1: number;
+  top1N: number;
+  undecodable: number;
+}
 
 export async function simulateLinks(images: SimImage[], o: SimulateOptions): Promise<SimResult> {
   const encoders = new Map<string, Promise<EncoderInstance>>();
   const encoderFor = (w: number, h: number) => {
     const key = `${w}x${h}`;
-    if (!encoders.has(key)) encoders.set(key, buildEncoder({ board: o.board, model: o.model, width: w, height: h, format: "rgb888" }).then((b) => EncoderInstance.load(b.wasm)));
+    if (!encoders.has(key))
+      encoders.set(
+        key,
+        buildEncoder({ board: o.board, model: o.model, width: w, height: h, format: "rgb888" }).then((b) => EncoderInstance.load(b.wasm)),
+      );
     return encoders.get(key)!;
   };
   const acc = new Map<string, Acc>();
@@ -124,7 +169,10 @@ export async function simulateLinks(images: SimImage[], o: SimulateOptions): Pro
       const tp = devicePacketize(enc, { imageId: ii & 0xff, packetBytes: link.payloadBytes });
       const tpSizes = tp.packets.map((p) => p.length);
       const fullTime = sendTime(tpSizes, link);
-      const files = { jpeg: await matchedJpeg(img, "jpeg", tp.bytes, link.payloadBytes), "jpeg-progressive": await matchedJpeg(img, "jpeg-progressive", tp.bytes, link.payloadBytes) };
+      const files = {
+        jpeg: await matchedJpeg(img, "jpeg", tp.bytes, link.payloadBytes),
+        "jpeg-progressive": await matchedJpeg(img, "jpeg-progressive", tp.bytes, link.payloadBytes),
+      };
       const decodedCache = new Map<string, { img: RgbImage | null; msssim: number | null; undecodable: boolean }>();
       for (const loss of o.losses) {
         for (let r = 0; r < o.repeats; r++) {
@@ -140,7 +188,11 @@ export async function simulateLinks(images: SimImage[], o: SimulateOptions): Pro
                 let out: RgbImage | null = null;
                 if (codec === "tidepool") {
                   if (o.decoder) {
-                    const set = decodePacketSet(d.delivered.map((i) => tp.packets[i]), o.tables, { width: enc.exports.tp_latent_width(), height: enc.exports.tp_latent_height(), channels: enc.exports.tp_latent_channels() });
+                    const set = decodePacketSet(
+                      d.delivered.map((i) => tp.packets[i]),
+                      o.tables,
+                      { width: enc.exports.tp_latent_width(), height: enc.exports.tp_latent_height(), channels: enc.exports.tp_latent_channels() },
+                    );
                     out = await o.decoder.decode(set.latent, set.present, o.model, img);
                   }
                 } else {
@@ -153,10 +205,31 @@ export async function simulateLinks(images: SimImage[], o: SimulateOptions): Pro
                 decodedCache.set(cacheKey, got);
               }
               const key = keyOf(link.name, lossLabel(loss), deadlineLabel(dl), codec);
-              const a = acc.get(key) ?? { n: 0, deadline: 0, sent: 0, delivered: 0, total: 0, bytes: 0, bytesTotal: 0, msssim: 0, msssimN: 0, top1: 0, top1N: 0, undecodable: 0 };
-              a.n++; a.deadline += deadline; a.sent += d.sent; a.delivered += d.delivered.length; a.total += d.total;
-              a.bytes += d.delivered.reduce((s, i) => s + sizes[i], 0); a.bytesTotal += sizes.reduce((s, x) => s + x, 0);
-              if (got.msssim !== null) { a.msssim += got.msssim; a.msssimN++; }
+              const a = acc.get(key) ?? {
+                n: 0,
+                deadline: 0,
+                sent: 0,
+                delivered: 0,
+                total: 0,
+                bytes: 0,
+                bytesTotal: 0,
+                msssim: 0,
+                msssimN: 0,
+                top1: 0,
+                top1N: 0,
+                undecodable: 0,
+              };
+              a.n++;
+              a.deadline += deadline;
+              a.sent += d.sent;
+              a.delivered += d.delivered.length;
+              a.total += d.total;
+              a.bytes += d.delivered.reduce((s, i) => s + sizes[i], 0);
+              a.bytesTotal += sizes.reduce((s, x) => s + x, 0);
+              if (got.msssim !== null) {
+                a.msssim += got.msssim;
+                a.msssimN++;
+              }
               if (got.undecodable) a.undecodable++;
               if (o.classifier && got.img) pending.push({ key, img: got.img });
               acc.set(key, a);
@@ -171,22 +244,36 @@ export async function simulateLinks(images: SimImage[], o: SimulateOptions): Pro
       const views = await Promise.all(distinct.map(classifierViewOf));
       const preds = await o.classifier.top5(views, 32);
       const byImg = new Map(distinct.map((im, i) => [im, preds[i][0]]));
-      for (const p of pending) { const a = acc.get(p.key)!; a.top1N++; if (byImg.get(p.img) === truth) a.top1++; }
+      for (const p of pending) {
+        const a = acc.get(p.key)!;
+        a.top1N++;
+        if (byImg.get(p.img) === truth) a.top1++;
+      }
     }
     o.log?.(`[${ii + 1}/${images.length}] ${item.name}`);
   }
   const rows: SimRow[] = [];
-  for (const link of o.links) for (const loss of o.losses) for (const dl of o.deadlines) for (const codec of SIM_CODECS) {
-    const a = acc.get(keyOf(link.name, lossLabel(loss), deadlineLabel(dl), codec));
-    if (!a) continue;
-    rows.push({
-      link: link.name, loss: lossLabel(loss), deadline: deadlineLabel(dl), codec,
-      deadlineSeconds: a.deadline / a.n, packetsSent: a.sent / a.n, packetsDelivered: a.delivered / a.n, packetsTotal: a.total / a.n,
-      bytesDelivered: a.bytes / a.n, bytesTotal: a.bytesTotal / a.n,
-      msssim: a.msssimN ? a.msssim / a.msssimN : null,
-      top1: a.top1N ? a.top1 / a.top1N : null,
-      undecodable: a.undecodable / a.n,
-    });
-  }
+  for (const link of o.links)
+    for (const loss of o.losses)
+      for (const dl of o.deadlines)
+        for (const codec of SIM_CODECS) {
+          const a = acc.get(keyOf(link.name, lossLabel(loss), deadlineLabel(dl), codec));
+          if (!a) continue;
+          rows.push({
+            link: link.name,
+            loss: lossLabel(loss),
+            deadline: deadlineLabel(dl),
+            codec,
+            deadlineSeconds: a.deadline / a.n,
+            packetsSent: a.sent / a.n,
+            packetsDelivered: a.delivered / a.n,
+            packetsTotal: a.total / a.n,
+            bytesDelivered: a.bytes / a.n,
+            bytesTotal: a.bytesTotal / a.n,
+            msssim: a.msssimN ? a.msssim / a.msssimN : null,
+            top1: a.top1N ? a.top1 / a.top1N : null,
+            undecodable: a.undecodable / a.n,
+          });
+        }
   return { images: images.length, top1Kind, rows };
 }

@@ -18,15 +18,28 @@ export interface LoopRow {
   note: string;
 }
 
-export interface LoopSummary { board: string; link: string; loss: string; gatewayUrl: string; devEui: string; airtimeS: number; clockS: number; seconds: number }
+export interface LoopSummary {
+  board: string;
+  link: string;
+  loss: string;
+  gatewayUrl: string;
+  devEui: string;
+  airtimeS: number;
+  clockS: number;
+  seconds: number;
+}
 
 export function loopPage(rows: LoopRow[], s: LoopSummary): string {
   const fig = (v: number | null, d: number) => (v === null || !Number.isFinite(v) ? "–" : v.toFixed(d));
-  const body = rows.map((r) => `<tr>
+  const body = rows
+    .map(
+      (r) => `<tr>
 <td><img src="${esc(r.camera)}" alt="camera frame"><br>${esc(r.name)}</td>
 <td>${r.decoded ? `<img src="${esc(r.decoded)}" alt="decoded">` : "<em>no preview</em>"}<br>${esc(r.note)}</td>
 <td>${r.received} / ${r.packets}</td><td>${r.bytes}</td><td>${r.airtimeS.toFixed(2)}</td><td>${fig(r.psnr, 2)}</td><td>${fig(r.msssim, 4)}</td>
-<td>${r.labels.map(esc).join("<br>") || "–"}</td></tr>`).join("\n");
+<td>${r.labels.map(esc).join("<br>") || "–"}</td></tr>`,
+    )
+    .join("\n");
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Tidepool: npm start</title>
 <style>body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:6px;vertical-align:top;text-align:left}img{width:320px;image-rendering:auto}</style>

@@ -13,7 +13,13 @@ export const MSSSIM_KERNEL_WASM = new URL("./kernels/msssim.wasm", import.meta.u
 export const MSSSIM_KERNEL_ASC_ARGS = ["--runtime", "stub", "--noAssert", "-O3", "--enable", "simd", "--initialMemory", "1"];
 
 /** One channel at one scale of a reference: its plane and its filtered mean and mean of squares (valid maps). */
-export interface KernelRefScale { x: Float64Array; W: number; H: number; mx: Float64Array; exx: Float64Array }
+export interface KernelRefScale {
+  x: Float64Array;
+  W: number;
+  H: number;
+  mx: Float64Array;
+  exx: Float64Array;
+}
 
 interface Exports {
   memory: WebAssembly.Memory;
@@ -32,7 +38,10 @@ export const KERNEL_MEMORY_LIMIT = 2 ** 32;
 /** Sides of the 5 MS-SSIM scales of a W×H image (avg_pool2d with padding = side % 2). */
 function scaleSides(W: number, H: number): [number, number][] {
   const out: [number, number][] = [[W, H]];
-  while (out.length < 5) { const [w, h] = out[out.length - 1]; out.push([Math.floor((w + 2 * (w % 2) - 2) / 2) + 1, Math.floor((h + 2 * (h % 2) - 2) / 2) + 1]); }
+  while (out.length < 5) {
+    const [w, h] = out[out.length - 1];
+    out.push([Math.floor((w + 2 * (w % 2) - 2) / 2) + 1, Math.floor((h + 2 * (h % 2) - 2) / 2) + 1]);
+  }
   return out;
 }
 
@@ -58,7 +67,13 @@ export class MsssimKernel {
   private scratchAt = 0;
 
   constructor(gauss: Float64Array, c1: number, c2: number, wasm: Uint8Array = new Uint8Array(readFileSync(MSSSIM_KERNEL_WASM))) {
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(wasm as Uint8Array<ArrayBuffer>), { env: { abort: () => { throw new Error("msssim kernel aborted"); } } });
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(wasm as Uint8Array<ArrayBuffer>), {
+      env: {
+        abort: () => {
+          throw new Error("msssim kernel aborted");
+        },
+      },
+    });
     this.ex = instance.exports as unknown as Exports;
     this.ex.init(gauss[0], gauss[1], gauss[2], gauss[3], gauss[4], gauss[5], c1, c2);
   }
@@ -69,24 +84,39 @@ export class MsssimKernel {
     if (shape === this.shape) return;
     let at = (this.ex.heapBase() + 15) & ~15;
     const slots: { x: number; mx: number; exx: number }[] = [];
-    for (const channel of scales) for (const s of channel) {
-      const n = s.W * s.H, o = (s.W - WIN + 1) * (s.H - WIN + 1);
-      slots.push({ x: at, mx: at + 8 * n, exx: at + 8 * (n + o) });
-      at += 8 * (n + 2 * o);
-    }
-    const { W, H } = scales[0][0], OW = W - WIN + 1;
-    this.yAt = scales[0].map((s) => { const p = at; at += 8 * s.W * s.H; return p; });
-    this.refRgbAt = at; at += (3 * W * H + 15) & ~15;
-    this.rgbAt = at; at += (3 * W * H + 15) & ~15;
-    this.scratchAt = at; at += 8 * (2 * W + 3 * WIN * OW + 2 * OW) + 64;
+    for (const channel of scales)
+      for (const s of channel) {
+        const n = s.W * s.H,
+          o = (s.W - WIN + 1) * (s.H - WIN + 1);
+        slots.push({ x: at, mx: at + 8 * n, exx: at + 8 * (n + o) });
+        at += 8 * (n + 2 * o);
+      }
+    const { W, H } = scales[0][0],
+      OW = W - WIN + 1;
+    this.yAt = scales[0].map((s) => {
+      const p = at;
+      at += 8 * s.W * s.H;
+      return p;
+    });
+    this.refRgbAt = at;
+    at += (3 * W * H + 15) & ~15;
+    this.rgbAt = at;
+    at += (3 * W * H + 15) & ~15;
+    this.scratchAt = at;
+    at += 8 * (2 * W + 3 * WIN * OW + 2 * OW) + 64;
     const pages = Math.ceil(at / 65536) - this.ex.memory.buffer.byteLength / 65536;
     if (pages > 0) {
-      try { this.ex.memory.grow(pages); } catch (e) {
+      try {
+        this.ex.memory.grow(pages);
+      } catch (e) {
         throw new Error(`msssim kernel: cannot grow its memory to ${(at / 2 ** 30).toFixed(2)} GiB for a ${W}x${H} image (${(e as Error).message})`);
       }
     }
     this.f64 = new Float64Array(this.ex.memory.buffer);
-    this.slots = slots; this.resident = slots.map(() => null); this.residentRgb = null; this.shape = shape;
+    this.slots = slots;
+    this.resident = slots.map(() => null);
+    this.residentRgb = null;
+    this.shape = shape;
   }
 
   /**
@@ -97,15 +127,18 @@ export class MsssimKernel {
   candidate(scales: KernelRefScale[][], b: RgbImage, withSsim: (s: number) => boolean): { cs: number[][]; ssim: number[][] } {
     this.layout(scales);
     new Uint8Array(this.ex.memory.buffer, this.rgbAt, b.data.length).set(b.data);
-    const cs: number[][] = [], ssim: number[][] = [];
+    const cs: number[][] = [],
+      ssim: number[][] = [];
     for (let ch = 0; ch < scales.length; ch++) {
       const lv = scales[ch];
       this.ex.plane(this.rgbAt, b.width * b.height, ch, this.yAt[0]);
       for (let s = 1; s < lv.length; s++) this.ex.pool(this.yAt[s - 1], lv[s - 1].W, lv[s - 1].H, this.yAt[s]);
-      cs.push([]); ssim.push([]);
+      cs.push([]);
+      ssim.push([]);
       for (let s = 0; s < lv.length; s++) {
         const t = this.at(scales, ch, s, withSsim(s));
-        cs[ch].push(t.cs); ssim[ch].push(t.ssim);
+        cs[ch].push(t.cs);
+        ssim[ch].push(t.ssim);
       }
     }
     return { cs, ssim };
@@ -114,16 +147,23 @@ export class MsssimKernel {
   /** Sum of squared differences of the reference's RGB bytes (`ref`, kept resident) and candidate `b`. */
   sse(scales: KernelRefScale[][], ref: RgbImage, b: RgbImage): number {
     this.layout(scales);
-    if (this.residentRgb !== ref) { new Uint8Array(this.ex.memory.buffer, this.refRgbAt, ref.data.length).set(ref.data); this.residentRgb = ref; }
+    if (this.residentRgb !== ref) {
+      new Uint8Array(this.ex.memory.buffer, this.refRgbAt, ref.data.length).set(ref.data);
+      this.residentRgb = ref;
+    }
     new Uint8Array(this.ex.memory.buffer, this.rgbAt, b.data.length).set(b.data);
     return this.ex.sse(this.refRgbAt, this.rgbAt, b.data.length);
   }
 
   /** Mean SSIM (NaN unless `withSsim`) and mean cs of the candidate plane now at yAt[s] against reference scale [ch][s]. */
   private at(scales: KernelRefScale[][], ch: number, s: number, withSsim: boolean): { ssim: number; cs: number } {
-    const i = ch * scales[0].length + s, ref = scales[ch][s], slot = this.slots[i];
+    const i = ch * scales[0].length + s,
+      ref = scales[ch][s],
+      slot = this.slots[i];
     if (this.resident[i] !== ref) {
-      this.f64.set(ref.x, slot.x / 8); this.f64.set(ref.mx, slot.mx / 8); this.f64.set(ref.exx, slot.exx / 8);
+      this.f64.set(ref.x, slot.x / 8);
+      this.f64.set(ref.mx, slot.mx / 8);
+      this.f64.set(ref.exx, slot.exx / 8);
       this.resident[i] = ref;
     }
     const csSum = this.ex.terms(slot.x, this.yAt[s], slot.mx, slot.exx, ref.W, ref.H, this.scratchAt, withSsim ? 1 : 0);

@@ -13,21 +13,37 @@ import type { RgbImage } from "../core/types.ts";
 import { TidepoolError } from "../core/errors.ts";
 
 export class ImageFolderError extends TidepoolError {
-  constructor(message: string) { super("image-folder", message); }
+  constructor(message: string) {
+    super("image-folder", message);
+  }
 }
 
-export interface EvalImage { name: string; img: RgbImage }
+export interface EvalImage {
+  name: string;
+  img: RgbImage;
+}
 
 export interface RdPoint {
   /** What the point is: a budget ("0.20 bpp", "2000 B", "tidepool k=4") or an operating point ("k=4"). */
   label: string;
-  bytes: number; bpp: number; psnr: number; msssim: number;
+  bytes: number;
+  bpp: number;
+  psnr: number;
+  msssim: number;
   /** Images that reached this budget, out of all. */
-  reached: number; of: number;
+  reached: number;
+  of: number;
 }
-export interface RdCurve { name: string; settings: string; points: RdPoint[] }
+export interface RdCurve {
+  name: string;
+  settings: string;
+  points: RdPoint[];
+}
 export interface RdResult {
-  images: string[]; view: string; rate: string | null; tidepool: string;
+  images: string[];
+  view: string;
+  rate: string | null;
+  tidepool: string;
   curves: RdCurve[];
 }
 
@@ -39,8 +55,12 @@ export function listEvalImages(dir: string, limit?: number): string[] {
   let names: string[];
   try {
     if (!statSync(dir).isDirectory()) throw new Error("not a directory");
-    names = readdirSync(dir).filter((f) => IMAGE_EXT.has(extname(f).toLowerCase())).sort();
-  } catch (e) { throw new ImageFolderError(`image folder ${dir}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such directory" : (e as Error).message}`); }
+    names = readdirSync(dir)
+      .filter((f) => IMAGE_EXT.has(extname(f).toLowerCase()))
+      .sort();
+  } catch (e) {
+    throw new ImageFolderError(`image folder ${dir}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such directory" : (e as Error).message}`);
+  }
   if (names.length === 0) throw new ImageFolderError(`image folder ${dir}: no image files (${[...IMAGE_EXT].join(" ")})`);
   return limit ? names.slice(0, limit) : names;
 }
@@ -61,7 +81,10 @@ export const BPP_GRID = [0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4];
 /** Byte budgets of the 224² view (issue 3), scaled by area for other view sizes. */
 export const VIEW_BYTES_224 = [500, 750, 1000, 1500, 2000, 2500, 3000];
 
-export interface Budget { label: string; bytes: (i: number, im: RgbImage) => number }
+export interface Budget {
+  label: string;
+  bytes: (i: number, im: RgbImage) => number;
+}
 
 export function bppBudgets(grid = BPP_GRID): Budget[] {
   return grid.map((b) => ({ label: `${b.toFixed(2)} bpp`, bytes: (_i, im) => Math.round((b * im.width * im.height) / 8) }));
@@ -76,7 +99,9 @@ function summarise(label: string, pts: (BudgetPoint | { bytes: number; psnr: num
   const ok = pts.map((p, i) => [p, images[i].img] as const).filter(([p]) => p !== null) as [{ bytes: number; psnr: number; msssim: number }, RgbImage][];
   if (ok.length === 0) return { label, bytes: NaN, bpp: NaN, psnr: NaN, msssim: NaN, reached: 0, of: pts.length };
   return {
-    label, reached: ok.length, of: pts.length,
+    label,
+    reached: ok.length,
+    of: pts.length,
     bytes: mean(ok.map(([p]) => p.bytes)),
     bpp: mean(ok.map(([p, im]) => (8 * p.bytes) / (im.width * im.height))),
     psnr: mean(ok.map(([p]) => p.psnr)),
@@ -85,7 +110,9 @@ function summarise(label: string, pts: (BudgetPoint | { bytes: number; psnr: num
 }
 
 /** Channel counts Tidepool is evaluated at: every prefix. */
-export function tidepoolChannels(c: number): number[] { return Array.from({ length: c }, (_, i) => i + 1); }
+export function tidepoolChannels(c: number): number[] {
+  return Array.from({ length: c }, (_, i) => i + 1);
+}
 
 /** Channel counts whose per-image sizes the baselines are matched at: powers of two and all C (bounds the work). */
 export function matchedChannels(c: number): number[] {
@@ -128,31 +155,47 @@ export async function evaluate(images: EvalImage[], o: EvaluateOptions): Promise
     // of another codec's candidate runs here. Each codec's own search stays in order and every result
     // has its fixed slot, so the figures do not depend on the interleaving.
     let codecsDone = 0;
-    await Promise.all(o.baselines.map(async (codec, ci) => {
-      const sweeps = SCALES.map((s, si) => new QualitySweep(codec, img, smalls[si], s));
-      for (const [bi, b] of imgBudgets.entries()) {
-        const budget = b.bytes(i, img);
-        per[ci][0][bi] ??= []; per[ci][1][bi] ??= [];
-        per[ci][0][bi][i] = await sweeps[0].atBudget(budget);
-        per[ci][1][bi][i] = await bestAtBudget(sweeps, budget);
-      }
-      o.progress?.partial((++codecsDone + (tp ? 1 : 0)) / steps);
-    }));
+    await Promise.all(
+      o.baselines.map(async (codec, ci) => {
+        const sweeps = SCALES.map((s, si) => new QualitySweep(codec, img, smalls[si], s));
+        for (const [bi, b] of imgBudgets.entries()) {
+          const budget = b.bytes(i, img);
+          per[ci][0][bi] ??= [];
+          per[ci][1][bi] ??= [];
+          per[ci][0][bi][i] = await sweeps[0].atBudget(budget);
+          per[ci][1][bi][i] = await bestAtBudget(sweeps, budget);
+        }
+        o.progress?.partial((++codecsDone + (tp ? 1 : 0)) / steps);
+      }),
+    );
     const line = `[${i + 1}/${images.length}] ${name} ${img.width}x${img.height} (${((Date.now() - t0) / 1000).toFixed(1)} s)`;
-    if (o.progress) o.progress.image(line); else o.log?.(line);
+    if (o.progress) o.progress.image(line);
+    else o.log?.(line);
   }
   const labels = [...budgets.map((b) => b.label), ...(tp ? matchedChannels(tp.channels).map((k) => `tidepool k=${k}`) : [])];
   const curves: RdCurve[] = [];
-  if (tp) curves.push({
-    name: "tidepool", settings: `WASM encoder (k210 build, RGB888) -> ${tp.rate.describe} -> server decoder; point k = first k of ${tp.channels} channels`,
-    points: ks.map((k, j) => summarise(`k=${k}`, tpPerImage.map((p) => p[j]), images)),
-  });
-  for (const [ci, codec] of o.baselines.entries())
-    for (const v of [0, 1]) curves.push({
-      name: v === 0 ? codec.name : `${codec.name}-bestscale`,
-      settings: v === 0 ? codec.settings : `${codec.settings}; best MS-SSIM of the image at 1x, downscaled 2x and 4x (lanczos3) then upscaled on the server (lanczos3)`,
-      points: labels.map((l, bi) => summarise(l, per[ci][v][bi] ?? [], images)).sort((a, b) => a.bytes - b.bytes),
+  if (tp)
+    curves.push({
+      name: "tidepool",
+      settings: `WASM encoder (k210 build, RGB888) -> ${tp.rate.describe} -> server decoder; point k = first k of ${tp.channels} channels`,
+      points: ks.map((k, j) =>
+        summarise(
+          `k=${k}`,
+          tpPerImage.map((p) => p[j]),
+          images,
+        ),
+      ),
     });
+  for (const [ci, codec] of o.baselines.entries())
+    for (const v of [0, 1])
+      curves.push({
+        name: v === 0 ? codec.name : `${codec.name}-bestscale`,
+        settings:
+          v === 0
+            ? codec.settings
+            : `${codec.settings}; best MS-SSIM of the image at 1x, downscaled 2x and 4x (lanczos3) then upscaled on the server (lanczos3)`,
+        points: labels.map((l, bi) => summarise(l, per[ci][v][bi] ?? [], images)).sort((a, b) => a.bytes - b.bytes),
+      });
   return { images: images.map((x) => x.name), view: o.view, rate: tp ? tp.rate.describe : null, tidepool: o.tidepoolStatus, curves };
 }
 
@@ -162,7 +205,8 @@ export function summaryJson(r: RdResult) {
   return {
     codecs: r.curves.map((c) => ({
       name: c.name,
-      points: c.points.filter((p) => p.reached === p.of && p.of > 0)
+      points: c.points
+        .filter((p) => p.reached === p.of && p.of > 0)
         .map((p) => ({ bytes: round(p.bytes, 1), bpp: round(p.bpp, 5), psnr: round(p.psnr, 3), msssim: round(p.msssim, 5) })),
     })),
   };
@@ -174,7 +218,8 @@ export function bytesAtMetric(points: RdPoint[], target: number, metric: "msssim
   for (let i = 0; i < ps.length; i++) {
     if (ps[i][metric] >= target) {
       if (i === 0) return null; // already above the target at its lowest point
-      const a = ps[i - 1], b = ps[i];
+      const a = ps[i - 1],
+        b = ps[i];
       return a.bytes + ((target - a[metric]) / (b[metric] - a[metric])) * (b.bytes - a.bytes);
     }
   }
@@ -201,7 +246,8 @@ export function mergeResults(parts: RdResult[]): RdResult {
         if (!q) throw new Error(`cannot merge: point "${p.label}" of ${c.name} missing in one part`);
         return q;
       });
-      const reached = same.reduce((a, q) => a + q.reached, 0), of = same.reduce((a, q) => a + q.of, 0);
+      const reached = same.reduce((a, q) => a + q.reached, 0),
+        of = same.reduce((a, q) => a + q.of, 0);
       const m = (k: "bytes" | "bpp" | "psnr" | "msssim") => (reached ? same.reduce((a, q) => a + (q.reached ? q[k] * q.reached : 0), 0) / reached : NaN);
       return { label: p.label, reached, of, bytes: m("bytes"), bpp: m("bpp"), psnr: m("psnr"), msssim: m("msssim") };
     }),

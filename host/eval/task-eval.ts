@@ -10,15 +10,36 @@ import type { TidepoolCodec } from "./tidepool-codec.ts";
 import type { LabelledImage } from "../core/dataset-split.ts";
 import type { RgbImage } from "../core/types.ts";
 
-export interface TaskPoint { budget: number; top1: number; top5: number; delivered: number; of: number; meanBytes: number; msssim: number }
-export interface TaskCurve { name: string; points: TaskPoint[] }
-export interface TaskResult { reference: { top1: number; top5: number }; images: number; curves: TaskCurve[] }
+export interface TaskPoint {
+  budget: number;
+  top1: number;
+  top5: number;
+  delivered: number;
+  of: number;
+  meanBytes: number;
+  msssim: number;
+}
+export interface TaskCurve {
+  name: string;
+  points: TaskPoint[];
+}
+export interface TaskResult {
+  reference: { top1: number; top5: number };
+  images: number;
+  curves: TaskCurve[];
+}
 
-export async function classifyAtBudgets(items: LabelledImage[], budgets: number[], o: {
-  classifier: Classifier; baselines: BaselineCodec[];
-  /** Tidepool codecs under their report names (e.g. the reconstruction and the task-aware decoder). */
-  tidepool: { name: string; codec: TidepoolCodec }[]; log?: (s: string) => void;
-}): Promise<TaskResult> {
+export async function classifyAtBudgets(
+  items: LabelledImage[],
+  budgets: number[],
+  o: {
+    classifier: Classifier;
+    baselines: BaselineCodec[];
+    /** Tidepool codecs under their report names (e.g. the reconstruction and the task-aware decoder). */
+    tidepool: { name: string; codec: TidepoolCodec }[];
+    log?: (s: string) => void;
+  },
+): Promise<TaskResult> {
   const names = [...o.tidepool.map((t) => t.name), ...o.baselines.map((b) => `${b.name}-bestscale`)];
   type Got = { top5: number[]; bytes: number; msssim: number } | null;
   const got: Got[][][] = names.map(() => budgets.map(() => [])); // [codec][budget][image]
@@ -34,7 +55,10 @@ export async function classifyAtBudgets(items: LabelledImage[], budgets: number[
       for (const [bi, b] of budgets.entries()) {
         let k = 0;
         while (k < sizes.length && sizes[k] <= b) k++;
-        if (k === 0) { got[ci][bi][i] = null; continue; }
+        if (k === 0) {
+          got[ci][bi][i] = null;
+          continue;
+        }
         const dec = await tp.decodePrefix(latent, k);
         pending.push({ ci, bi, img: dec, bytes: sizes[k - 1], msssim: msssimReference(img).msssim(dec) });
       }
@@ -51,13 +75,16 @@ export async function classifyAtBudgets(items: LabelledImage[], budgets: number[
           const p = await s.pointAt(lo);
           if (!best || p.msssim > best.msssim) best = { img: p.decoded, bytes: p.bytes, msssim: p.msssim };
         }
-        if (best) pending.push({ ci, bi, ...best }); else got[ci][bi][i] = null;
+        if (best) pending.push({ ci, bi, ...best });
+        else got[ci][bi][i] = null;
       }
       ci++;
     }
     const preds = await o.classifier.top5([img, ...pending.map((p) => p.img)], 32);
     refPreds.push(preds[0]);
-    pending.forEach((p, j) => { got[p.ci][p.bi][i] = { top5: preds[j + 1], bytes: p.bytes, msssim: p.msssim }; });
+    pending.forEach((p, j) => {
+      got[p.ci][p.bi][i] = { top5: preds[j + 1], bytes: p.bytes, msssim: p.msssim };
+    });
     if ((i + 1) % 20 === 0) o.log?.(`classification view: ${i + 1}/${items.length} images`);
   }
   const labels = items.map((t) => t.label);
@@ -65,9 +92,19 @@ export async function classifyAtBudgets(items: LabelledImage[], budgets: number[
   const curves: TaskCurve[] = names.map((name, ci) => ({
     name,
     points: budgets.map((b, bi) => {
-      const g = got[ci][bi], ok = g.filter((x): x is NonNullable<Got> => x !== null);
-      return { budget: b, ...accuracy(g.map((x) => x?.top5 ?? null), labels), delivered: ok.length, of: items.length,
-        meanBytes: mean(ok.map((x) => x.bytes)), msssim: mean(ok.map((x) => x.msssim)) };
+      const g = got[ci][bi],
+        ok = g.filter((x): x is NonNullable<Got> => x !== null);
+      return {
+        budget: b,
+        ...accuracy(
+          g.map((x) => x?.top5 ?? null),
+          labels,
+        ),
+        delivered: ok.length,
+        of: items.length,
+        meanBytes: mean(ok.map((x) => x.bytes)),
+        msssim: mean(ok.map((x) => x.msssim)),
+      };
     }),
   }));
   return { reference: accuracy(refPreds, labels), images: items.length, curves };

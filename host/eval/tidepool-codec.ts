@@ -25,8 +25,13 @@ export const DECODER_ONNX = repoPath("models", "decoder.onnx");
 export const DECODER_TASK_ONNX = repoPath("models", "decoder-task.onnx");
 export const NO_DECODER = "no trained decoder installed (models/decoder.onnx)";
 
-
-export interface TidepoolPoint { channels: number; bytes: number; psnr: number; msssim: number; decoded: RgbImage }
+export interface TidepoolPoint {
+  channels: number;
+  bytes: number;
+  psnr: number;
+  msssim: number;
+  decoded: RgbImage;
+}
 
 /**
  * The board evaluation encodes on: k210's build target and kernels, with the arena budget lifted so
@@ -40,9 +45,16 @@ export function evalBoard(): Board {
 
 export class TidepoolCodec {
   private encoders = new Map<string, Promise<EncoderInstance>>();
-  constructor(readonly model: Model, readonly modelKey: string, readonly decoder: ServerDecoder, public rate: RateSource) {}
+  constructor(
+    readonly model: Model,
+    readonly modelKey: string,
+    readonly decoder: ServerDecoder,
+    public rate: RateSource,
+  ) {}
 
-  get channels(): number { return this.model.layers[this.model.layers.length - 1].outChannels; }
+  get channels(): number {
+    return this.model.layers[this.model.layers.length - 1].outChannels;
+  }
 
   private encoderFor(width: number, height: number): Promise<EncoderInstance> {
     const key = `${width}x${height}`;
@@ -104,20 +116,33 @@ export async function trainingSplitRate(codec: TidepoolCodec, opts: { images?: n
 export type TidepoolStatus = { available: true; codec: TidepoolCodec } | { available: false; reason: string };
 
 /** Loads the shipped model, the server decoder and the rate source; explains why when they are missing. */
-export async function loadTidepool(opts: { modelPath?: string; decoderPath?: string; rate?: RateSource; trainImages?: number; log?: (s: string) => void } = {}): Promise<TidepoolStatus> {
+export async function loadTidepool(
+  opts: { modelPath?: string; decoderPath?: string; rate?: RateSource; trainImages?: number; log?: (s: string) => void } = {},
+): Promise<TidepoolStatus> {
   const modelPath = opts.modelPath ?? DEFAULT_MODEL_PATH;
   const decoderPath = opts.decoderPath ?? DECODER_ONNX;
-  if (!existsSync(decoderPath))
-    return { available: false, reason: decoderPath === DECODER_ONNX ? NO_DECODER : `no decoder at ${decoderPath}` };
+  if (!existsSync(decoderPath)) return { available: false, reason: decoderPath === DECODER_ONNX ? NO_DECODER : `no decoder at ${decoderPath}` };
   if (!existsSync(modelPath)) return { available: false, reason: `no trained encoder model installed (${modelPath})` };
   const bytes = new Uint8Array(readFileSync(modelPath));
   const model = readModel(bytes, modelPath);
   const { loadDecoder } = await import("../receiver/decoder.ts"); // onnxruntime loads only when a decoder is used
   const decoder: ServerDecoder = await loadDecoder(decoderPath);
   const key = createHash("sha256").update(bytes).digest("hex").slice(0, 16);
-  const codec = new TidepoolCodec(model, key, decoder, opts.rate ?? { name: "pending", describe: "", bytes: () => { throw new Error("rate not set"); } });
+  const codec = new TidepoolCodec(
+    model,
+    key,
+    decoder,
+    opts.rate ?? {
+      name: "pending",
+      describe: "",
+      bytes: () => {
+        throw new Error("rate not set");
+      },
+    },
+  );
   // Real bytes (packets of the bitstream) when the model carries its entropy tables; otherwise the
   // ideal code length under tables fitted on the training split.
-  if (!opts.rate) codec.rate = model.entropy ? new PacketRate(modelTables(model, modelPath)) : await trainingSplitRate(codec, { images: opts.trainImages, log: opts.log });
+  if (!opts.rate)
+    codec.rate = model.entropy ? new PacketRate(modelTables(model, modelPath)) : await trainingSplitRate(codec, { images: opts.trainImages, log: opts.log });
   return { available: true, codec };
 }

@@ -4,8 +4,11 @@ import { packRow, BYTES_PER_PIXEL, type PixelFormat } from "../core/pixel-format
 import type { RgbImage } from "../core/types.ts";
 import { TidepoolError } from "../core/errors.ts";
 
-
-export class ImageError extends TidepoolError { constructor(m: string) { super("image", m); } }
+export class ImageError extends TidepoolError {
+  constructor(m: string) {
+    super("image", m);
+  }
+}
 
 /**
  * The largest image read: 100 MP (a 30000×30000 image would need 2.7 GB as RGB). Cameras Tidepool

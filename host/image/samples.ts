@@ -4,8 +4,13 @@ import { join } from "node:path";
 import { repoPath } from "../core/paths.ts";
 
 export const SAMPLE_PACKAGES = [
-  "acanthus-mollis", "airplane-from-above", "black-canyon", "dust-bowl-home",
-  "locomotion-house-cat", "march-pastoral", "nagasaki-boats",
+  "acanthus-mollis",
+  "airplane-from-above",
+  "black-canyon",
+  "dust-bowl-home",
+  "locomotion-house-cat",
+  "march-pastoral",
+  "nagasaki-boats",
 ];
 
 export function samplePhotos(): string[] {

@@ -5,16 +5,24 @@ export function outSize(inSize: number, l: Pick<ConvLayer, "kernel" | "stride" |
   return Math.floor((inSize + 2 * l.padding - l.kernel) / l.stride) + 1;
 }
 
-export interface LayerShape { inWidth: number; inHeight: number; outWidth: number; outHeight: number }
+export interface LayerShape {
+  inWidth: number;
+  inHeight: number;
+  outWidth: number;
+  outHeight: number;
+}
 
 export function layerShapes(model: Model, width: number, height: number): LayerShape[] {
   const shapes: LayerShape[] = [];
-  let w = width, h = height;
+  let w = width,
+    h = height;
   model.layers.forEach((l, i) => {
-    const ow = outSize(w, l), oh = outSize(h, l);
+    const ow = outSize(w, l),
+      oh = outSize(h, l);
     if (ow < 1 || oh < 1) throw new RangeError(`frame ${width}x${height} is too small for layer ${i} (input ${w}x${h}, kernel ${l.kernel})`);
     shapes.push({ inWidth: w, inHeight: h, outWidth: ow, outHeight: oh });
-    w = ow; h = oh;
+    w = ow;
+    h = oh;
   });
   return shapes;
 }

@@ -11,40 +11,95 @@ export const MAX_ADD_SHIFT = 46;
 
 class Writer {
   private parts: number[] = [];
-  u8(v: number) { this.parts.push(v & 255); }
-  u16(v: number) { this.u8(v); this.u8(v >> 8); }
-  u32(v: number) { for (let i = 0; i < 4; i++) this.u8((v >>> (8 * i)) & 255); }
-  f32(v: number) { const b = new Uint8Array(new Float32Array([v]).buffer); for (const x of b) this.u8(x); }
-  bytes(b: ArrayLike<number>) { for (let i = 0; i < b.length; i++) this.u8(b[i]); }
-  name(s: string) { const b = new TextEncoder().encode(s); this.u16(b.length); this.bytes(b); }
-  result() { return Uint8Array.from(this.parts); }
+  u8(v: number) {
+    this.parts.push(v & 255);
+  }
+  u16(v: number) {
+    this.u8(v);
+    this.u8(v >> 8);
+  }
+  u32(v: number) {
+    for (let i = 0; i < 4; i++) this.u8((v >>> (8 * i)) & 255);
+  }
+  f32(v: number) {
+    const b = new Uint8Array(new Float32Array([v]).buffer);
+    for (const x of b) this.u8(x);
+  }
+  bytes(b: ArrayLike<number>) {
+    for (let i = 0; i < b.length; i++) this.u8(b[i]);
+  }
+  name(s: string) {
+    const b = new TextEncoder().encode(s);
+    this.u16(b.length);
+    this.bytes(b);
+  }
+  result() {
+    return Uint8Array.from(this.parts);
+  }
 }
 
 export function writeHeadModel(m: HeadModel): Uint8Array {
   validateHeadModel(m);
   const sections: Array<[string, Uint8Array]> = [];
-  const sec = (tag: string, fill: (w: Writer) => void) => { const w = new Writer(); fill(w); sections.push([tag, w.result()]); };
-  sec("HINP", (w) => { w.u8(m.input.channels); w.f32(m.input.scale); w.u8(m.input.zeroPoint); w.bytes(m.input.lut); });
+  const sec = (tag: string, fill: (w: Writer) => void) => {
+    const w = new Writer();
+    fill(w);
+    sections.push([tag, w.result()]);
+  };
+  sec("HINP", (w) => {
+    w.u8(m.input.channels);
+    w.f32(m.input.scale);
+    w.u8(m.input.zeroPoint);
+    w.bytes(m.input.lut);
+  });
   for (const o of m.ops) {
-    if (o.op === "conv") sec("HCNV", (w) => {
-      w.u16(o.input); w.u8(o.kernel); w.u8(o.stride); w.u8(o.padding); w.u8(o.depthwise ? 1 : 0);
-      w.u16(o.inChannels); w.u16(o.outChannels); w.u8(o.inZeroPoint); w.u8(o.outZeroPoint); w.u8(o.clampLo); w.u8(o.clampHi);
-      w.f32(o.outScale); w.name(o.name);
-      w.bytes(new Uint8Array(o.weights.buffer, o.weights.byteOffset, o.weights.length));
-      for (const v of o.bias) w.u32(v);
-      for (const v of o.multiplier) w.u32(v);
-      w.bytes(o.shift);
-    });
-    else sec("HADD", (w) => {
-      w.u16(o.inputs[0]); w.u16(o.inputs[1]); w.u16(o.channels); w.u8(o.zeroPoints[0]); w.u8(o.zeroPoints[1]);
-      w.u32(o.multipliers[0]); w.u32(o.multipliers[1]); w.u8(o.shift); w.u8(o.outZeroPoint); w.u8(o.clampLo); w.u8(o.clampHi);
-      w.f32(o.outScale); w.name(o.name);
-    });
+    if (o.op === "conv")
+      sec("HCNV", (w) => {
+        w.u16(o.input);
+        w.u8(o.kernel);
+        w.u8(o.stride);
+        w.u8(o.padding);
+        w.u8(o.depthwise ? 1 : 0);
+        w.u16(o.inChannels);
+        w.u16(o.outChannels);
+        w.u8(o.inZeroPoint);
+        w.u8(o.outZeroPoint);
+        w.u8(o.clampLo);
+        w.u8(o.clampHi);
+        w.f32(o.outScale);
+        w.name(o.name);
+        w.bytes(new Uint8Array(o.weights.buffer, o.weights.byteOffset, o.weights.length));
+        for (const v of o.bias) w.u32(v);
+        for (const v of o.multiplier) w.u32(v);
+        w.bytes(o.shift);
+      });
+    else
+      sec("HADD", (w) => {
+        w.u16(o.inputs[0]);
+        w.u16(o.inputs[1]);
+        w.u16(o.channels);
+        w.u8(o.zeroPoints[0]);
+        w.u8(o.zeroPoints[1]);
+        w.u32(o.multipliers[0]);
+        w.u32(o.multipliers[1]);
+        w.u8(o.shift);
+        w.u8(o.outZeroPoint);
+        w.u8(o.clampLo);
+        w.u8(o.clampHi);
+        w.f32(o.outScale);
+        w.name(o.name);
+      });
   }
   sec("META", (w) => w.bytes(new TextEncoder().encode(JSON.stringify(m.meta))));
   const out = new Writer();
-  out.bytes(new TextEncoder().encode(MODEL_MAGIC)); out.u16(HEAD_MODEL_VERSION); out.u16(sections.length);
-  for (const [tag, body] of sections) { out.bytes(new TextEncoder().encode(tag)); out.u32(body.length); out.bytes(body); }
+  out.bytes(new TextEncoder().encode(MODEL_MAGIC));
+  out.u16(HEAD_MODEL_VERSION);
+  out.u16(sections.length);
+  for (const [tag, body] of sections) {
+    out.bytes(new TextEncoder().encode(tag));
+    out.u32(body.length);
+    out.bytes(body);
+  }
   const bytes = out.result();
   const withCrc = new Uint8Array(bytes.length + 4);
   withCrc.set(bytes);
@@ -55,16 +110,51 @@ export function writeHeadModel(m: HeadModel): Uint8Array {
 class Reader {
   pos: number;
   private dv: DataView;
-  constructor(private b: Uint8Array, start: number, readonly end: number, private what: string, private source: string) { this.pos = start; this.dv = new DataView(b.buffer, b.byteOffset, b.byteLength); }
-  private need(n: number, field: string) {
-    if (this.pos + n > this.end) throw new ModelFormatError(`truncated: ${this.what} ends at offset ${this.end} while reading ${field} at offset ${this.pos}`, this.source);
+  constructor(
+    private b: Uint8Array,
+    start: number,
+    readonly end: number,
+    private what: string,
+    private source: string,
+  ) {
+    this.pos = start;
+    this.dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   }
-  u8(f: string) { this.need(1, f); return this.b[this.pos++]; }
-  u16(f: string) { this.need(2, f); const v = this.dv.getUint16(this.pos, true); this.pos += 2; return v; }
-  i32(f: string) { this.need(4, f); const v = this.dv.getInt32(this.pos, true); this.pos += 4; return v; }
-  f32(f: string) { this.need(4, f); const v = this.dv.getFloat32(this.pos, true); this.pos += 4; return v; }
-  bytes(n: number, f: string) { this.need(n, f); const v = this.b.slice(this.pos, this.pos + n); this.pos += n; return v; }
-  name(f: string) { return new TextDecoder().decode(this.bytes(this.u16(`${f} length`), f)); }
+  private need(n: number, field: string) {
+    if (this.pos + n > this.end)
+      throw new ModelFormatError(`truncated: ${this.what} ends at offset ${this.end} while reading ${field} at offset ${this.pos}`, this.source);
+  }
+  u8(f: string) {
+    this.need(1, f);
+    return this.b[this.pos++];
+  }
+  u16(f: string) {
+    this.need(2, f);
+    const v = this.dv.getUint16(this.pos, true);
+    this.pos += 2;
+    return v;
+  }
+  i32(f: string) {
+    this.need(4, f);
+    const v = this.dv.getInt32(this.pos, true);
+    this.pos += 4;
+    return v;
+  }
+  f32(f: string) {
+    this.need(4, f);
+    const v = this.dv.getFloat32(this.pos, true);
+    this.pos += 4;
+    return v;
+  }
+  bytes(n: number, f: string) {
+    this.need(n, f);
+    const v = this.b.slice(this.pos, this.pos + n);
+    this.pos += n;
+    return v;
+  }
+  name(f: string) {
+    return new TextDecoder().decode(this.bytes(this.u16(`${f} length`), f));
+  }
 }
 
 /** True when `bytes` is a model file of the split-head version (lets callers pick the reader). */
@@ -75,7 +165,8 @@ export function isHeadModelFile(bytes: Uint8Array): boolean {
 export function readHeadModel(bytes: Uint8Array, source = "model file"): HeadModel {
   if (bytes.length < 12) throw new ModelFormatError(`truncated: ${bytes.length} bytes is shorter than the 12-byte header and CRC`, source);
   const magic = String.fromCharCode(...bytes.subarray(0, 4));
-  if (magic !== MODEL_MAGIC) throw new ModelFormatError(`wrong magic ${JSON.stringify(magic)} at offset 0 (expected "${MODEL_MAGIC}"): not a Tidepool model file`, source);
+  if (magic !== MODEL_MAGIC)
+    throw new ModelFormatError(`wrong magic ${JSON.stringify(magic)} at offset 0 (expected "${MODEL_MAGIC}"): not a Tidepool model file`, source);
   const head = new Reader(bytes, 4, bytes.length, "header", source);
   const version = head.u16("version");
   if (version !== HEAD_MODEL_VERSION) throw new ModelFormatError(`version ${version} at offset 4 is not a split head (version ${HEAD_MODEL_VERSION})`, source);
@@ -90,7 +181,8 @@ export function readHeadModel(bytes: Uint8Array, source = "model file"): HeadMod
     const tag = String.fromCharCode(...sh.bytes(4, "tag"));
     const len = new DataView(bytes.buffer, bytes.byteOffset).getUint32(sh.pos, true);
     sh.pos += 4;
-    if (sh.pos + len > body) throw new ModelFormatError(`truncated: section ${s} (${tag}) at offset ${pos} declares ${len} bytes but only ${body - sh.pos} remain`, source);
+    if (sh.pos + len > body)
+      throw new ModelFormatError(`truncated: section ${s} (${tag}) at offset ${pos} declares ${len} bytes but only ${body - sh.pos} remain`, source);
     const r = new Reader(bytes, sh.pos, sh.pos + len, `section ${tag} at offset ${pos}`, source);
     readSection(tag, r, m, source, pos);
     if (r.pos !== r.end) throw new ModelFormatError(`section ${tag} at offset ${pos}: ${r.end - r.pos} unexpected trailing bytes`, source);
@@ -105,34 +197,90 @@ export function readHeadModel(bytes: Uint8Array, source = "model file"): HeadMod
 function readSection(tag: string, r: Reader, m: Partial<HeadModel> & { ops: HeadOp[] }, source: string, at: number) {
   switch (tag) {
     case "HINP": {
-      const channels = r.u8("channels"), scale = r.f32("scale"), zeroPoint = r.u8("zero point");
+      const channels = r.u8("channels"),
+        scale = r.f32("scale"),
+        zeroPoint = r.u8("zero point");
       m.input = { channels, scale, zeroPoint, lut: r.bytes(channels * 256, `${channels}x256 input table`) };
       return;
     }
     case "HCNV": {
-      const input = r.u16("input tensor"), kernel = r.u8("kernel"), stride = r.u8("stride"), padding = r.u8("padding"), depthwise = r.u8("depthwise") === 1;
-      const inChannels = r.u16("in channels"), outChannels = r.u16("out channels");
-      const inZeroPoint = r.u8("in zero point"), outZeroPoint = r.u8("out zero point"), clampLo = r.u8("clamp low"), clampHi = r.u8("clamp high");
-      const outScale = r.f32("out scale"), name = r.name("name");
+      const input = r.u16("input tensor"),
+        kernel = r.u8("kernel"),
+        stride = r.u8("stride"),
+        padding = r.u8("padding"),
+        depthwise = r.u8("depthwise") === 1;
+      const inChannels = r.u16("in channels"),
+        outChannels = r.u16("out channels");
+      const inZeroPoint = r.u8("in zero point"),
+        outZeroPoint = r.u8("out zero point"),
+        clampLo = r.u8("clamp low"),
+        clampHi = r.u8("clamp high");
+      const outScale = r.f32("out scale"),
+        name = r.name("name");
       const n = outChannels * kernel * kernel * (depthwise ? 1 : inChannels);
       const wb = r.bytes(n, `${n} weights`);
-      const bias = new Int32Array(outChannels), multiplier = new Int32Array(outChannels);
+      const bias = new Int32Array(outChannels),
+        multiplier = new Int32Array(outChannels);
       for (let c = 0; c < outChannels; c++) bias[c] = r.i32("bias");
       for (let c = 0; c < outChannels; c++) multiplier[c] = r.i32("multiplier");
       const shift = r.bytes(outChannels, "shifts");
-      m.ops.push({ op: "conv", name, input, kernel, stride, padding, depthwise, inChannels, outChannels, inZeroPoint, outZeroPoint, clampLo, clampHi, outScale, weights: new Int8Array(wb.buffer, wb.byteOffset, n), bias, multiplier, shift });
+      m.ops.push({
+        op: "conv",
+        name,
+        input,
+        kernel,
+        stride,
+        padding,
+        depthwise,
+        inChannels,
+        outChannels,
+        inZeroPoint,
+        outZeroPoint,
+        clampLo,
+        clampHi,
+        outScale,
+        weights: new Int8Array(wb.buffer, wb.byteOffset, n),
+        bias,
+        multiplier,
+        shift,
+      });
       return;
     }
     case "HADD": {
-      const a = r.u16("input a"), b = r.u16("input b"), channels = r.u16("channels"), za = r.u8("zero point a"), zb = r.u8("zero point b");
-      const ma = r.i32("multiplier a"), mb = r.i32("multiplier b"), shift = r.u8("shift");
-      const outZeroPoint = r.u8("out zero point"), clampLo = r.u8("clamp low"), clampHi = r.u8("clamp high"), outScale = r.f32("out scale");
-      m.ops.push({ op: "add", name: r.name("name"), inputs: [a, b], channels, zeroPoints: [za, zb], multipliers: [ma, mb], shift, outZeroPoint, clampLo, clampHi, outScale });
+      const a = r.u16("input a"),
+        b = r.u16("input b"),
+        channels = r.u16("channels"),
+        za = r.u8("zero point a"),
+        zb = r.u8("zero point b");
+      const ma = r.i32("multiplier a"),
+        mb = r.i32("multiplier b"),
+        shift = r.u8("shift");
+      const outZeroPoint = r.u8("out zero point"),
+        clampLo = r.u8("clamp low"),
+        clampHi = r.u8("clamp high"),
+        outScale = r.f32("out scale");
+      m.ops.push({
+        op: "add",
+        name: r.name("name"),
+        inputs: [a, b],
+        channels,
+        zeroPoints: [za, zb],
+        multipliers: [ma, mb],
+        shift,
+        outZeroPoint,
+        clampLo,
+        clampHi,
+        outScale,
+      });
       return;
     }
     case "META": {
       const text = new TextDecoder().decode(r.bytes(r.end - r.pos, "metadata"));
-      try { m.meta = JSON.parse(text); } catch { throw new ModelFormatError(`META section at offset ${at} is not valid JSON`, source); }
+      try {
+        m.meta = JSON.parse(text);
+      } catch {
+        throw new ModelFormatError(`META section at offset ${at} is not valid JSON`, source);
+      }
       return;
     }
     default:
@@ -142,7 +290,9 @@ function readSection(tag: string, r: Reader, m: Partial<HeadModel> & { ops: Head
 
 /** Checks wiring, shapes and ranges; throws ModelFormatError naming the op and field. */
 export function validateHeadModel(m: HeadModel, source = "split head"): void {
-  const fail = (msg: string) => { throw new ModelFormatError(msg, source); };
+  const fail = (msg: string) => {
+    throw new ModelFormatError(msg, source);
+  };
   if (m.input.channels !== 1 && m.input.channels !== 3) fail(`input channels must be 1 or 3, got ${m.input.channels}`);
   if (m.input.lut.length !== 256 * m.input.channels) fail(`input table has ${m.input.lut.length} bytes for ${m.input.channels} channels (256 each)`);
   if (m.ops.length === 0) fail("no ops");
@@ -160,7 +310,11 @@ export function validateHeadModel(m: HeadModel, source = "split head"): void {
       if (o.depthwise && o.outChannels !== o.inChannels) fail(`${where}: depthwise with ${o.inChannels} in and ${o.outChannels} out channels`);
       const n = o.outChannels * o.kernel * o.kernel * (o.depthwise ? 1 : o.inChannels);
       if (o.weights.length !== n) fail(`${where}: ${o.weights.length} weights, expected ${n}`);
-      for (const [field, arr] of [["bias", o.bias], ["multiplier", o.multiplier], ["shift", o.shift]] as const)
+      for (const [field, arr] of [
+        ["bias", o.bias],
+        ["multiplier", o.multiplier],
+        ["shift", o.shift],
+      ] as const)
         if (arr.length !== o.outChannels) fail(`${where}: ${arr.length} ${field} values for ${o.outChannels} channels`);
       for (let c = 0; c < o.outChannels; c++) {
         if (o.multiplier[c] < 0) fail(`${where}: multiplier of channel ${c} is negative`);

@@ -2,7 +2,11 @@
 import type { HeadModel } from "../core/head-types.ts";
 import { TidepoolError } from "../core/errors.ts";
 
-export interface TensorShape { width: number; height: number; channels: number }
+export interface TensorShape {
+  width: number;
+  height: number;
+  channels: number;
+}
 
 /** Shape of every tensor (index 0 = input, i + 1 = op i's output); throws when the frame is too small. */
 export function headShapes(m: HeadModel, width: number, height: number): TensorShape[] {
@@ -11,7 +15,10 @@ export function headShapes(m: HeadModel, width: number, height: number): TensorS
     if (o.op === "add") {
       const [a, b] = o.inputs.map((t) => shapes[t]);
       if (a.width !== b.width || a.height !== b.height)
-        throw new TidepoolError("frame-size", `frame ${width}x${height}: op ${i} (${o.name}) adds tensors of ${a.width}x${a.height} and ${b.width}x${b.height}`);
+        throw new TidepoolError(
+          "frame-size",
+          `frame ${width}x${height}: op ${i} (${o.name}) adds tensors of ${a.width}x${a.height} and ${b.width}x${b.height}`,
+        );
       shapes.push({ width: a.width, height: a.height, channels: o.channels });
       return;
     }

@@ -26,8 +26,14 @@ export function quantizeScale(scale: number): { multiplier: number; shift: numbe
   if (!(scale > 0) || scale >= 2 ** 15) throw new RangeError(`requantization scale ${scale} outside (0, 32768)`);
   let shift = 31 - Math.floor(Math.log2(scale)) - 1;
   let multiplier = Math.round(scale * 2 ** shift);
-  while (multiplier >= 2 ** 31) { shift -= 1; multiplier = Math.round(scale * 2 ** shift); }
-  while (multiplier < 2 ** 30 && shift < MAX_SHIFT) { shift += 1; multiplier = Math.round(scale * 2 ** shift); }
+  while (multiplier >= 2 ** 31) {
+    shift -= 1;
+    multiplier = Math.round(scale * 2 ** shift);
+  }
+  while (multiplier < 2 ** 30 && shift < MAX_SHIFT) {
+    shift += 1;
+    multiplier = Math.round(scale * 2 ** shift);
+  }
   if (shift > MAX_SHIFT) throw new RangeError(`requantization scale ${scale} too small`);
   if (shift < MIN_SHIFT) throw new RangeError(`requantization scale ${scale} too large`);
   return { multiplier, shift };

@@ -9,15 +9,19 @@ import { SHARED_DIR } from "../core/paths.ts";
 import type { RgbImage } from "../core/types.ts";
 
 export const MOBILENET_PATH = join(SHARED_DIR, "models", "mobilenetv2-12-int8", "mobilenetv2-12-int8.onnx");
-const MEAN = [0.485, 0.456, 0.406], STD = [0.229, 0.224, 0.225];
+const MEAN = [0.485, 0.456, 0.406],
+  STD = [0.229, 0.224, 0.225];
 
 /** The classifier's own view of a photo: short side resized to 256 (lanczos3), centre crop 224×224. */
 export async function classifierView(path: string): Promise<RgbImage> {
   const img = sharp(path, { failOn: "error" }).removeAlpha().toColourspace("srgb");
   const { data: d1, info: i1 } = await img.resize(256, 256, { fit: "outside", kernel: "lanczos3" }).raw().toBuffer({ resolveWithObject: true });
-  const left = Math.round((i1.width - 224) / 2), top = Math.round((i1.height - 224) / 2);
+  const left = Math.round((i1.width - 224) / 2),
+    top = Math.round((i1.height - 224) / 2);
   const { data, info } = await sharp(d1, { raw: { width: i1.width, height: i1.height, channels: 3 } })
-    .extract({ left, top, width: 224, height: 224 }).raw().toBuffer({ resolveWithObject: true });
+    .extract({ left, top, width: 224, height: 224 })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   if (info.channels !== 3) throw new Error(`${path}: decoded to ${info.channels} channels`);
   return { width: 224, height: 224, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
 }
@@ -28,7 +32,9 @@ export class Classifier {
   static async load(path = MOBILENET_PATH): Promise<Classifier> {
     try {
       return new Classifier(await ort.InferenceSession.create(path, { intraOpNumThreads: 1, interOpNumThreads: 1 }));
-    } catch (e) { throw new Error(`cannot load the classifier ${path}: ${(e as Error).message}`); }
+    } catch (e) {
+      throw new Error(`cannot load the classifier ${path}: ${(e as Error).message}`);
+    }
   }
 
   /** Top-5 class indices (best first) for each 224×224 RGB image. */
@@ -36,17 +42,23 @@ export class Classifier {
     const out: number[][] = [];
     for (let s = 0; s < images.length; s += batch) {
       const chunk = images.slice(s, s + batch);
-      const plane = 224 * 224, input = new Float32Array(chunk.length * 3 * plane);
+      const plane = 224 * 224,
+        input = new Float32Array(chunk.length * 3 * plane);
       chunk.forEach((im, n) => {
         if (im.width !== 224 || im.height !== 224) throw new Error(`classifier input must be 224x224, got ${im.width}x${im.height}`);
-        for (let p = 0; p < plane; p++)
-          for (let c = 0; c < 3; c++) input[(n * 3 + c) * plane + p] = (im.data[3 * p + c] / 255 - MEAN[c]) / STD[c];
+        for (let p = 0; p < plane; p++) for (let c = 0; c < 3; c++) input[(n * 3 + c) * plane + p] = (im.data[3 * p + c] / 255 - MEAN[c]) / STD[c];
       });
       const res = await this.session.run({ input: new ort.Tensor("float32", input, [chunk.length, 3, 224, 224]) });
       const logits = res.output.data as Float32Array;
       for (let n = 0; n < chunk.length; n++) {
         const row = Array.from(logits.subarray(n * 1000, (n + 1) * 1000));
-        out.push(row.map((v, i) => [v, i] as const).sort((a, b) => b[0] - a[0]).slice(0, 5).map(([, i]) => i));
+        out.push(
+          row
+            .map((v, i) => [v, i] as const)
+            .sort((a, b) => b[0] - a[0])
+            .slice(0, 5)
+            .map(([, i]) => i),
+        );
       }
     }
     return out;
@@ -55,7 +67,13 @@ export class Classifier {
 
 /** Fraction of images whose label is the top-1 / within the top-5; `null` predictions count as wrong. */
 export function accuracy(preds: (number[] | null)[], labels: number[]): { top1: number; top5: number } {
-  let t1 = 0, t5 = 0;
-  preds.forEach((p, i) => { if (p) { if (p[0] === labels[i]) t1++; if (p.includes(labels[i])) t5++; } });
+  let t1 = 0,
+    t5 = 0;
+  preds.forEach((p, i) => {
+    if (p) {
+      if (p[0] === labels[i]) t1++;
+      if (p.includes(labels[i])) t5++;
+    }
+  });
   return { top1: t1 / labels.length, top5: t5 / labels.length };
 }

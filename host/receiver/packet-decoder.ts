@@ -7,7 +7,11 @@ import { contextOf, symbolGeometry, SymbolOrder, type LatentShape, type SlotPosi
 import type { EntropyTables } from "../wire/bitstream/tables.ts";
 import type { Latent } from "../core/types.ts";
 
-export interface RejectedPacket { input: number; kind: PacketDecodeError["kind"]; reason: string }
+export interface RejectedPacket {
+  input: number;
+  kind: PacketDecodeError["kind"];
+  reason: string;
+}
 
 export interface PacketSetResult {
   /** Received symbols; missing ones are 0 and flagged 0 in `present` (same channel-major layout). */
@@ -23,15 +27,23 @@ export interface PacketSetResult {
   channelSymbols: number[];
 }
 
-export interface DecodedPacket { header: PacketHeader; positions: Uint32Array; values: Uint8Array }
+export interface DecodedPacket {
+  header: PacketHeader;
+  positions: Uint32Array;
+  values: Uint8Array;
+}
 
 export class PacketDecoder {
   readonly order: SymbolOrder;
   private readonly work: Uint8Array;
   private readonly pos: SlotPosition = { channel: 0, x: 0, y: 0, dx: 0, dy: 0 };
 
-  constructor(readonly tables: EntropyTables, readonly shape: LatentShape) {
-    if (shape.channels !== tables.channels.length) throw new PacketDecodeError("header", `latent has ${shape.channels} channels, the entropy tables ${tables.channels.length}`);
+  constructor(
+    readonly tables: EntropyTables,
+    readonly shape: LatentShape,
+  ) {
+    if (shape.channels !== tables.channels.length)
+      throw new PacketDecodeError("header", `latent has ${shape.channels} channels, the entropy tables ${tables.channels.length}`);
     this.order = new SymbolOrder(symbolGeometry(shape, tables), tables.seed);
     this.work = new Uint8Array(shape.width * shape.height * shape.channels);
   }
@@ -44,9 +56,11 @@ export class PacketDecoder {
     const { first, count } = header;
     if (first >= g.totalSlots) throw new PacketDecodeError("header", `first index ${first} is past the last slot ${g.totalSlots - 1}`);
     if (this.order.locate(first, this.pos).x < 0) throw new PacketDecodeError("header", `first index ${first} is a padding slot, not a coded position`);
-    if (count > g.totalSlots - first) throw new PacketDecodeError("header", `count ${count} runs past the end of the latent (first ${first}, ${g.totalSlots} slots)`);
+    if (count > g.totalSlots - first)
+      throw new PacketDecodeError("header", `count ${count} runs past the end of the latent (first ${first}, ${g.totalSlots} slots)`);
     const plane = width * height;
-    const positions = new Uint32Array(count), values = new Uint8Array(count);
+    const positions = new Uint32Array(count),
+      values = new Uint8Array(count);
     const dec = new RangeDecoder(bytes, header.payloadStart, header.payloadEnd);
     let index = first;
     try {
@@ -57,12 +71,18 @@ export class PacketDecoder {
         const ch = this.tables.channels[p.channel];
         const row = ch.cum[contextOf(ch.classes, ch.classMap, this.work, plane, width, p, index, first, g.blockWidth)];
         const q = dec.target();
-        let lo = 0, hi = ch.levels - 1; // binary search: row[lo] <= q < row[lo + 1]
-        while (lo < hi) { const mid = (lo + hi + 1) >> 1; if (row[mid] <= q) lo = mid; else hi = mid - 1; }
+        let lo = 0,
+          hi = ch.levels - 1; // binary search: row[lo] <= q < row[lo + 1]
+        while (lo < hi) {
+          const mid = (lo + hi + 1) >> 1;
+          if (row[mid] <= q) lo = mid;
+          else hi = mid - 1;
+        }
         dec.consume(row[lo], row[lo + 1] - row[lo]);
         const at = p.channel * plane + p.y * width + p.x;
         this.work[at] = lo;
-        positions[n] = at; values[n] = lo;
+        positions[n] = at;
+        values[n] = lo;
         index++;
       }
     } catch (e) {
@@ -79,15 +99,22 @@ export class PacketDecoder {
 export function decodePacketSet(packets: readonly Uint8Array[], tables: EntropyTables, shape: LatentShape, opts: { imageId?: number } = {}): PacketSetResult {
   const decoder = new PacketDecoder(tables, shape);
   const n = shape.width * shape.height * shape.channels;
-  const data = new Uint8Array(n), present = new Uint8Array(n);
-  const rejected: RejectedPacket[] = [], accepted: number[] = [], duplicates: number[] = [];
+  const data = new Uint8Array(n),
+    present = new Uint8Array(n);
+  const rejected: RejectedPacket[] = [],
+    accepted: number[] = [],
+    duplicates: number[] = [];
   const reject = (input: number, e: unknown) => {
     if (!(e instanceof PacketDecodeError)) throw e; // a bug, not bad input: let it surface
     rejected.push({ input, kind: e.kind, reason: e.message });
   };
   const decoded: Array<{ input: number; packet: DecodedPacket }> = [];
   packets.forEach((bytes, input) => {
-    try { decoded.push({ input, packet: decoder.decode(bytes) }); } catch (e) { reject(input, e); }
+    try {
+      decoded.push({ input, packet: decoder.decode(bytes) });
+    } catch (e) {
+      reject(input, e);
+    }
   });
   // The image: the one asked for, else the one most valid packets belong to (earliest on a tie).
   let imageId: number | null = opts.imageId ?? null;
@@ -99,21 +126,47 @@ export function decodePacketSet(packets: readonly Uint8Array[], tables: EntropyT
   const seen = new Map<string, number>();
   for (const { input, packet } of decoded) {
     const h = packet.header;
-    if (h.imageId !== imageId) { reject(input, new PacketDecodeError("other-image", `packet of image ${h.imageId}, decoding image ${imageId}`)); continue; }
+    if (h.imageId !== imageId) {
+      reject(input, new PacketDecodeError("other-image", `packet of image ${h.imageId}, decoding image ${imageId}`));
+      continue;
+    }
     const key = `${h.first}:${h.count}`;
-    let conflict = false, fresh = 0;
+    let conflict = false,
+      fresh = 0;
     for (let i = 0; i < packet.positions.length; i++) {
       const at = packet.positions[i];
       if (!present[at]) fresh++;
-      else if (data[at] !== packet.values[i]) { conflict = true; break; }
+      else if (data[at] !== packet.values[i]) {
+        conflict = true;
+        break;
+      }
     }
-    if (conflict) { reject(input, new PacketDecodeError("conflict", `symbols ${h.first}+${h.count} disagree with packet ${seen.get(key) ?? "received earlier"} covering the same positions`)); continue; }
-    if (fresh === 0) { duplicates.push(input); continue; }
-    for (let i = 0; i < packet.positions.length; i++) { data[packet.positions[i]] = packet.values[i]; present[packet.positions[i]] = 1; }
+    if (conflict) {
+      reject(
+        input,
+        new PacketDecodeError(
+          "conflict",
+          `symbols ${h.first}+${h.count} disagree with packet ${seen.get(key) ?? "received earlier"} covering the same positions`,
+        ),
+      );
+      continue;
+    }
+    if (fresh === 0) {
+      duplicates.push(input);
+      continue;
+    }
+    for (let i = 0; i < packet.positions.length; i++) {
+      data[packet.positions[i]] = packet.values[i];
+      present[packet.positions[i]] = 1;
+    }
     seen.set(key, input);
     accepted.push(input);
   }
   const plane = shape.width * shape.height;
-  const channelSymbols = Array.from({ length: shape.channels }, (_, c) => { let k = 0; for (let i = c * plane; i < (c + 1) * plane; i++) k += present[i]; return k; });
+  const channelSymbols = Array.from({ length: shape.channels }, (_, c) => {
+    let k = 0;
+    for (let i = c * plane; i < (c + 1) * plane; i++) k += present[i];
+    return k;
+  });
   return { latent: { ...shape, data }, present, imageId, accepted, duplicates, rejected, symbols: channelSymbols.reduce((a, b) => a + b, 0), channelSymbols };
 }

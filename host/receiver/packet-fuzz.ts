@@ -8,7 +8,7 @@ import type { EntropyTables } from "../wire/bitstream/tables.ts";
 import { seededRandom } from "../core/seeded-random.ts";
 
 export const FUZZ_MUTATIONS = ["flip-bit", "set-byte", "truncate", "extend", "header-field", "random-bytes", "empty", "reorder-duplicate"] as const;
-export type FuzzMutation = typeof FUZZ_MUTATIONS[number];
+export type FuzzMutation = (typeof FUZZ_MUTATIONS)[number];
 
 export interface FuzzStats {
   cases: number;
@@ -24,7 +24,8 @@ export interface FuzzStats {
 function reseal(p: Uint8Array, tables: EntropyTables, shape: LatentShape) {
   if (p.length < CRC_BYTES + 1) return;
   const crc = packetCrc(tables.id, shape.width, shape.height, p, p.length - CRC_BYTES);
-  p[p.length - 2] = crc & 0xff; p[p.length - 1] = crc >>> 8;
+  p[p.length - 2] = crc & 0xff;
+  p[p.length - 1] = crc >>> 8;
 }
 
 /** Runs `cases` fuzz cases on sets drawn from `packets` (one image's packets); never throws. */
@@ -42,14 +43,39 @@ export function fuzzDecoder(packets: readonly Uint8Array[], tables: EntropyTable
     let p = set[k];
     const sealed = rand() < 0.5;
     switch (m) {
-      case "flip-bit": p[int(p.length)] ^= 1 << int(8); break;
-      case "set-byte": p[int(p.length)] = int(256); break;
-      case "truncate": p = p.slice(0, int(p.length)); break;
-      case "extend": { const q = new Uint8Array(p.length + 1 + int(8)); q.set(p); for (let i = p.length; i < q.length; i++) q[i] = int(256); p = q; break; }
-      case "header-field": p[1 + int(Math.min(5, p.length - 1))] = int(256); break;
-      case "random-bytes": p = Uint8Array.from({ length: int(300) }, () => int(256)); if (p.length && rand() < 0.5) p[0] = 0xd1; break;
-      case "empty": p = new Uint8Array(0); break;
-      case "reorder-duplicate": for (let i = set.length - 1; i > 0; i--) { const j = int(i + 1); [set[i], set[j]] = [set[j], set[i]]; } set.push(set[0]); break;
+      case "flip-bit":
+        p[int(p.length)] ^= 1 << int(8);
+        break;
+      case "set-byte":
+        p[int(p.length)] = int(256);
+        break;
+      case "truncate":
+        p = p.slice(0, int(p.length));
+        break;
+      case "extend": {
+        const q = new Uint8Array(p.length + 1 + int(8));
+        q.set(p);
+        for (let i = p.length; i < q.length; i++) q[i] = int(256);
+        p = q;
+        break;
+      }
+      case "header-field":
+        p[1 + int(Math.min(5, p.length - 1))] = int(256);
+        break;
+      case "random-bytes":
+        p = Uint8Array.from({ length: int(300) }, () => int(256));
+        if (p.length && rand() < 0.5) p[0] = 0xd1;
+        break;
+      case "empty":
+        p = new Uint8Array(0);
+        break;
+      case "reorder-duplicate":
+        for (let i = set.length - 1; i > 0; i--) {
+          const j = int(i + 1);
+          [set[i], set[j]] = [set[j], set[i]];
+        }
+        set.push(set[0]);
+        break;
     }
     if (m !== "reorder-duplicate") {
       if (sealed && m !== "empty") reseal(p, tables, shape);

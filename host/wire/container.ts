@@ -37,7 +37,10 @@ export interface Container {
 }
 
 export class ContainerError extends TidepoolError {
-  constructor(readonly reason: "truncated" | "magic" | "version" | "header" | "crc" | "packet" | "trailing" | "model", message: string) {
+  constructor(
+    readonly reason: "truncated" | "magic" | "version" | "header" | "crc" | "packet" | "trailing" | "model",
+    message: string,
+  ) {
     super("container", message);
   }
 }
@@ -49,9 +52,12 @@ export function modelId(model: Model): string {
 
 export function writeContainer(c: Container): Uint8Array {
   const name = new TextEncoder().encode(c.board);
-  const bad = (m: string) => { throw new ContainerError("header", `cannot write container: ${m}`); };
+  const bad = (m: string) => {
+    throw new ContainerError("header", `cannot write container: ${m}`);
+  };
   if (name.length > MAX_BOARD_NAME) bad(`board name "${c.board}" is longer than ${MAX_BOARD_NAME} bytes`);
-  if (!Number.isInteger(c.width) || !Number.isInteger(c.height) || c.width < 1 || c.height < 1 || c.width > 0xffff || c.height > 0xffff) bad(`frame ${c.width}x${c.height} is outside 1..65535`);
+  if (!Number.isInteger(c.width) || !Number.isInteger(c.height) || c.width < 1 || c.height < 1 || c.width > 0xffff || c.height > 0xffff)
+    bad(`frame ${c.width}x${c.height} is outside 1..65535`);
   if (!/^[0-9a-f]{16}$/.test(c.modelId)) bad(`model id "${c.modelId}" is not 16 hex digits`);
   if (c.packets.length > MAX_PACKETS) bad(`${c.packets.length} packets, at most ${MAX_PACKETS}`);
   const head = CONTAINER_FIXED_BYTES + name.length;
@@ -83,9 +89,14 @@ export function writeContainer(c: Container): Uint8Array {
 
 /** Parses a container; `source` (a file name) starts every error message. Throws ContainerError only. */
 export function readContainer(bytes: Uint8Array, source = "container"): Container {
-  const fail = (reason: ContainerError["reason"], m: string): never => { throw new ContainerError(reason, `${source}: ${m}`); };
+  const fail = (reason: ContainerError["reason"], m: string): never => {
+    throw new ContainerError(reason, `${source}: ${m}`);
+  };
   if (bytes.length < 4 || new TextDecoder().decode(bytes.subarray(0, 4)) !== CONTAINER_MAGIC)
-    fail("magic", `not a Tidepool container (expected magic "${CONTAINER_MAGIC}", got ${JSON.stringify(Buffer.from(bytes.subarray(0, 4)).toString("latin1"))})`);
+    fail(
+      "magic",
+      `not a Tidepool container (expected magic "${CONTAINER_MAGIC}", got ${JSON.stringify(Buffer.from(bytes.subarray(0, 4)).toString("latin1"))})`,
+    );
   if (bytes.length < CONTAINER_FIXED_BYTES) fail("truncated", `truncated: ${bytes.length} bytes, the header alone is ${CONTAINER_FIXED_BYTES}`);
   if (bytes[4] !== CONTAINER_VERSION) fail("version", `container version ${bytes[4]}, this Tidepool reads version ${CONTAINER_VERSION}`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -97,7 +108,8 @@ export function readContainer(bytes: Uint8Array, source = "container"): Containe
   if (crc !== crc32(bytes, 0, head)) fail("crc", `header CRC-32 mismatch at offset ${head} (the header is damaged)`);
   const format = PIXEL_FORMATS[bytes[5]];
   if (!format) fail("header", `unknown pixel format code ${bytes[5]} at offset 5`);
-  const width = dv.getUint16(6, true), height = dv.getUint16(8, true);
+  const width = dv.getUint16(6, true),
+    height = dv.getUint16(8, true);
   if (width < 1 || height < 1) fail("header", `frame ${width}x${height} at offset 6 is empty`);
   const packetBytes = bytes[23];
   if (packetBytes < 12) fail("header", `packet size ${packetBytes} at offset 23 is below the 12-byte minimum`);
@@ -115,20 +127,30 @@ export function readContainer(bytes: Uint8Array, source = "container"): Containe
   if (at !== bytes.length) fail("trailing", `${bytes.length - at} bytes after the last of ${count} packets (offset ${at})`);
   return {
     board: new TextDecoder().decode(bytes.subarray(CONTAINER_FIXED_BYTES, head)),
-    format: format!, width, height,
+    format: format!,
+    width,
+    height,
     tablesId: dv.getUint32(10, true),
     modelId: Buffer.from(bytes.subarray(14, 22)).toString("hex"),
-    imageId: bytes[22], packetBytes, packets,
+    imageId: bytes[22],
+    packetBytes,
+    packets,
   };
 }
 
 /** Checks a container was coded by `model`: same entropy tables and the same weights. */
 export function checkContainerModel(c: Container, model: Model, tablesId: number, source: string, modelSource: string): void {
   if (c.tablesId !== tablesId >>> 0)
-    throw new ContainerError("model", `${source}: coded with entropy tables ${hex8(c.tablesId)}, ${modelSource} has tables ${hex8(tablesId)}: decode with the model that encoded it`);
+    throw new ContainerError(
+      "model",
+      `${source}: coded with entropy tables ${hex8(c.tablesId)}, ${modelSource} has tables ${hex8(tablesId)}: decode with the model that encoded it`,
+    );
   const id = modelId(model);
   if (c.modelId !== id)
-    throw new ContainerError("model", `${source}: coded by model ${c.modelId}, ${modelSource} is model ${id} (same tables, other weights): decode with the model that encoded it`);
+    throw new ContainerError(
+      "model",
+      `${source}: coded by model ${c.modelId}, ${modelSource} is model ${id} (same tables, other weights): decode with the model that encoded it`,
+    );
 }
 
 const hex8 = (n: number) => (n >>> 0).toString(16).padStart(8, "0");

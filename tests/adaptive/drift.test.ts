@@ -41,7 +41,13 @@ describe("drift loop in simulation (reference uploads → monitor → retrain �
   it("the monitor estimates from references only, restarts after a retrain, and the new policy fits its shape", () => {
     const m = new DriftMonitor({ ...drift });
     expect(m.estimate()).toBeNull();
-    for (const s of night.slice(0, 25)) m.observe({ features: s.features, fraction: s.fraction, chosen: chooseLevel(initial, s), agree: s.outcome.tpTop1.map((t) => (t === s.outcome.tpTop1[11] ? 1 : 0)) });
+    for (const s of night.slice(0, 25))
+      m.observe({
+        features: s.features,
+        fraction: s.fraction,
+        chosen: chooseLevel(initial, s),
+        agree: s.outcome.tpTop1.map((t) => (t === s.outcome.tpTop1[11] ? 1 : 0)),
+      });
     expect(m.estimate()).toBeCloseTo(keptRate(initial, night.slice(0, 25)), 9);
     expect(m.needsRetrain()).toBe(true);
     const r = retrain(m, initial, { epochs: 100 });
@@ -51,7 +57,9 @@ describe("drift loop in simulation (reference uploads → monitor → retrain �
     expect(parsePolicy(r.payload)).toEqual(r.policy);
     m.retrained();
     expect(m.estimate()).toBeNull();
-    expect(() => m.observe({ features: night[0].features, fraction: night[0].fraction, chosen: 13, agree: night[0].agree as number[] })).toThrow(/chosen level 13 outside 1..12/);
+    expect(() => m.observe({ features: night[0].features, fraction: night[0].fraction, chosen: 13, agree: night[0].agree as number[] })).toThrow(
+      /chosen level 13 outside 1..12/,
+    );
     // LoRaWAN downlinks for a 1 024-byte section: 5 at DR5, 10 at DR3 (TTN's RX2), 22 at DR0.
     expect([222, 115, 51].map((p) => downlinkPlan(1024, p).downlinks)).toEqual([5, 10, 22]);
   });
@@ -73,5 +81,5 @@ describe("drift loop in simulation (reference uploads → monitor → retrain �
     const file = writeModel(withPolicy(model, serializePolicy(retrained)));
     expect(parsePolicy(readModel(file).policy!)).toEqual(retrained);
     expect(policy.channels).toBe(12);
-  }, 60_000);
+  });
 });

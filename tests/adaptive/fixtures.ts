@@ -17,15 +17,22 @@ export function shippedModel() {
 
 /** A valid policy with seeded random weights: exercises every path of the integer inference. */
 export function randomPolicy(channels: number, tablesId: number, seed: number, hidden = 16): Policy {
-  const r = seededRandom(seed), F = policyFeatures(channels);
+  const r = seededRandom(seed),
+    F = policyFeatures(channels);
   const int = (lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
   return {
-    channels, tablesId, lambdaQ8: int(0, 300), minLevel: int(1, 3), hidden,
+    channels,
+    tablesId,
+    lambdaQ8: int(0, 300),
+    minLevel: int(1, 3),
+    hidden,
     featureOffsets: Int32Array.from({ length: F }, () => int(200, 2100)),
     featureScales: Array.from({ length: F }, () => ({ multiplier: int(2 ** 30, 2 ** 31 - 1), shift: int(30, 34) })),
-    w1: Int8Array.from({ length: hidden * F }, () => int(-127, 127)), b1: Int32Array.from({ length: hidden }, () => int(-5000, 5000)),
+    w1: Int8Array.from({ length: hidden * F }, () => int(-127, 127)),
+    b1: Int32Array.from({ length: hidden }, () => int(-5000, 5000)),
     r1: { multiplier: int(2 ** 30, 2 ** 31 - 1), shift: int(40, 44) },
-    w2: Int8Array.from({ length: channels * hidden }, () => int(-127, 127)), b2: Int32Array.from({ length: channels }, () => int(-3000, 3000)),
+    w2: Int8Array.from({ length: channels * hidden }, () => int(-127, 127)),
+    b2: Int32Array.from({ length: channels }, () => int(-3000, 3000)),
     r2: { multiplier: int(2 ** 30, 2 ** 31 - 1), shift: int(31, 34) },
   };
 }
@@ -42,7 +49,11 @@ export const SMALL_OUTCOMES = join(import.meta.dirname, "fixtures", "outcomes-sm
 export type FixtureRow = Omit<ImageOutcome, "latent"> & { features: number[]; fraction: number[] };
 
 export function smallOutcomes(): FixtureRow[] {
-  return gunzipSync(readFileSync(SMALL_OUTCOMES)).toString("utf8").trim().split("\n").map((l) => JSON.parse(l));
+  return gunzipSync(readFileSync(SMALL_OUTCOMES))
+    .toString("utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
 }
 
 /** Fixture rows as policy samples (agreement with the original's top-1, or with the all-channels decode). */

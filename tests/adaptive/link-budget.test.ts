@@ -2,7 +2,15 @@ import { describe, expect, it } from "vitest";
 import { airtimeS, fairUseShareS, imageAirtimeS, imagesPerDay, linkBudget, loraRadio, type LinkState } from "../../host/wire/link/budget.ts";
 import { LINK_PRESETS } from "../../host/wire/link/presets.ts";
 
-const state = (over: Partial<LinkState> = {}): LinkState => ({ radio: loraRadio(7), deadlineS: 3600, offTimeS: 0, fairUseS: 30, usedTodayS: 0, secondsLeftToday: 86400, ...over });
+const state = (over: Partial<LinkState> = {}): LinkState => ({
+  radio: loraRadio(7),
+  deadlineS: 3600,
+  offTimeS: 0,
+  fairUseS: 30,
+  usedTodayS: 0,
+  secondsLeftToday: 86400,
+  ...over,
+});
 
 describe("link and deadline budget", () => {
   it("matches the link presets' airtime and the issue's figures (1.2 kB: ~2 s at SF7, ~17 s at SF10)", () => {
@@ -32,7 +40,8 @@ describe("link and deadline budget", () => {
     expect(linkBudget(state({ radio: loraRadio(12), deadlineS: 120, offTimeS: 119.5, fairUseS: 1e9 })).bytes).toBe(0);
     // Without a fair-use limit: every full packet that ends by the deadline (+ a shorter one if it still fits).
     const free = linkBudget(state({ deadlineS: 3600, fairUseS: 1e9 }));
-    const a = airtimeS(loraRadio(7), 222), full = Math.floor((3600 - a) / (a / 0.01)) + 1;
+    const a = airtimeS(loraRadio(7), 222),
+      full = Math.floor((3600 - a) / (a / 0.01)) + 1;
     expect(free.bytes - 222 * full).toBeGreaterThanOrEqual(0);
     expect(free.bytes - 222 * full).toBeLessThan(222);
     expect(free.packets - full).toBe(free.bytes > 222 * full ? 1 : 0);

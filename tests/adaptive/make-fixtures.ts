@@ -13,9 +13,13 @@ import { shippedModel, SMALL_OUTCOMES } from "./fixtures.ts";
 const { model, tables } = shippedModel();
 const costs = costTable(tables);
 const rows: string[] = [];
-for (const [scene, n] of [["day", 160], ["night", 120]] as const) {
+for (const [scene, n] of [
+  ["day", 160],
+  ["night", 120],
+] as const) {
   const outcomes = readOutcomes(outcomeCachePath("train", scene, encoderKey(model))).slice(0, n);
-  if (outcomes.length < n) throw new Error(`only ${outcomes.length} ${scene} training outcomes cached; run npx tsx host/eval/adaptive/precompute.ts train ${scene} ${n}`);
+  if (outcomes.length < n)
+    throw new Error(`only ${outcomes.length} ${scene} training outcomes cached; run npx tsx host/eval/adaptive/precompute.ts train ${scene} ${n}`);
   for (const s of policySamples(outcomes, costs)) {
     const { latent: _latent, ...o } = s.outcome;
     rows.push(JSON.stringify({ ...o, features: Array.from(s.features), fraction: Array.from(s.fraction) }));

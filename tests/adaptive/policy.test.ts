@@ -23,9 +23,11 @@ describe("policy section (PLCY)", () => {
 
   it("rejects a wrong magic, a flipped byte and a truncated payload, naming the offset", () => {
     const bytes = serializePolicy(p);
-    const bad = bytes.slice(); bad[0] = 0x41;
+    const bad = bytes.slice();
+    bad[0] = 0x41;
     expect(() => parsePolicy(bad)).toThrow(/wrong magic .* at offset 0/);
-    const flip = bytes.slice(); flip[100] ^= 1;
+    const flip = bytes.slice();
+    flip[100] ^= 1;
     expect(() => parsePolicy(flip)).toThrow(/CRC mismatch/);
     expect(() => parsePolicy(bytes.subarray(0, 60))).toThrow(PolicyFormatError);
     expect(policyId(bytes)).toBe(new DataView(bytes.buffer).getUint32(36, true));
@@ -59,7 +61,8 @@ describe("on-device policy (assembly/policy.ts)", () => {
       new DataView(e.memory.buffer).setInt32(e.tp_policy_ptr() + 16, pol.lambdaQ8, true);
       const level = e.tp_policy_choose();
       const f = latentFeatures(latent, costs);
-      const C = latent.channels, scratch = e.tp_policy_scratch();
+      const C = latent.channels,
+        scratch = e.tp_policy_scratch();
       const words = new Int32Array(e.memory.buffer.slice(scratch, scratch + 4 * (4 * C)));
       expect(Array.from(words.subarray(0, 2 * C))).toEqual(Array.from(f.features));
       expect(Array.from(words.subarray(2 * C, 3 * C))).toEqual(Array.from(f.fraction));
@@ -68,19 +71,25 @@ describe("on-device policy (assembly/policy.ts)", () => {
       levels.add(level);
     }
     expect(levels.size).toBeGreaterThan(1);
-  }, 60_000);
+  });
 
   it("the build refuses a policy trained for other entropy tables", async () => {
     const { model, tables } = shippedModel();
     const stale = serializePolicy(randomPolicy(12, tables.id ^ 1, 8));
-    await expect(buildEncoder({ board: "k210", model: { ...model, policy: stale }, width: 96, height: 64, format: "rgb565" })).rejects.toThrow(/trained with entropy tables .* retrain the policy/);
+    await expect(buildEncoder({ board: "k210", model: { ...model, policy: stale }, width: 96, height: 64, format: "rgb565" })).rejects.toThrow(
+      /trained with entropy tables .* retrain the policy/,
+    );
   });
 
   it("reports no policy (−30) in a module built without one, and refuses before a frame (−31)", async () => {
     const { model } = shippedModel();
-    const plain = await EncoderInstance.load((await buildEncoder({ board: "k210", model: { ...model, policy: null }, width: 96, height: 64, format: "rgb565" })).wasm);
+    const plain = await EncoderInstance.load(
+      (await buildEncoder({ board: "k210", model: { ...model, policy: null }, width: 96, height: 64, format: "rgb565" })).wasm,
+    );
     expect((plain.exports as unknown as Record<string, () => number>).tp_policy_choose()).toBe(-30);
-    const withP = await EncoderInstance.load((await buildEncoder({ board: "k210", model: modelWithPolicy(2).model, width: 96, height: 64, format: "rgb565" })).wasm);
+    const withP = await EncoderInstance.load(
+      (await buildEncoder({ board: "k210", model: modelWithPolicy(2).model, width: 96, height: 64, format: "rgb565" })).wasm,
+    );
     expect((withP.exports as unknown as Record<string, () => number>).tp_policy_choose()).toBe(-31);
-  }, 60_000);
+  });
 });

@@ -31,5 +31,5 @@ describe("tidepool simulate --policy: bad input", () => {
     expect(bad.stderr).toMatch(/policy "fixed:13": k must be 1..12/);
     expect(noPolicy.code, noPolicy.out).toBe(2);
     expect(noPolicy.stderr).toMatch(/no-policy\.tpm has no PLCY section/);
-  }, 120_000);
+  });
 });

@@ -29,7 +29,13 @@ br = b.Bridge(out.append, None, None, "test")
 b.serve_stream(br, read)
 print(json.dumps({"out": b"".join(out).hex(), "reads": reads}))
 `;
-  const res = JSON.parse(execFileSync("python3", ["-c", script], { input: Buffer.from(stream).toString("hex"), encoding: "utf8", cwd: mkdtempSync(join(tmpdir(), "tidepool-bridge-")) }));
+  const res = JSON.parse(
+    execFileSync("python3", ["-c", script], {
+      input: Buffer.from(stream).toString("hex"),
+      encoding: "utf8",
+      cwd: mkdtempSync(join(tmpdir(), "tidepool-bridge-")),
+    }),
+  );
   const replies: Frame[] = [];
   new FrameSplitter((f) => replies.push(f)).push(Buffer.from(res.out, "hex"));
   return { replies, reads: res.reads };
@@ -41,7 +47,12 @@ describe("bridge line reading", () => {
     const frames = [encodeFrame(T.STATS, 1), encodeFrame(0x33, 2, body), encodeFrame(T.STATS, 3), encodeFrame(T.EXIT, 4)];
     const stream = Buffer.concat(frames);
     const { replies, reads } = runBridge(stream);
-    expect(replies.map((f) => [f.seq, f.type])).toEqual([[1, R.STATS], [2, R.ERR], [3, R.STATS], [4, R.ACK]]);
+    expect(replies.map((f) => [f.seq, f.type])).toEqual([
+      [1, R.STATS],
+      [2, R.ERR],
+      [3, R.STATS],
+      [4, R.ACK],
+    ]);
     expect(new TextDecoder().decode(replies[1].body)).toMatch(/unknown frame type 51/);
     expect(reads.reduce((a, b) => a + b, 0)).toBe(stream.length); // never a byte past the last frame
     expect(reads.length).toBeLessThan(stream.length / 6); // 7-byte COBS blocks in the body: one read each

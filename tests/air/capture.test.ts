@@ -23,7 +23,13 @@ beforeAll(async () => {
   server = createServer((req, res) => {
     let body = "";
     req.on("data", (d) => (body += d));
-    req.on("end", () => { if (req.url!.endsWith("?event=up")) { const e = JSON.parse(body); payloads.push({ fCnt: e.fCnt ?? 0, data: e.data }); } res.writeHead(200).end("{}"); });
+    req.on("end", () => {
+      if (req.url!.endsWith("?event=up")) {
+        const e = JSON.parse(body);
+        payloads.push({ fCnt: e.fCnt ?? 0, data: e.data });
+      }
+      res.writeHead(200).end("{}");
+    });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
   const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/ingest/chirpstack`;
@@ -64,6 +70,8 @@ describe("tidepool capture", () => {
       const cap = await runCliInProcess(["capture", ...port, "--uplink", "--link", "lora-sf7", "-o", tmp]);
       expect(cap.code).toBe(2);
       expect(cap.stderr).toMatch(/222 bytes do not fit the modem's 51-byte payload/);
-    } finally { await slow.stop(); }
+    } finally {
+      await slow.stop();
+    }
   });
 });

@@ -25,11 +25,19 @@ const haveDecoder = existsSync(repoPath("models", "decoder.onnx"));
 function containerFor(width: number, height: number, packetBytes: number, seed = 1): { c: Container; latent: Uint8Array } {
   const latent = referenceEncode(model, packFrame(randomRgb(seed, width, height), width, height, "rgb888"), width, height, "rgb888");
   const run = packetize(latent, tables, { imageId: 9, packetBytes });
-  return { c: { board: "host", format: "rgb888", width, height, tablesId: tables.id, modelId: modelId(model), imageId: 9, packetBytes, packets: run.packets }, latent: latent.data };
+  return {
+    c: { board: "host", format: "rgb888", width, height, tablesId: tables.id, modelId: modelId(model), imageId: 9, packetBytes, packets: run.packets },
+    latent: latent.data,
+  };
 }
 
 describe("container format", () => {
-  for (const [w, h, p] of [[37, 23, 24], [1, 1, 12], [64, 48, 51], [161, 9, 255]] as const) {
+  for (const [w, h, p] of [
+    [37, 23, 24],
+    [1, 1, 12],
+    [64, 48, 51],
+    [161, 9, 255],
+  ] as const) {
     it(`round-trips a ${w}x${h} frame in ${p}-byte packets, and decodes it whole`, async () => {
       const { c, latent } = containerFor(w, h, p);
       const file = writeContainer(c);
@@ -66,19 +74,27 @@ describe("container format", () => {
     const file = writeContainer(containerFor(37, 23, 24).c);
     for (let n = 0; n < file.length; n++) {
       expect(() => readContainer(file.subarray(0, n), "cut.tpk")).toThrow(ContainerError);
-      try { readContainer(file.subarray(0, n), "cut.tpk"); } catch (e) { expect((e as Error).message).toMatch(/^cut\.tpk: /); }
+      try {
+        readContainer(file.subarray(0, n), "cut.tpk");
+      } catch (e) {
+        expect((e as Error).message).toMatch(/^cut\.tpk: /);
+      }
     }
     const headerEnd = 27 + 4 + 4; // fixed header, "host", CRC-32
-    for (let i = 0; i < headerEnd; i++) for (let bit = 0; bit < 8; bit++) {
-      const f = Uint8Array.from(file); f[i] ^= 1 << bit;
-      expect(() => readContainer(f, "flip.tpk")).toThrow(ContainerError);
-    }
+    for (let i = 0; i < headerEnd; i++)
+      for (let bit = 0; bit < 8; bit++) {
+        const f = Uint8Array.from(file);
+        f[i] ^= 1 << bit;
+        expect(() => readContainer(f, "flip.tpk")).toThrow(ContainerError);
+      }
     expect(() => readContainer(Uint8Array.from([...file, 0]), "t.tpk")).toThrow(/1 bytes after the last of/);
   });
 
   it("refuses another model's packets and impossible fields when writing", async () => {
     const { c } = containerFor(16, 16, 24);
-    await expect(decodeContainer({ ...c, modelId: "00000000000000ff" }, model, null, { source: "m.tpk" })).rejects.toThrow(/m\.tpk: coded by model 00000000000000ff/);
+    await expect(decodeContainer({ ...c, modelId: "00000000000000ff" }, model, null, { source: "m.tpk" })).rejects.toThrow(
+      /m\.tpk: coded by model 00000000000000ff/,
+    );
     expect(() => writeContainer({ ...c, width: 0 })).toThrow(ContainerError);
     expect(() => writeContainer({ ...c, board: "x".repeat(33) })).toThrow(/longer than 32/);
     expect(() => writeContainer({ ...c, packets: [new Uint8Array(3)] })).toThrow(/outside 7\.\.255/);
@@ -87,9 +103,15 @@ describe("container format", () => {
 
 describe("tidepool encode -o / tidepool decode", () => {
   it("round-trips a photo at an odd size: same packets as --json, any subset decodes, the PNG has the photo's size", async () => {
-    const W = 61, H = 45;
+    const W = 61,
+      H = 45;
     const photo = join(tmp, "odd.png");
-    writeFileSync(photo, await sharp(Buffer.from(randomRgb(7, W, H)), { raw: { width: W, height: H, channels: 3 } }).png().toBuffer());
+    writeFileSync(
+      photo,
+      await sharp(Buffer.from(randomRgb(7, W, H)), { raw: { width: W, height: H, channels: 3 } })
+        .png()
+        .toBuffer(),
+    );
     const out = join(tmp, "odd.tpk");
     const enc = await runCliInProcess(["encode", photo, "-o", out, "--packet-size", "40", "--json"]);
     expect(enc.code, enc.stderr).toBe(0);
@@ -125,7 +147,7 @@ describe("tidepool encode -o / tidepool decode", () => {
     expect(full.stdout).toMatch(/packets used/);
     const meta = await sharp(png).metadata();
     expect([meta.width, meta.height]).toEqual([W, H]);
-  }, 120_000);
+  });
 
   it("usage errors: -o with several images, both --link and --packet-size, report-mode flags without -o", async () => {
     const two = await runCliInProcess(["encode", "a.png", "b.png", "-o", join(tmp, "x.tpk")]);

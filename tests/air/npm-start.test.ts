@@ -15,7 +15,8 @@ describe("npm start", () => {
   it("sends a photo from the virtual board over the simulated LoRaWAN link to the gateway and writes the page", async () => {
     const tsx = repoPath("node_modules", "tsx", "dist", "cli.mjs");
     const r = await runCommand(process.execPath, [tsx, repoPath("host", "main-job.ts")], {
-      env: { TIDEPOOL_PHOTOS: "1", TIDEPOOL_OUT: out, TIDEPOOL_LOSS: "none", TIDEPOOL_LINK: "lora-sf9" }, timeoutMs: 110_000,
+      env: { TIDEPOOL_PHOTOS: "1", TIDEPOOL_OUT: out, TIDEPOOL_LOSS: "none", TIDEPOOL_LINK: "lora-sf9" },
+      timeoutMs: 110_000,
     });
     expect(r.code, r.out).toBe(0);
     for (let n = 1; n <= 9; n++) expect(r.stdout).toMatch(new RegExp(`^${n}\\. `, "m"));
@@ -29,5 +30,5 @@ describe("npm start", () => {
       const meta = await sharp(join(out, "acanthus-mollis-decoded.png")).metadata();
       expect([meta.width, meta.height]).toEqual([320, 240]);
     }
-  }, 120_000);
+  });
 });

@@ -17,7 +17,8 @@ import { decodePacketSet } from "../../host/receiver/packet-decoder.ts";
 import { modelTables } from "../../host/wire/bitstream/tables.ts";
 import { packFrame, randomRgb } from "../helpers/frames.ts";
 
-const W = 64, H = 48;
+const W = 64,
+  H = 48;
 const board = getBoard("k210");
 const model = loadDefaultModel();
 let server: Server;
@@ -31,7 +32,10 @@ beforeAll(async () => {
     let body = "";
     req.on("data", (d) => (body += d));
     req.on("end", () => {
-      if (req.headers.authorization !== "Bearer tok") { res.writeHead(401).end(); return; }
+      if (req.headers.authorization !== "Bearer tok") {
+        res.writeHead(401).end();
+        return;
+      }
       if (req.url!.endsWith("?event=up")) events.push(JSON.parse(body));
       res.writeHead(200).end("{}");
     });

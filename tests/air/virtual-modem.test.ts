@@ -6,7 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { VirtualModem } from "../../flash-tools/virtual-board/virtual-modem.ts";
 import { LORAWAN_OVERHEAD, loraAirtime } from "../../host/wire/link/presets.ts";
 
-interface Posted { url: string; auth: string | undefined; body: any }
+interface Posted {
+  url: string;
+  auth: string | undefined;
+  body: any;
+}
 let server: Server;
 let url = "";
 const posted: Posted[] = [];
@@ -17,7 +21,11 @@ beforeAll(async () => {
     let data = "";
     req.on("data", (d) => (data += d));
     req.on("end", () => {
-      if (failNext > 0) { failNext--; res.writeHead(503).end("busy"); return; }
+      if (failNext > 0) {
+        failNext--;
+        res.writeHead(503).end("busy");
+        return;
+      }
       posted.push({ url: req.url!, auth: req.headers.authorization, body: JSON.parse(data) });
       res.writeHead(200, { "content-type": "application/json" }).end('{"status":"stored"}');
     });
@@ -53,10 +61,12 @@ describe("virtual LoRa-E5 modem", () => {
 
   it("enforces the payload size of each data rate", () => {
     const m = new VirtualModem({ dataRate: 0 });
-    m.input("AT+JOIN"); m.sleep(3_600_000);
+    m.input("AT+JOIN");
+    m.sleep(3_600_000);
     expect(lines(m.input(`AT+MSGHEX="${"ab".repeat(52)}"`))).toEqual(["+MSGHEX: Length error 52"]);
     expect(lines(m.input(`AT+MSGHEX="${"ab".repeat(51)}"`))).toEqual(["+MSGHEX: Start", "+MSGHEX: Done"]);
-    m.input("AT+DR=5"); m.sleep(3_600_000);
+    m.input("AT+DR=5");
+    m.sleep(3_600_000);
     expect(lines(m.input(`AT+MSGHEX="${"ab".repeat(222)}"`))).toEqual(["+MSGHEX: Start", "+MSGHEX: Done"]);
     m.sleep(3_600_000);
     expect(lines(m.input(`AT+MSGHEX="${"ab".repeat(223)}"`))).toEqual(["+MSGHEX: Length error 223"]);
@@ -64,7 +74,8 @@ describe("virtual LoRa-E5 modem", () => {
 
   it("keeps the 1 % duty cycle: the next uplink waits airtime / 0.01 from the last start, on the simulated clock", () => {
     const m = new VirtualModem({ dataRate: 5 });
-    m.input("AT+JOIN"); m.sleep(60_000);
+    m.input("AT+JOIN");
+    m.sleep(60_000);
     const air = loraAirtime(100 + LORAWAN_OVERHEAD, 7) * 1000;
     expect(m.airtime(100)).toBeCloseTo(air, 6);
     const t0 = m.clockMs;
@@ -114,13 +125,16 @@ describe("virtual LoRa-E5 modem", () => {
   it("retries a delivery the receiver refuses with 503, and records one it never accepts", async () => {
     posted.length = 0;
     const m = new VirtualModem({ uplinkUrl: url });
-    m.input("AT+JOIN"); m.sleep(60_000);
+    m.input("AT+JOIN");
+    m.sleep(60_000);
     failNext = 2;
     m.input('AT+MSGHEX="d1"');
     await m.flush();
     expect(m.delivered).toBe(1);
     const dead = new VirtualModem({ uplinkUrl: "http://127.0.0.1:9/ingest/chirpstack" });
-    dead.input("AT+JOIN"); dead.sleep(60_000); dead.input('AT+MSGHEX="d1"');
+    dead.input("AT+JOIN");
+    dead.sleep(60_000);
+    dead.input('AT+MSGHEX="d1"');
     await dead.flush();
     expect(dead.failures.filter((f) => f.fCnt === 0)).toHaveLength(1);
   });

@@ -34,7 +34,7 @@ describe("tidepool fit-tables", () => {
     expect(readFileSync(src).equals(before)).toBe(true);
     const m = readModel(new Uint8Array(readFileSync(fitted)), fitted);
     expect(modelTables(m).id).toBe(summary.tablesId);
-  }, 120_000);
+  });
 
   it("rejects a corrupt model and bad options with one clear message", async () => {
     const junk = join(tmp, "junk.tpm");
@@ -56,7 +56,23 @@ describe("tidepool simulate", () => {
     const { mkdirSync } = await import("node:fs");
     mkdirSync(dir);
     copyFileSync(kodakImages()[2], join(dir, "k.png"));
-    const r = await runCli(["simulate", "--images", dir, "--link", "802154", "--loss", "none,iid:0.3", "--deadline", "50%,100%", "--size", "192", "--model", fitted, "--no-classifier", "--json"]);
+    const r = await runCli([
+      "simulate",
+      "--images",
+      dir,
+      "--link",
+      "802154",
+      "--loss",
+      "none,iid:0.3",
+      "--deadline",
+      "50%,100%",
+      "--size",
+      "192",
+      "--model",
+      fitted,
+      "--no-classifier",
+      "--json",
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.rows).toHaveLength(2 * 2 * 3);
@@ -74,7 +90,7 @@ describe("tidepool simulate", () => {
     const bad = await runCli(["simulate", "--images", dir, "--link", "wifi"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/unknown link "wifi"; known: .*lora-sf7/);
-  }, 180_000);
+  });
 });
 
 describe("progressive decoding with the shipped model and decoder", () => {
@@ -99,5 +115,5 @@ describe("progressive decoding with the shipped model and decoder", () => {
     }
     await dec.close();
     for (let i = 1; i < sums.length; i++) expect(sums[i]).toBeGreaterThanOrEqual(sums[i - 1]);
-  }, 120_000);
+  });
 });

@@ -38,7 +38,7 @@ describe("golden vectors: WASM packetizer = TypeScript reference", () => {
         }
       }
     }
-  }, 120_000);
+  });
 
   it("on Kodak photos (full 768x512) at every link size", async () => {
     const photos = kodakImages().slice(0, 2);
@@ -56,7 +56,7 @@ describe("golden vectors: WASM packetizer = TypeScript reference", () => {
         expectSame(ref.packets, devicePacketize(enc, { imageId: 5, packetBytes: P }).packets);
       }
     }
-  }, 120_000);
+  });
 
   it("reports device errors: no tables, latent not ready, bad packet size", async () => {
     const plain = await buildEncoder({ board: "gap8", model: randomModel() });
@@ -69,5 +69,5 @@ describe("golden vectors: WASM packetizer = TypeScript reference", () => {
     e1.encode(packFrame(randomRgb(1, 324, 244), 324, 244, "gray8"), 324, 244, "gray8");
     expect(() => devicePacketize(e1, { imageId: 0, packetBytes: 11 })).toThrow(DevicePacketError);
     expect(devicePacketize(e1, { imageId: 0, packetBytes: 12 }).complete).toBe(true);
-  }, 120_000);
+  });
 });

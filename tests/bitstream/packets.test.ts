@@ -97,7 +97,8 @@ describe("packets", () => {
   it("drops and reports packets of another image, corrupted ones and conflicting ones", () => {
     const a = packetize(latent, tables, { imageId: 1, packetBytes: 64 }).packets;
     const other = packetize(latentOf(model, 8, 168, 120), tables, { imageId: 2, packetBytes: 64 }).packets;
-    const bad = a[3].slice(); bad[bad.length - 4] ^= 0x10;
+    const bad = a[3].slice();
+    bad[bad.length - 4] ^= 0x10;
     const d = decodePacketSet([...a.slice(0, 5), other[0], bad], tables, latent);
     expect(d.imageId).toBe(1);
     expect(d.rejected.map((x) => x.kind).sort()).toEqual(["crc", "other-image"]);
@@ -117,7 +118,15 @@ describe("packets", () => {
   it("names what is wrong with malformed packets", () => {
     const dec = new PacketDecoder(tables, latent);
     const p = packetize(latent, tables, { imageId: 1, packetBytes: 64 }).packets[1];
-    const kind = (b: Uint8Array) => { try { dec.decode(b); return "ok"; } catch (e) { expect(e).toBeInstanceOf(PacketDecodeError); return (e as PacketDecodeError).kind; } };
+    const kind = (b: Uint8Array) => {
+      try {
+        dec.decode(b);
+        return "ok";
+      } catch (e) {
+        expect(e).toBeInstanceOf(PacketDecodeError);
+        return (e as PacketDecodeError).kind;
+      }
+    };
     expect(kind(p)).toBe("ok");
     expect(kind(p.subarray(0, 3))).toBe("truncated");
     expect(kind(Uint8Array.of(0x51, ...p.subarray(1)))).toBe("magic");

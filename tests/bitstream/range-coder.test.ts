@@ -24,10 +24,24 @@ function roundTrip(symbols: number[], cum: Uint16Array): { bytes: Uint8Array; de
 describe("range coder", () => {
   it("round-trips skewed and flat sources within 1% + 2 bytes of the ideal length", () => {
     const r = rng(5);
-    for (const [L, skew] of [[16, 0.93], [16, 0.2], [2, 0.5], [256, 0.05], [8, 0.999]] as const) {
+    for (const [L, skew] of [
+      [16, 0.93],
+      [16, 0.2],
+      [2, 0.5],
+      [256, 0.05],
+      [8, 0.999],
+    ] as const) {
       const p = Array.from({ length: L }, (_, s) => (s === 0 ? skew : (1 - skew) / (L - 1)));
       const cum = quantizeFrequencies(p);
-      const symbols = Array.from({ length: 5000 }, () => { let u = r.next(), s = 0; while (s < L - 1 && u >= p[s]) { u -= p[s]; s++; } return s; });
+      const symbols = Array.from({ length: 5000 }, () => {
+        let u = r.next(),
+          s = 0;
+        while (s < L - 1 && u >= p[s]) {
+          u -= p[s];
+          s++;
+        }
+        return s;
+      });
       const ideal = symbols.reduce((b, s) => b - Math.log2((cum[s + 1] - cum[s]) / PROB_ONE), 0) / 8;
       const { bytes, decoded, excess } = roundTrip(symbols, cum);
       expect(decoded).toEqual(symbols);
@@ -52,10 +66,15 @@ describe("range coder", () => {
 
   it("snapshot/restore undoes a symbol exactly", () => {
     const cum = quantizeFrequencies([0.7, 0.2, 0.1]);
-    const a = new RangeEncoder(), b = new RangeEncoder();
-    for (const s of [0, 1, 2, 0, 0, 2, 1]) { a.encode(cum[s], cum[s + 1] - cum[s]); b.encode(cum[s], cum[s + 1] - cum[s]); }
+    const a = new RangeEncoder(),
+      b = new RangeEncoder();
+    for (const s of [0, 1, 2, 0, 0, 2, 1]) {
+      a.encode(cum[s], cum[s + 1] - cum[s]);
+      b.encode(cum[s], cum[s + 1] - cum[s]);
+    }
     const snap = a.snapshot();
-    a.encode(cum[2], cum[3] - cum[2]); a.encode(cum[2], cum[3] - cum[2]);
+    a.encode(cum[2], cum[3] - cum[2]);
+    a.encode(cum[2], cum[3] - cum[2]);
     a.restore(snap);
     expect(Array.from(a.finish())).toEqual(Array.from(b.finish()));
   });

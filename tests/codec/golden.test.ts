@@ -22,7 +22,10 @@ describe("trained model", () => {
     expect((model.meta.config as { encoder: unknown }).encoder).toEqual(config.encoder);
     expect(model.latent.levels.length).toBe(12);
     // Issue 3's encoder budget per 224x224 image: <= 15 k parameters, <= 20 M MAC.
-    let side = 224, cin = 3, macs = 0, params = 0;
+    let side = 224,
+      cin = 3,
+      macs = 0,
+      params = 0;
     for (const l of model.layers) {
       side = Math.floor((side + 2 * l.padding - l.kernel) / l.stride) + 1;
       macs += side * side * l.outChannels * cin * l.kernel * l.kernel;
@@ -68,6 +71,7 @@ describe("trained model", () => {
     const [a, b] = [await task.decode(latent, present, model), await recon.decode(latent, present, model)];
     expect([a.width, a.height]).toEqual([b.width, b.height]);
     expect(Buffer.from(a.data).equals(Buffer.from(b.data))).toBe(false);
-    await task.close(); await recon.close();
+    await task.close();
+    await recon.close();
   });
 });

@@ -20,7 +20,9 @@ describe.skipIf(!shipped)("grey model", () => {
   it("reads one channel, has the colour model's layers, its own entropy tables, and fits the codec budget", () => {
     expect(grey.meta.name).toBe("tidepool-limitnet-4bit-grey");
     expect(grey.input.channels).toBe(1);
-    expect(grey.layers.map((l) => [l.outChannels, l.kernel, l.stride, l.padding])).toEqual(colour.layers.map((l) => [l.outChannels, l.kernel, l.stride, l.padding]));
+    expect(grey.layers.map((l) => [l.outChannels, l.kernel, l.stride, l.padding])).toEqual(
+      colour.layers.map((l) => [l.outChannels, l.kernel, l.stride, l.padding]),
+    );
     expect(grey.layers[0].inChannels).toBe(1);
     expect(grey.entropy).not.toBeNull();
     expect(grey.latent.levels.length).toBe(12);

@@ -24,46 +24,90 @@ const ROWS: Array<{ input: string; args: () => string[]; message: RegExp }> = [
   { input: "missing required option", args: () => ["build"], message: /--board is required/ },
   { input: "unknown board", args: () => ["build", "--board", "esp8266"], message: /unknown board "esp8266": known boards are / },
   { input: "bad frame size", args: () => ["build", "--board", "k210", "--frame", "big"], message: /invalid frame size "big": expected WIDTHxHEIGHT/ },
-  { input: "unknown pixel format", args: () => ["build", "--board", "k210", "--format", "yuv"], message: /unknown pixel format "yuv": expected one of gray8, rgb565, rgb888/ },
+  {
+    input: "unknown pixel format",
+    args: () => ["build", "--board", "k210", "--format", "yuv"],
+    message: /unknown pixel format "yuv": expected one of gray8, rgb565, rgb888/,
+  },
   { input: "missing model file", args: () => ["build", "--board", "k210", "--model", at("nope.tpm")], message: /model file .*nope\.tpm: no such file/ },
   { input: "corrupt model file", args: () => ["build", "--board", "k210", "--model", at("bad.tpm")], message: /bad\.tpm: truncated/ },
-  { input: "model too big for the board", args: () => ["build", "--board", "gap8", "--frame", "2000x2000"], message: /arena for gap8 does not fit: .* bytes over\); region "/ },
+  {
+    input: "model too big for the board",
+    args: () => ["build", "--board", "gap8", "--frame", "2000x2000"],
+    message: /arena for gap8 does not fit: .* bytes over\); region "/,
+  },
   { input: "missing image", args: () => ["encode", "--board", "k210", at("nope.jpg")], message: /nope\.jpg: file not found/ },
   { input: "not an image", args: () => ["encode", "--board", "k210", at("junk.png")], message: /junk\.png: cannot decode image \(/ },
   { input: "truncated image", args: () => ["encode", "--board", "k210", at("trunc.png")], message: /trunc\.png: cannot decode image \(/ },
-  { input: "absurd image", args: () => ["encode", "--board", "k210", at("huge.png")], message: /huge\.png: 30000x30000 is 900 MP, more than the 100 MP Tidepool reads/ },
-  { input: "image too small for MS-SSIM", args: () => ["eval", "--images", at("tiny")], message: /tiny\.png is 17x9: 5-scale MS-SSIM needs both sides >= 161 px/ },
+  {
+    input: "absurd image",
+    args: () => ["encode", "--board", "k210", at("huge.png")],
+    message: /huge\.png: 30000x30000 is 900 MP, more than the 100 MP Tidepool reads/,
+  },
+  {
+    input: "image too small for MS-SSIM",
+    args: () => ["eval", "--images", at("tiny")],
+    message: /tiny\.png is 17x9: 5-scale MS-SSIM needs both sides >= 161 px/,
+  },
   { input: "empty or missing image folder", args: () => ["eval", "--images", at("empty")], message: /image folder .*empty: no image files/ },
   { input: "unknown link", args: () => ["simulate", "--images", at("tiny"), "--link", "wifi"], message: /unknown link "wifi"; known: / },
-  { input: "unmappable ONNX node", args: () => ["import", "--onnx", at("mul.onnx"), "--split", "1", "-o", at("head.tpm")], message: /mul\.onnx: node "Conv_2_quant" \(QLinearMul\): operator QLinearMul is not mapped on the device/ },
-  { input: "bad calibration file", args: () => ["profile", "--board", "k210", "--frame", "32x24", "--calibrate", at("t.json"), at("a.png"), at("b.png")], message: /t\.json: not JSON/ },
+  {
+    input: "unmappable ONNX node",
+    args: () => ["import", "--onnx", at("mul.onnx"), "--split", "1", "-o", at("head.tpm")],
+    message: /mul\.onnx: node "Conv_2_quant" \(QLinearMul\): operator QLinearMul is not mapped on the device/,
+  },
+  {
+    input: "bad calibration file",
+    args: () => ["profile", "--board", "k210", "--frame", "32x24", "--calibrate", at("t.json"), at("a.png"), at("b.png")],
+    message: /t\.json: not JSON/,
+  },
   { input: "not a packet file", args: () => ["decode", at("junk.tpk")], message: /junk\.tpk: not a Tidepool container \(expected magic "TPIC"/ },
   { input: "truncated packet file", args: () => ["decode", at("cut.tpk")], message: /cut\.tpk: truncated: packet 1 at offset \d+ needs 20 bytes, \d+ remain/ },
   { input: "damaged packet file header", args: () => ["decode", at("flip.tpk")], message: /flip\.tpk: header CRC-32 mismatch at offset \d+/ },
-  { input: "packet file from another model", args: () => ["decode", at("other.tpk")], message: /other\.tpk: coded with entropy tables 12345678, .* has tables [0-9a-f]{8}/ },
+  {
+    input: "packet file from another model",
+    args: () => ["decode", at("other.tpk")],
+    message: /other\.tpk: coded with entropy tables 12345678, .* has tables [0-9a-f]{8}/,
+  },
   { input: "bad drop list", args: () => ["decode", at("ok.tpk"), "--drop", "1,x"], message: /invalid drop list "1,x": expected packet indices like 0,3,5-7/ },
 ];
 
 beforeAll(async () => {
   writeFileSync(at("bad.tpm"), writeModel(randomModel()).subarray(0, 200));
   writeFileSync(at("junk.png"), "not a png");
-  const png = await sharp(Buffer.alloc(17 * 9 * 3, 90), { raw: { width: 17, height: 9, channels: 3 } }).png().toBuffer();
+  const png = await sharp(Buffer.alloc(17 * 9 * 3, 90), { raw: { width: 17, height: 9, channels: 3 } })
+    .png()
+    .toBuffer();
   writeFileSync(at("trunc.png"), png.subarray(0, 40));
   // A valid PNG header that claims 30000×30000 (IHDR width/height and its CRC rewritten).
   const huge = Buffer.from(png);
-  huge.writeUInt32BE(30000, 16); huge.writeUInt32BE(30000, 20);
+  huge.writeUInt32BE(30000, 16);
+  huge.writeUInt32BE(30000, 20);
   huge.writeUInt32BE(crc32(huge.subarray(12, 29)) >>> 0, 29);
   writeFileSync(at("huge.png"), huge);
-  mkdirSync(at("tiny")); writeFileSync(join(at("tiny"), "tiny.png"), png);
+  mkdirSync(at("tiny"));
+  writeFileSync(join(at("tiny"), "tiny.png"), png);
   mkdirSync(at("empty"));
-  writeFileSync(at("a.png"), png); writeFileSync(at("b.png"), png);
+  writeFileSync(at("a.png"), png);
+  writeFileSync(at("b.png"), png);
   writeFileSync(at("t.json"), "[{");
   // Packet files: a well-formed container (packets need not decode for these rows), then damaged copies.
-  const container = { board: "host", format: "rgb888" as const, width: 64, height: 48, tablesId: 0x12345678, modelId: "0123456789abcdef", imageId: 0, packetBytes: 51, packets: [new Uint8Array(20).fill(7), new Uint8Array(20).fill(9)] };
+  const container = {
+    board: "host",
+    format: "rgb888" as const,
+    width: 64,
+    height: 48,
+    tablesId: 0x12345678,
+    modelId: "0123456789abcdef",
+    imageId: 0,
+    packetBytes: 51,
+    packets: [new Uint8Array(20).fill(7), new Uint8Array(20).fill(9)],
+  };
   const file = writeContainer(container);
   writeFileSync(at("junk.tpk"), "just some text");
   writeFileSync(at("cut.tpk"), file.subarray(0, file.length - 5));
-  const flipped = Uint8Array.from(file); flipped[7] ^= 0x40;
+  const flipped = Uint8Array.from(file);
+  flipped[7] ^= 0x40;
   writeFileSync(at("flip.tpk"), flipped);
   writeFileSync(at("other.tpk"), file);
   writeFileSync(at("ok.tpk"), file);

@@ -43,7 +43,12 @@ describe("WASM encoder equals the TypeScript reference bit for bit", () => {
       it(`${name} architecture, ${format}, odd frame sizes`, async () => {
         const model = randomModel({ seed: name.length * 31 + format.length, layers: layers ?? undefined });
         const enc = await encoderFor(model, 97, 61, format);
-        for (const [w, h, seed] of [[97, 61, 1], [33, 29, 2], [20, 17, 3], [97, 9, 4]] as const) {
+        for (const [w, h, seed] of [
+          [97, 61, 1],
+          [33, 29, 2],
+          [20, 17, 3],
+          [97, 9, 4],
+        ] as const) {
           expectSameLatent(model, enc, packFrame(randomRgb(seed, w, h), w, h, format), w, h, format);
         }
       });
@@ -74,7 +79,9 @@ describe("on Kodak photos", () => {
   const images = kodakImages();
   let enc: EncoderInstance;
   const model = randomModel({ seed: 1 });
-  beforeAll(async () => { enc = await encoderFor(model, 768, 768, "rgb565"); });
+  beforeAll(async () => {
+    enc = await encoderFor(model, 768, 768, "rgb565");
+  });
 
   // Every third Kodak photo (landscape and portrait), full size: the reference encoder is the cost here.
   it.skipIf(images.length === 0)("8 of the 24 images, full size, RGB565 (and RGB888/GRAY8 on a few)", async () => {

@@ -19,7 +19,12 @@ import { packFrame, randomRgb } from "../helpers/frames.ts";
 import { runCli } from "../helpers/cli.ts";
 
 const shipped = readModel(readFileSync(DEFAULT_MODEL_PATH), DEFAULT_MODEL_PATH);
-const SIZES = [[75, 51], [64, 48], [33, 17], [16, 9]] as const;
+const SIZES = [
+  [75, 51],
+  [64, 48],
+  [33, 17],
+  [16, 9],
+] as const;
 
 /** Encodes each size with every encoder and checks all agree with the reference; returns how many latents compared. */
 function expectAllEqual(model: Model, encoders: EncoderInstance[], format: PixelFormat, sizes: ReadonlyArray<readonly [number, number]>, seed = 1): void {
@@ -29,7 +34,10 @@ function expectAllEqual(model: Model, encoders: EncoderInstance[], format: Pixel
     for (const [k, enc] of encoders.entries()) {
       const got = enc.encode(frame, w, h, format);
       expect([got.width, got.height, got.channels]).toEqual([want.width, want.height, want.channels]);
-      expect(got.data.findIndex((v, i) => v !== want.data[i]), `encoder ${k}, ${w}x${h} ${format}: first mismatching latent index`).toBe(-1);
+      expect(
+        got.data.findIndex((v, i) => v !== want.data[i]),
+        `encoder ${k}, ${w}x${h} ${format}: first mismatching latent index`,
+      ).toBe(-1);
     }
   }
 }
@@ -64,57 +72,83 @@ describe("specialised kernels equal the generic kernel and the reference", () =>
   });
 
   const odd: LayerSpec[] = [
-    { kernel: 5, stride: 2, padding: 2, outChannels: 7, activation: "linear" },  // odd channels, signed input to the next layer
+    { kernel: 5, stride: 2, padding: 2, outChannels: 7, activation: "linear" }, // odd channels, signed input to the next layer
     { kernel: 1, stride: 1, padding: 0, outChannels: 9, activation: "relu" },
     { kernel: 2, stride: 2, padding: 1, outChannels: 5, activation: "latent" },
   ];
   it("odd channel counts, 5x5 / 1x1 / 2x2 kernels, a linear layer, 5x5 with padding 2", async () => {
     const model = randomModel({ seed: 8, layers: odd });
-    expectAllEqual(model, await encoders(model, "rgb565", [41, 30]), "rgb565", [[41, 30], [12, 7], [3, 3]]);
+    expectAllEqual(model, await encoders(model, "rgb565", [41, 30]), "rgb565", [
+      [41, 30],
+      [12, 7],
+      [3, 3],
+    ]);
   });
 
   it("a 1-channel model (grey camera) with both loop shapes", async () => {
-    const model = randomModel({ seed: 9, inputChannels: 1, layers: [
-      { kernel: 3, stride: 2, padding: 1, outChannels: 8, activation: "relu" },
-      { kernel: 3, stride: 2, padding: 1, outChannels: 6, activation: "latent" },
-    ] });
-    expectAllEqual(model, await encoders(model, "gray8", [50, 38]), "gray8", [[50, 38], [7, 5]]);
+    const model = randomModel({
+      seed: 9,
+      inputChannels: 1,
+      layers: [
+        { kernel: 3, stride: 2, padding: 1, outChannels: 8, activation: "relu" },
+        { kernel: 3, stride: 2, padding: 1, outChannels: 6, activation: "latent" },
+      ],
+    });
+    expectAllEqual(model, await encoders(model, "gray8", [50, 38]), "gray8", [
+      [50, 38],
+      [7, 5],
+    ]);
   });
 
   it("requantizes in 32-bit only where the accumulator range proves it exact", async () => {
     const model = randomModel({ seed: 10, layers: [{ kernel: 3, stride: 2, padding: 1, outChannels: 4, activation: "latent" }] });
     const l = model.layers[0];
     // Multipliers with many trailing zero bits: 2^30·k/8 for small k, so m' = k·2^27 / 2^27 leaves a small factor.
-    for (let c = 0; c < 4; c++) { l.multiplier[c] = (c + 1) * 2 ** 27; l.shift[c] = 40; }
+    for (let c = 0; c < 4; c++) {
+      l.multiplier[c] = (c + 1) * 2 ** 27;
+      l.shift[c] = 40;
+    }
     const lay = layerLayout(model, 0, 2);
     expect(lay.requant32).toBe(true);
     expect(Array.from(lay.multiplier)).toEqual([1, 1, 3, 1]);
     expect(Array.from(lay.shift)).toEqual([13, 12, 13, 11]);
     expect(layerLayout(shipped, 1, 1).requant32).toBe(false); // a trained multiplier has ~30 significant bits
-    expectAllEqual(model, await encoders(model, "rgb888", [31, 23]), "rgb888", [[31, 23], [9, 4]]);
+    expectAllEqual(model, await encoders(model, "rgb888", [31, 23]), "rgb888", [
+      [31, 23],
+      [9, 4],
+    ]);
   });
 });
 
 describe("layout and choices", () => {
   it("packs two output channels per i64 so each half holds one channel's weight", () => {
     const lay = layerLayout(shipped, 1, 2);
-    const l = shipped.layers[1], taps = 9 * l.inChannels;
+    const l = shipped.layers[1],
+      taps = 9 * l.inChannels;
     expect(lay.groups).toBe(12);
     expect(lay.weights.length).toBe(12 * taps * 8);
     const dv = new DataView(lay.weights.buffer, lay.weights.byteOffset);
-    for (const [g, t] of [[0, 0], [5, 77], [11, taps - 1]]) {
+    for (const [g, t] of [
+      [0, 0],
+      [5, 77],
+      [11, taps - 1],
+    ]) {
       const packed = dv.getBigInt64((g * taps + t) * 8, true);
       const lo = BigInt.asIntN(32, packed);
       expect([Number(lo), Number((packed - lo) >> 32n)]).toEqual([l.weights[2 * g * taps + t], l.weights[(2 * g + 1) * taps + t]]);
     }
     // One lane keeps the trained layout [out][ky][kx][in] byte for byte.
-    modelLayout(shipped, 1).forEach((x, i) => expect(Buffer.from(x.weights).equals(Buffer.from(shipped.layers[i].weights.buffer, shipped.layers[i].weights.byteOffset, shipped.layers[i].weights.length))).toBe(true));
+    modelLayout(shipped, 1).forEach((x, i) =>
+      expect(
+        Buffer.from(x.weights).equals(Buffer.from(shipped.layers[i].weights.buffer, shipped.layers[i].weights.byteOffset, shipped.layers[i].weights.length)),
+      ).toBe(true),
+    );
   });
 
   it("picks i64 pairs where the board's cost model makes them cheaper", () => {
-    expect(chooseLanes("ri5cy", "aot")).toBe(1);      // RV32: a 64-bit multiply is several instructions
+    expect(chooseLanes("ri5cy", "aot")).toBe(1); // RV32: a 64-bit multiply is several instructions
     expect(chooseLanes("rv64gc-k210", "aot")).toBe(2); // 64-bit core
-    expect(chooseLanes("ri5cy", "interp")).toBe(2);   // an interpreter pays per dispatched instruction
+    expect(chooseLanes("ri5cy", "interp")).toBe(2); // an interpreter pays per dispatched instruction
   });
 
   it("rejects an unknown kernel mode with a usage error", async () => {

@@ -19,7 +19,14 @@ describe("model file", () => {
     expect(back.layers.length).toBe(2);
     back.layers.forEach((l, i) => {
       const o = m.layers[i];
-      expect([l.kernel, l.stride, l.padding, l.activation, l.inChannels, l.outChannels]).toEqual([o.kernel, o.stride, o.padding, o.activation, o.inChannels, o.outChannels]);
+      expect([l.kernel, l.stride, l.padding, l.activation, l.inChannels, l.outChannels]).toEqual([
+        o.kernel,
+        o.stride,
+        o.padding,
+        o.activation,
+        o.inChannels,
+        o.outChannels,
+      ]);
       expect(Array.from(l.weights)).toEqual(Array.from(o.weights));
       expect(Array.from(l.bias)).toEqual(Array.from(o.bias));
       expect(Array.from(l.multiplier)).toEqual(Array.from(o.multiplier));

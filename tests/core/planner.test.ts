@@ -30,12 +30,18 @@ describe("arena planner", () => {
   });
 
   it("fails an oversized model with the region and bytes over budget", () => {
-    const big = randomModel({ layers: [
-      { kernel: 7, stride: 1, padding: 3, outChannels: 64, activation: "relu" },
-      { kernel: 3, stride: 1, padding: 1, outChannels: 32, activation: "latent" },
-    ] });
+    const big = randomModel({
+      layers: [
+        { kernel: 7, stride: 1, padding: 3, outChannels: 64, activation: "relu" },
+        { kernel: 3, stride: 1, padding: 1, outChannels: 32, activation: "latent" },
+      ],
+    });
     let err: unknown;
-    try { planArena({ model: big, board: getBoard("gap8"), width: 324, height: 244, format: "gray8" }); } catch (e) { err = e; }
+    try {
+      planArena({ model: big, board: getBoard("gap8"), width: 324, height: 244, format: "gray8" });
+    } catch (e) {
+      err = e;
+    }
     expect(err).toBeInstanceOf(ArenaOverflowError);
     const e = err as ArenaOverflowError;
     expect(e.region).toBe("layer1.lines");

@@ -20,7 +20,10 @@ describe("classifier", () => {
     const test = imagenetSplit("test").slice(0, 16);
     const views = await Promise.all(test.map((t) => classifierView(t.path)));
     expect(views.every((v) => v.width === 224 && v.height === 224)).toBe(true);
-    const acc = accuracy(await c.top5(views), test.map((t) => t.label));
+    const acc = accuracy(
+      await c.top5(views),
+      test.map((t) => t.label),
+    );
     expect(acc.top5).toBeGreaterThanOrEqual(0.75);
     expect(acc.top1).toBeLessThanOrEqual(acc.top5);
   });

@@ -9,17 +9,31 @@ import { imagenetSplit } from "../../host/core/dataset-split.ts";
 import type { Latent } from "../../host/core/types.ts";
 import type { ServerDecoder } from "../../host/core/types.ts";
 
-const lat = (channels: number, plane: number[][]): Latent =>
-  ({ width: plane[0].length, height: 1, channels, data: Uint8Array.from(plane.flat()) });
+const lat = (channels: number, plane: number[][]): Latent => ({ width: plane[0].length, height: 1, channels, data: Uint8Array.from(plane.flat()) });
 
 describe("ideal rate", () => {
   it("costs each symbol −log2((count+1)/(total+levels)) per channel, prefix by prefix", () => {
-    const t = fitTables([lat(2, [[0, 0, 0, 1], [2, 2, 2, 2]])], [2, 4], "unit");
-    expect(t.counts).toEqual([[3, 1], [0, 0, 4, 0]]);
+    const t = fitTables(
+      [
+        lat(2, [
+          [0, 0, 0, 1],
+          [2, 2, 2, 2],
+        ]),
+      ],
+      [2, 4],
+      "unit",
+    );
+    expect(t.counts).toEqual([
+      [3, 1],
+      [0, 0, 4, 0],
+    ]);
     const bits = symbolBits(t);
     expect(bits[0][0]).toBeCloseTo(-Math.log2(4 / 6), 12);
     expect(bits[1][2]).toBeCloseTo(-Math.log2(5 / 8), 12);
-    const x = lat(2, [[0, 1], [2, 3]]);
+    const x = lat(2, [
+      [0, 1],
+      [2, 3],
+    ]);
     const c1 = -Math.log2(4 / 6) - Math.log2(2 / 6);
     expect(idealBits(bits, x, 1)).toBeCloseTo(c1, 12);
     expect(idealBits(bits, x, 2)).toBeCloseTo(c1 - Math.log2(5 / 8) - Math.log2(1 / 8), 12);
@@ -38,13 +52,15 @@ describe("ideal rate", () => {
   it("round-trips tables through JSON and refuses files that are not tables", () => {
     const t = fitTables([lat(1, [[0, 1, 1]])], [2], "unit");
     expect(tablesFromJson(tablesToJson(t), "x")).toEqual(t);
-    expect(() => tablesFromJson("{\"levels\":[2],\"counts\":[[1]]}", "bad.json")).toThrow(/bad.json: not a rate-table file/);
+    expect(() => tablesFromJson('{"levels":[2],"counts":[[1]]}', "bad.json")).toThrow(/bad.json: not a rate-table file/);
     expect(() => tablesFromJson("nope", "bad.json")).toThrow(/not JSON/);
   });
 
   it("fits on the imagenet-sample training split only (label_index % 5 != 0), disjoint from the test split", () => {
-    const train = imagenetSplit("train"), test = imagenetSplit("test");
-    expect(train).toHaveLength(800); expect(test).toHaveLength(200);
+    const train = imagenetSplit("train"),
+      test = imagenetSplit("test");
+    expect(train).toHaveLength(800);
+    expect(test).toHaveLength(200);
     expect(train.every((t) => t.label % 5 !== 0)).toBe(true);
     expect(test.every((t) => t.label % 5 === 0)).toBe(true);
     expect(train.some((t) => /kodim/i.test(t.path))).toBe(false);
@@ -54,7 +70,10 @@ describe("ideal rate", () => {
     const model = randomModel({ seed: 1 });
     const seen: { present: Uint8Array; data: Uint8Array }[] = [];
     const decoder: ServerDecoder = {
-      async decode(latent, present) { seen.push({ present, data: latent.data }); return { width: 224, height: 224, data: new Uint8Array(224 * 224 * 3).fill(128) }; },
+      async decode(latent, present) {
+        seen.push({ present, data: latent.data });
+        return { width: 224, height: 224, data: new Uint8Array(224 * 224 * 3).fill(128) };
+      },
     };
     const codec = new TidepoolCodec(model, "test", decoder, { name: "x", describe: "x", bytes: () => 0 });
     const train = imagenetSplit("train").slice(0, 3);

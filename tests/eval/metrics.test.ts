@@ -5,8 +5,9 @@ import { describe, expect, it } from "vitest";
 import { MetricError, msssim, msssimTerms, psnr, MSSSIM_MIN_SIDE } from "../../host/eval/metrics.ts";
 import { msssimPairs } from "./msssim-pairs.ts";
 
-const ref = JSON.parse(readFileSync(new URL("./fixtures/msssim-reference.json", import.meta.url), "utf8")) as
-  { pairs: { name: string; msssim: number; psnr: number; terms: { cs: number[]; ssim: number[] }[] }[] };
+const ref = JSON.parse(readFileSync(new URL("./fixtures/msssim-reference.json", import.meta.url), "utf8")) as {
+  pairs: { name: string; msssim: number; psnr: number; terms: { cs: number[]; ssim: number[] }[] }[];
+};
 
 describe("metrics", async () => {
   const pairs = await msssimPairs();
@@ -16,10 +17,11 @@ describe("metrics", async () => {
     pairs.forEach((p, i) => {
       expect(Math.abs(msssim(p.a, p.b) - ref.pairs[i].msssim)).toBeLessThan(1e-12);
       const t = msssimTerms(p.a, p.b);
-      for (let ch = 0; ch < 3; ch++) for (let s = 0; s < 5; s++) {
-        expect(Math.abs(t.cs[ch][s] - ref.pairs[i].terms[ch].cs[s])).toBeLessThan(1e-12);
-        expect(Math.abs(t.ssim[ch][s] - ref.pairs[i].terms[ch].ssim[s])).toBeLessThan(1e-12);
-      }
+      for (let ch = 0; ch < 3; ch++)
+        for (let s = 0; s < 5; s++) {
+          expect(Math.abs(t.cs[ch][s] - ref.pairs[i].terms[ch].cs[s])).toBeLessThan(1e-12);
+          expect(Math.abs(t.ssim[ch][s] - ref.pairs[i].terms[ch].ssim[s])).toBeLessThan(1e-12);
+        }
     });
   });
 

@@ -14,15 +14,26 @@ describe("MS-SSIM kernel", () => {
     const src = fileURLToPath(MSSSIM_KERNEL_SOURCE);
     const outputs: Record<string, Uint8Array> = {};
     let log = "";
-    const sink = { write(s: string | Uint8Array) { log += typeof s === "string" ? s : new TextDecoder().decode(s); return true; } };
+    const sink = {
+      write(s: string | Uint8Array) {
+        log += typeof s === "string" ? s : new TextDecoder().decode(s);
+        return true;
+      },
+    };
     const { error } = await asc.main([basename(src), "--baseDir", dirname(src), ...MSSSIM_KERNEL_ASC_ARGS, "--outFile", "msssim.wasm"], {
-      writeFile: (name: string, contents: string | Uint8Array) => { outputs[name] = typeof contents === "string" ? new TextEncoder().encode(contents) : contents; },
-      stdout: sink as never, stderr: sink as never,
+      writeFile: (name: string, contents: string | Uint8Array) => {
+        outputs[name] = typeof contents === "string" ? new TextEncoder().encode(contents) : contents;
+      },
+      stdout: sink as never,
+      stderr: sink as never,
     });
     expect(error, log).toBeNull();
     const built = Object.entries(outputs).find(([n]) => n.endsWith("msssim.wasm"))?.[1];
     expect(built, `asc wrote ${Object.keys(outputs).join(", ")}`).toBeDefined();
-    expect(Buffer.from(built!).equals(readFileSync(MSSSIM_KERNEL_WASM)), "rebuild: npx asc msssim.as.ts --baseDir host/eval/kernels <MSSSIM_KERNEL_ASC_ARGS> --outFile msssim.wasm").toBe(true);
+    expect(
+      Buffer.from(built!).equals(readFileSync(MSSSIM_KERNEL_WASM)),
+      "rebuild: npx asc msssim.as.ts --baseDir host/eval/kernels <MSSSIM_KERNEL_ASC_ARGS> --outFile msssim.wasm",
+    ).toBe(true);
   });
 
   it("says clearly when an image is too large for the kernel's 4 GiB memory", () => {
@@ -40,7 +51,8 @@ describe("MS-SSIM kernel", () => {
     expect(msssimReference(a)).toBe(ra);
     msssimReference(b);
     expect(msssimReference(a)).toBe(ra); // still among the recent ones
-    msssimReference(b); msssimReference(c);
+    msssimReference(b);
+    msssimReference(c);
     expect(msssimReference(a)).not.toBe(ra); // dropped, built again
   });
 

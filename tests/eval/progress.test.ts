@@ -3,7 +3,15 @@ import { describe, expect, it } from "vitest";
 import { formatDuration, Progress } from "../../host/cli/progress.ts";
 
 function stream(isTTY: boolean) {
-  const s = { isTTY, columns: 200, text: "", write(x: string) { s.text += x; return true; } };
+  const s = {
+    isTTY,
+    columns: 200,
+    text: "",
+    write(x: string) {
+      s.text += x;
+      return true;
+    },
+  };
   return s;
 }
 
@@ -13,19 +21,25 @@ describe("eval progress", () => {
     const out = stream(false);
     const p = new Progress(4, out, () => t);
     p.log("tidepool: loading");
-    t = 10_000; p.image("[1/4] a.png 768x512 (10.0 s)");
-    t = 20_000; p.image("[2/4] b.png 768x512 (10.0 s)");
-    t = 40_000; p.image("[3/4] c.png 768x512 (20.0 s)");
-    t = 50_000; p.image("[4/4] d.png 768x512 (10.0 s)");
+    t = 10_000;
+    p.image("[1/4] a.png 768x512 (10.0 s)");
+    t = 20_000;
+    p.image("[2/4] b.png 768x512 (10.0 s)");
+    t = 40_000;
+    p.image("[3/4] c.png 768x512 (20.0 s)");
+    t = 50_000;
+    p.image("[4/4] d.png 768x512 (10.0 s)");
     p.finish();
-    expect(out.text).toBe([
-      "tidepool: loading",
-      "[1/4] a.png 768x512 (10.0 s) ETA 30s",
-      "[2/4] b.png 768x512 (10.0 s) ETA 20s",
-      "[3/4] c.png 768x512 (20.0 s) ETA 13s",
-      "[4/4] d.png 768x512 (10.0 s)",
-      "",
-    ].join("\n"));
+    expect(out.text).toBe(
+      [
+        "tidepool: loading",
+        "[1/4] a.png 768x512 (10.0 s) ETA 30s",
+        "[2/4] b.png 768x512 (10.0 s) ETA 20s",
+        "[3/4] c.png 768x512 (20.0 s) ETA 13s",
+        "[4/4] d.png 768x512 (10.0 s)",
+        "",
+      ].join("\n"),
+    );
     expect(out.text).not.toContain("\r");
   });
 
@@ -33,13 +47,17 @@ describe("eval progress", () => {
     let t = 0;
     const out = stream(true);
     const p = new Progress(3, out, () => t);
-    t = 5_000; p.partial(0.5);
+    t = 5_000;
+    p.partial(0.5);
     expect(out.text.split("\r\x1b[K").pop()).toBe("[####--------------------] 0/3 images  5s elapsed, ETA 25s");
-    t = 10_000; p.image("[1/3] a.png 768x512 (10.0 s)");
+    t = 10_000;
+    p.image("[1/3] a.png 768x512 (10.0 s)");
     expect(out.text.split("\r\x1b[K").pop()).toBe("[########----------------] 1/3 images  10s elapsed, ETA 20s  last: [1/3] a.png 768x512 (10.0 s)");
     p.log("a warning");
     expect(out.text).toContain("\r\x1b[Ka warning\n");
-    t = 30_000; p.image("[2/3] b.png"); p.image("[3/3] c.png");
+    t = 30_000;
+    p.image("[2/3] b.png");
+    p.image("[3/3] c.png");
     p.finish();
     expect(out.text.endsWith("[########################] 3/3 images  done in 30s  last: [3/3] c.png\n")).toBe(true);
     expect(out.text.split("\n").length).toBe(3); // the message, the finished bar, the final newline

@@ -40,5 +40,5 @@ describe.skipIf(!existsSync(DECODER_ONNX))("classifyAtBudgets", () => {
       a.points.forEach((p, i) => expect({ d: b.points[i].delivered, B: b.points[i].meanBytes }).toEqual({ d: p.delivered, B: p.meanBytes }));
       expect(a.points.map((p) => p.msssim)).not.toEqual(b.points.map((p) => p.msssim));
     }
-  }, 180_000);
+  });
 });

@@ -19,10 +19,11 @@ describe("bridge frames", () => {
   it("a frame survives the splitter with REPL noise around it", () => {
     const got: Frame[] = [];
     const s = new FrameSplitter((f) => got.push(f));
-    const body = Uint8Array.from({ length: 1024 }, (_, i) => i % 7 === 0 ? 0 : i & 0xff);
+    const body = Uint8Array.from({ length: 1024 }, (_, i) => (i % 7 === 0 ? 0 : i & 0xff));
     const wire = encodeFrame(T.PUT_DATA, 513, body);
     s.push(Buffer.from("OK junk\r\n>\x00"));
-    s.push(wire.subarray(0, 100)); s.push(wire.subarray(100));
+    s.push(wire.subarray(0, 100));
+    s.push(wire.subarray(100));
     expect(got).toHaveLength(1);
     expect(got[0]).toMatchObject({ type: T.PUT_DATA, seq: 513 });
     expect(got[0].body).toEqual(body);
@@ -31,14 +32,19 @@ describe("bridge frames", () => {
   it("rejects corrupted, truncated and oversized frames with a typed error", () => {
     const wire = encodeFrame(T.INFO, 7, new Uint8Array([1, 2, 3]));
     const inner = wire.subarray(0, -1);
-    const flipped = inner.slice(); flipped[5] ^= 0x40;
+    const flipped = inner.slice();
+    flipped[5] ^= 0x40;
     expect(() => decodeFrame(flipped)).toThrow(FrameError);
     expect(() => decodeFrame(inner.subarray(0, 6))).toThrow(FrameError);
     expect(() => encodeFrame(T.ROW, 1, new Uint8Array(1025))).toThrow(/exceeds 1024/);
     const rand = seededRandom(9);
     for (let i = 0; i < 2000; i++) {
       const junk = Uint8Array.from({ length: 1 + Math.floor(rand() * 40) }, () => 1 + Math.floor(rand() * 255));
-      try { decodeFrame(junk); } catch (e) { expect(e).toBeInstanceOf(FrameError); }
+      try {
+        decodeFrame(junk);
+      } catch (e) {
+        expect(e).toBeInstanceOf(FrameError);
+      }
     }
   });
 

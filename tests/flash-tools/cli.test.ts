@@ -6,11 +6,17 @@ import { SerialPort } from "serialport";
 
 describe("emulate + flash commands", () => {
   it("emulate prints its pty on the first line, flash installs through it, SIGTERM stops it", async () => {
-    const emu = spawn(process.execPath, [repoPath("bin", "tidepool.mjs"), "emulate", "--board", "gap8", "--baud", "921600"], { stdio: ["ignore", "pipe", "pipe"] });
+    const emu = spawn(process.execPath, [repoPath("bin", "tidepool.mjs"), "emulate", "--board", "gap8", "--baud", "921600"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     try {
       const path = await new Promise<string>((resolve, reject) => {
         let out = "";
-        emu.stdout.on("data", (d) => { out += d; const nl = out.indexOf("\n"); if (nl >= 0) resolve(out.slice(0, nl)); });
+        emu.stdout.on("data", (d) => {
+          out += d;
+          const nl = out.indexOf("\n");
+          if (nl >= 0) resolve(out.slice(0, nl));
+        });
         emu.on("exit", (c) => reject(new Error(`emulate exited with ${c}`)));
       });
       expect(path).toMatch(/^\/dev\/pts\/\d+$/);

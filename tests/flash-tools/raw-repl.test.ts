@@ -23,21 +23,48 @@ async function scriptedBoard(script: Script) {
 }
 
 afterEach(async () => {
-  for (const { term, link, keep } of opened.splice(0)) { await link.close(); term._master.destroy(); closeSync(keep); }
+  for (const { term, link, keep } of opened.splice(0)) {
+    await link.close();
+    term._master.destroy();
+    closeSync(keep);
+  }
 });
 
 describe("raw REPL client", () => {
   it("uses raw-paste with the board's flow-control window when offered", async () => {
-    let code = "", state = "idle", window = 0;
+    let code = "",
+      state = "idle",
+      window = 0;
     const repl = await scriptedBoard((d, send) => {
       for (const b of d) {
-        if (state === "idle" && b === 0x01) { send("\r\nraw REPL; CTRL-B to exit\r\n>"); continue; }
-        if (state === "idle" && b === 0x05) { state = "probe"; continue; }
-        if (state === "probe") { if (b === 0x01) { state = "paste"; window = 8; send(Buffer.from([0x52, 0x01, 8, 0, 0x01])); } continue; }
+        if (state === "idle" && b === 0x01) {
+          send("\r\nraw REPL; CTRL-B to exit\r\n>");
+          continue;
+        }
+        if (state === "idle" && b === 0x05) {
+          state = "probe";
+          continue;
+        }
+        if (state === "probe") {
+          if (b === 0x01) {
+            state = "paste";
+            window = 8;
+            send(Buffer.from([0x52, 0x01, 8, 0, 0x01]));
+          }
+          continue;
+        }
         if (state === "paste") {
-          if (b === 0x04) { state = "idle"; send(Buffer.from([0x04])); send(`${code.length}\x04\x04>`); continue; }
+          if (b === 0x04) {
+            state = "idle";
+            send(Buffer.from([0x04]));
+            send(`${code.length}\x04\x04>`);
+            continue;
+          }
           code += String.fromCharCode(b);
-          if (--window === 0) { window = 8; send(Buffer.from([0x01])); } // grant another window
+          if (--window === 0) {
+            window = 8;
+            send(Buffer.from([0x01]));
+          } // grant another window
         }
       }
     });
@@ -52,11 +79,24 @@ describe("raw REPL client", () => {
     let code = "";
     const repl = await scriptedBoard((d, send) => {
       const s = d.toString("latin1");
-      if (s.includes("\x03")) { code = ""; return; } // interrupt: nothing to stop
-      if (s.includes("\x01") && !s.includes("\x05")) { code = ""; send("\r\nraw REPL; CTRL-B to exit\r\n>"); return; }
-      if (s.includes("\x05A\x01")) { send("raw REPL; CTRL-B to exit\r\n>"); return; } // old firmware: re-prompts
+      if (s.includes("\x03")) {
+        code = "";
+        return;
+      } // interrupt: nothing to stop
+      if (s.includes("\x01") && !s.includes("\x05")) {
+        code = "";
+        send("\r\nraw REPL; CTRL-B to exit\r\n>");
+        return;
+      }
+      if (s.includes("\x05A\x01")) {
+        send("raw REPL; CTRL-B to exit\r\n>");
+        return;
+      } // old firmware: re-prompts
       code += s;
-      if (code.endsWith("\x04")) { send(`OK${code.length - 1}\x04\x04>`); code = ""; }
+      if (code.endsWith("\x04")) {
+        send(`OK${code.length - 1}\x04\x04>`);
+        code = "";
+      }
     });
     await repl.enter(false);
     expect(await repl.exec("print(12345)")).toBe("12");

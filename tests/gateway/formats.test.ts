@@ -11,7 +11,16 @@ const fixture = (name: string) => JSON.parse(readFileSync(new URL(`./fixtures/${
 describe("ChirpStack v4 uplink event", () => {
   it("reads the documented example", () => {
     const u = parseChirpStackUp(fixture("chirpstack-up.json"));
-    expect(u).toMatchObject({ network: "chirpstack", deviceId: "0101010101010101", deviceName: "Test device", fPort: 1, fCnt: 0, spreadingFactor: 11, bandwidthHz: 125000, airtimeS: null });
+    expect(u).toMatchObject({
+      network: "chirpstack",
+      deviceId: "0101010101010101",
+      deviceName: "Test device",
+      fPort: 1,
+      fCnt: 0,
+      spreadingFactor: 11,
+      bandwidthHz: 125000,
+      airtimeS: null,
+    });
     expect([...u.payload]).toEqual([0xaa]);
     expect(u.rx).toEqual([{ gatewayId: "0016c001f153a14c", rssi: -36, snr: 10.5 }]);
     expect(u.time).toBe(Date.parse("2022-07-18T09:33:28.823Z"));
@@ -37,7 +46,16 @@ describe("ChirpStack v4 uplink event", () => {
 describe("The Things Stack v3 uplink message", () => {
   it("reads the documented example", () => {
     const u = parseThingsStackUp(fixture("tts-uplink.json"));
-    expect(u).toMatchObject({ network: "tts", deviceId: "0004a30b001c0530", deviceName: "dev1", fPort: 15, fCnt: 7, spreadingFactor: 7, bandwidthHz: 125000, airtimeS: 0.056576 });
+    expect(u).toMatchObject({
+      network: "tts",
+      deviceId: "0004a30b001c0530",
+      deviceName: "dev1",
+      fPort: 15,
+      fCnt: 7,
+      spreadingFactor: 7,
+      bandwidthHz: 125000,
+      airtimeS: 0.056576,
+    });
     expect(Buffer.from(u.payload).toString()).toBe("confirmed");
     expect(u.rx).toEqual([{ gatewayId: "dev", rssi: -35, snr: 5.2 }]);
   });
@@ -49,7 +67,9 @@ describe("The Things Stack v3 uplink message", () => {
     const j = fixture("tts-uplink.json");
     delete j.uplink_message;
     expect(() => parseThingsStackUp(j)).toThrow(/no uplink_message/);
-    expect(() => parseThingsStackUp({ ...fixture("tts-uplink.json"), uplink_message: { ...fixture("tts-uplink.json").uplink_message, consumed_airtime: "soon" } })).toThrow(/consumed_airtime/);
+    expect(() =>
+      parseThingsStackUp({ ...fixture("tts-uplink.json"), uplink_message: { ...fixture("tts-uplink.json").uplink_message, consumed_airtime: "soon" } }),
+    ).toThrow(/consumed_airtime/);
   });
 
   it("matches its MQTT topic", () => {

@@ -28,5 +28,8 @@ export function packFrame(rgb: Uint8Array, width: number, height: number, format
 export const KODAK_DIR = join(SHARED_DIR, "datasets", "kodak");
 export function kodakImages(): string[] {
   if (!existsSync(KODAK_DIR)) return [];
-  return readdirSync(KODAK_DIR).filter((f) => f.endsWith(".png")).sort().map((f) => join(KODAK_DIR, f));
+  return readdirSync(KODAK_DIR)
+    .filter((f) => f.endsWith(".png"))
+    .sort()
+    .map((f) => join(KODAK_DIR, f));
 }

@@ -16,7 +16,8 @@ import { packFrame, randomRgb } from "../helpers/frames.ts";
 import { startTarget, type HilTarget } from "./target.ts";
 import { bridgeSource } from "../../flash-tools/install.ts";
 
-const W = 96, H = 72;
+const W = 96,
+  H = 72;
 let target: HilTarget;
 let link: SerialLink;
 let repl: RawRepl;
@@ -37,7 +38,11 @@ async function recover() {
 }
 
 async function boardSha(path: string): Promise<string> {
-  return (await repl.exec(`import hashlib, binascii\nf=open(${JSON.stringify(path)},'rb')\nprint(binascii.hexlify(hashlib.sha256(f.read()).digest()).decode())\nf.close()`)).trim();
+  return (
+    await repl.exec(
+      `import hashlib, binascii\nf=open(${JSON.stringify(path)},'rb')\nprint(binascii.hexlify(hashlib.sha256(f.read()).digest()).decode())\nf.close()`,
+    )
+  ).trim();
 }
 
 beforeAll(async () => {
@@ -88,7 +93,11 @@ describe(`HIL (${process.env.TIDEPOOL_PORT ? "real board" : "virtual board"})`, 
     const host = await EncoderInstance.load(sized.wasm, target.board);
     const bridge = await BridgeClient.start(repl, target.board.name);
     await bridge.putFile("encoder-packets.wasm", sized.wasm);
-    const runs = [{ packetBytes: 51, imageId: 7 }, { packetBytes: 222, imageId: 255, budgetBytes: 300 }, { packetBytes: 12, imageId: 0, channels: 2 }];
+    const runs = [
+      { packetBytes: 51, imageId: 7 },
+      { packetBytes: 222, imageId: 255, budgetBytes: 300 },
+      { packetBytes: 12, imageId: 0, channels: 2 },
+    ];
     for (const [i, run] of runs.entries()) {
       const frame = packFrame(randomRgb(200 + i, W, H), W, H, "rgb565");
       const got = await bridge.encode(W, H, "rgb565", frame, { module: "encoder-packets.wasm", ...run });
@@ -132,7 +141,11 @@ describe(`HIL (${process.env.TIDEPOOL_PORT ? "real board" : "virtual board"})`, 
   it("a port closed mid-upload leaves the old file valid", async () => {
     const v2 = (await buildEncoder({ board: target.board, model: randomModel({ seed: 22 }) })).wasm;
     const bridge = await BridgeClient.start(repl, target.board.name);
-    await expect(bridge.putFile("encoder.wasm", v2, (sent) => { if (sent > 2000) void link.close(); })).rejects.toThrow();
+    await expect(
+      bridge.putFile("encoder.wasm", v2, (sent) => {
+        if (sent > 2000) void link.close();
+      }),
+    ).rejects.toThrow();
     bridge.detach();
     await connect();
     await recover();

@@ -4,10 +4,18 @@ import { getBoard, type Board } from "../../host/core/boards.ts";
 import { samplePhotos } from "../../host/image/samples.ts";
 import { VirtualBoard } from "../../flash-tools/virtual-board/virtual-board.ts";
 
-export interface HilTarget { board: Board; port: string; baud: number; virtual: VirtualBoard | null; cameraImages: string[]; stop(): Promise<void> }
+export interface HilTarget {
+  board: Board;
+  port: string;
+  baud: number;
+  virtual: VirtualBoard | null;
+  cameraImages: string[];
+  stop(): Promise<void>;
+}
 
 export async function startTarget(): Promise<HilTarget> {
-  const port = process.env.TIDEPOOL_PORT, name = process.env.TIDEPOOL_BOARD;
+  const port = process.env.TIDEPOOL_PORT,
+    name = process.env.TIDEPOOL_BOARD;
   if (port && name) {
     const board = getBoard(name);
     const baud = Number(process.env.TIDEPOOL_BAUD ?? board.serial.baud);

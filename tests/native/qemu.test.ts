@@ -14,7 +14,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-const W = 64, H = 48;
+const W = 64,
+  H = 48;
 
 describe("native encoder under QEMU", () => {
   it("runs a photo on Cortex-M7 bit-exact with the host WASM (latent and packets), instructions counted", async () => {
@@ -86,7 +87,9 @@ describe("native encoder under QEMU", () => {
       const esp = await runCliInProcess(["native", "--board", "esp32s3-cam", "--out", out]);
       expect(esp.code).toBe(2);
       expect(esp.stderr).toMatch(/no native target/);
-    } finally { rmSync(out, { recursive: true, force: true }); }
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   });
 
   it("names the Debian package of a missing tool", () => {
@@ -97,7 +100,9 @@ describe("native encoder under QEMU", () => {
       expect(() => requireTargetTools(NATIVE_TARGETS.m7)).toThrow(MissingToolError);
       expect(() => requireTargetTools(NATIVE_TARGETS.m7)).toThrow(/gcc-arm-none-eabi/);
       expect(() => requireTargetTools(NATIVE_TARGETS.rv32)).toThrow(/gcc-riscv64-unknown-elf/);
-    } finally { process.env.PATH = path; }
+    } finally {
+      process.env.PATH = path;
+    }
   });
 
   it("rejects a truncated or foreign output file with a clear error", () => {

@@ -41,13 +41,13 @@ async function wat2wasm(src: string): Promise<Uint8Array> {
 
 async function instantiate(wasm: Uint8Array) {
   const ins = instrument(wasm, { costTable: TABLE });
-  const { instance } = await WebAssembly.instantiate(ins.wasm as Uint8Array<ArrayBuffer>) as unknown as { instance: WebAssembly.Instance };
+  const { instance } = (await WebAssembly.instantiate(ins.wasm as Uint8Array<ArrayBuffer>)) as unknown as { instance: WebAssembly.Instance };
   return { ins, ex: instance.exports as Record<string, any> };
 }
 
 async function run(wasm: Uint8Array, fn: string, arg: number) {
   const ins = instrument(wasm, { costTable: TABLE, trackDepth: true });
-  const { instance } = await WebAssembly.instantiate(ins.wasm as Uint8Array<ArrayBuffer>) as unknown as { instance: WebAssembly.Instance };
+  const { instance } = (await WebAssembly.instantiate(ins.wasm as Uint8Array<ArrayBuffer>)) as unknown as { instance: WebAssembly.Instance };
   const ex = instance.exports as Record<string, any>;
   const result = ex[fn](arg);
   return { result, cost: Number(ex.__cost.value), depth: ex.__max_depth.value, ins };
@@ -76,7 +76,8 @@ describe("cycle-counting instrumentation", () => {
       const { ins, ex } = await instantiate(wasm);
       new Uint8Array(plain.memory.buffer).set(Uint8Array.from({ length: 1000 }, (_, i) => i * 13));
       new Uint8Array(ex.memory.buffer).set(Uint8Array.from({ length: 1000 }, (_, i) => i * 13));
-      plain.bulk(n); ex.bulk(n);
+      plain.bulk(n);
+      ex.bulk(n);
       expect(new Uint8Array(ex.memory.buffer)).toEqual(new Uint8Array(plain.memory.buffer));
       const bytes = n + (n + 1);
       expect(Number(ex.__cost.value)).toBe(cost({ const: 5, local: 2, alu32: 1, memory_bulk: 2 }) + bytes * TABLE.memory_byte);

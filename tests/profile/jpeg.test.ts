@@ -18,7 +18,8 @@ describe("on-device baseline JPEG", () => {
       expect([ours.info.width, ours.info.height, ours.info.channels]).toEqual([200, 152, 3]);
       // Same image through libjpeg (libvips' libjpeg-turbo-compatible mode, standard Huffman tables).
       const ref = await sharp(Buffer.from(img.data), { raw: { width: 200, height: 152, channels: 3 } })
-        .jpeg({ quality: q, chromaSubsampling: "4:2:0", optimiseCoding: false }).toBuffer();
+        .jpeg({ quality: q, chromaSubsampling: "4:2:0", optimiseCoding: false })
+        .toBuffer();
       expect(Math.abs(jpg.length / ref.length - 1)).toBeLessThan(0.03);
       const refPixels = await sharp(ref).raw().toBuffer();
       let se = 0;
@@ -46,7 +47,10 @@ describe("on-device baseline JPEG", () => {
     const img = await loadRgb(samplePhotos()[0], { width: 160, height: 123 });
     const grey = toFrame(img, "gray8");
     const jpg = runJpeg(ex, grey, 160, 123, "gray8", 20);
-    const ref = await sharp(Buffer.from(grey), { raw: { width: 160, height: 123, channels: 1 } }).toColourspace("b-w").jpeg({ quality: 20, optimiseCoding: false }).toBuffer();
+    const ref = await sharp(Buffer.from(grey), { raw: { width: 160, height: 123, channels: 1 } })
+      .toColourspace("b-w")
+      .jpeg({ quality: 20, optimiseCoding: false })
+      .toBuffer();
     expect(Math.abs(jpg.length / ref.length - 1)).toBeLessThan(0.03);
     expect((await sharp(jpg).metadata()).width).toBe(160);
   });

@@ -19,7 +19,11 @@ describe("cost-model calibration against counts", () => {
   ];
   const sample = (counts: Record<string, number>, trueScale: number[]): CountedSample => {
     const t = { ...raw } as Record<string, number>;
-    t.alu32 *= trueScale[0]; t.local *= trueScale[0]; t.mul32 *= trueScale[1]; t.load8 *= trueScale[2]; t.br *= trueScale[3];
+    t.alu32 *= trueScale[0];
+    t.local *= trueScale[0];
+    t.mul32 *= trueScale[1];
+    t.load8 *= trueScale[2];
+    t.br *= trueScale[3];
     const counted = cycles(counts, t) / NATIVE_CPI[board.costModel].cpi;
     return { board: "gap8", workload: "w", counts, counted, modelBefore: cycles(counts, raw), modelAfter: 0 };
   };
@@ -34,7 +38,10 @@ describe("cost-model calibration against counts", () => {
   });
 
   it("changes nothing when the model already matches", () => {
-    const fit = fitScales(board, mixes.map((m) => sample(m, [1, 1, 1, 1])));
+    const fit = fitScales(
+      board,
+      mixes.map((m) => sample(m, [1, 1, 1, 1])),
+    );
     for (const v of Object.values(fit.scales)) expect(v).toBeCloseTo(1, 6);
     for (const e of fit.after) expect(Math.abs(e)).toBeLessThan(1e-9);
   });

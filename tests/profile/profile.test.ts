@@ -40,11 +40,17 @@ describe("profiling", () => {
     const table = costTable("ri5cy", "aot");
     const truth = { alu: 1.3, muldiv: 0.7, memory: 2.0, control: 1.1 };
     const samples = [
-      { alu32: 1e6, mul32: 2e5, load8: 3e5, br: 1e5 }, { alu32: 5e5, mul32: 4e5, load8: 1e5, br: 3e5 },
-      { alu32: 2e6, mul32: 1e5, load8: 6e5, br: 2e5 }, { alu32: 8e5, mul32: 3e5, load8: 2e5, br: 5e5 },
+      { alu32: 1e6, mul32: 2e5, load8: 3e5, br: 1e5 },
+      { alu32: 5e5, mul32: 4e5, load8: 1e5, br: 3e5 },
+      { alu32: 2e6, mul32: 1e5, load8: 6e5, br: 2e5 },
+      { alu32: 8e5, mul32: 3e5, load8: 2e5, br: 5e5 },
     ].map((counts) => ({
       counts,
-      measuredCycles: counts.alu32 * table.alu32 * truth.alu + counts.mul32 * table.mul32 * truth.muldiv + counts.load8 * table.load8 * truth.memory + counts.br * table.br * truth.control,
+      measuredCycles:
+        counts.alu32 * table.alu32 * truth.alu +
+        counts.mul32 * table.mul32 * truth.muldiv +
+        counts.load8 * table.load8 * truth.memory +
+        counts.br * table.br * truth.control,
     }));
     const c = calibrate(samples, table);
     for (const [k, v] of Object.entries(truth)) expect(c.scales[k]).toBeCloseTo(v, 3);
@@ -70,11 +76,13 @@ describe("profiling", () => {
       const cal = JSON.parse(r.stdout).calibration;
       expect(Object.keys(cal.scales)).toEqual(["alu", "muldiv", "memory", "control"]);
       expect(cal.rmsRelativeError).toBeLessThanOrEqual(cal.before.rmsRelativeError);
-      writeFileSync(times, "[{\"ms\": 3}]");
+      writeFileSync(times, '[{"ms": 3}]');
       const bad = await runCliInProcess(["profile", "--board", "gap8", "--codec", "jpeg", "--frame", "64x48", "--calibrate", times, a, b]);
       expect(bad.code).not.toBe(0);
       expect(bad.stderr).toMatch(/times\.json: 1 time\(s\) for 2 image/);
-    } finally { rmSync(dir, { recursive: true, force: true }); }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("`tidepool profile --json` prints board, runtime, cycles, ms, instructions, functions", async () => {

@@ -7,7 +7,18 @@ import { readModel, writeModel } from "../../host/model/format.ts";
 import { randomHead } from "../../host/model/random-head.ts";
 import { randomModel } from "../../host/model/random-model.ts";
 import { repoPath } from "../../host/core/paths.ts";
-import { HA, HH, HO, HT, HEAD_HEADER_WORDS, HEAD_OP_WORDS, HEAD_PLAN_MAGIC, HEAD_STATE_TENSOR_WORDS, HEAD_TENSOR_WORDS, OP_KIND } from "../../host/build/memory-map/head-plan-layout.ts";
+import {
+  HA,
+  HH,
+  HO,
+  HT,
+  HEAD_HEADER_WORDS,
+  HEAD_OP_WORDS,
+  HEAD_PLAN_MAGIC,
+  HEAD_STATE_TENSOR_WORDS,
+  HEAD_TENSOR_WORDS,
+  OP_KIND,
+} from "../../host/build/memory-map/head-plan-layout.ts";
 import { TidepoolError } from "../../host/core/errors.ts";
 
 describe("split-head model file (version 2)", () => {
@@ -31,11 +42,15 @@ describe("split-head model file (version 2)", () => {
 
   it("refuses corrupt and inconsistent heads, naming the op", () => {
     const bytes = writeHeadModel(randomHead({ seed: 4 }));
-    const bad = bytes.slice(); bad[40] ^= 1;
+    const bad = bytes.slice();
+    bad[40] ^= 1;
     expect(() => readHeadModel(bad)).toThrow(/CRC mismatch/);
     const head = randomHead({ seed: 4 });
     (head.ops[9] as { inputs: number[] }).inputs = [6, 12];
-    try { writeHeadModel(head); expect.unreachable(); } catch (e) {
+    try {
+      writeHeadModel(head);
+      expect.unreachable();
+    } catch (e) {
       expect(e).toBeInstanceOf(TidepoolError);
       expect((e as TidepoolError).exitCode).toBe(2);
       expect((e as Error).message).toMatch(/op 9 \(add_9\): reads tensor 12, which is not computed before it/);
@@ -46,8 +61,21 @@ describe("split-head model file (version 2)", () => {
     const src = readFileSync(repoPath("assembly", "head-plan.ts"), "utf8");
     const dev = new Map([...src.matchAll(/^export const (\w+): i32 = (-?(?:0x)?[0-9a-fA-F]+);/gm)].map((m) => [m[1], Number(m[2])]));
     const snake = (s: string) => s.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
-    const host: Record<string, number> = { HEAD_PLAN_MAGIC, HEAD_HEADER_WORDS, HEAD_TENSOR_WORDS, HEAD_OP_WORDS, HEAD_STATE_TENSOR_WORDS, OP_CONV: OP_KIND.conv, OP_ADD: OP_KIND.add };
-    for (const [prefix, table] of [["HH", HH], ["HT", HT], ["HO", HO], ["HA", HA]] as const)
+    const host: Record<string, number> = {
+      HEAD_PLAN_MAGIC,
+      HEAD_HEADER_WORDS,
+      HEAD_TENSOR_WORDS,
+      HEAD_OP_WORDS,
+      HEAD_STATE_TENSOR_WORDS,
+      OP_CONV: OP_KIND.conv,
+      OP_ADD: OP_KIND.add,
+    };
+    for (const [prefix, table] of [
+      ["HH", HH],
+      ["HT", HT],
+      ["HO", HO],
+      ["HA", HA],
+    ] as const)
       for (const [k, v] of Object.entries(table)) if (dev.has(`${prefix}_${snake(k)}`)) host[`${prefix}_${snake(k)}`] = v;
     for (const [k, v] of dev) expect(host[k], k).toBe(v);
     expect(dev.size).toBe(Object.keys(host).length);

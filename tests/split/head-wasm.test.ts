@@ -17,7 +17,10 @@ function expectSame(head: HeadModel, dev: HeadInstance, w: number, h: number, fo
   const got = dev.run(frame, w, h, format);
   const want = referenceHead(head, frame, w, h, format).at(-1)!;
   expect([got.width, got.height, got.channels]).toEqual([want.width, want.height, want.channels]);
-  expect(got.data.findIndex((v, i) => v !== want.data[i]), "first mismatching element").toBe(-1);
+  expect(
+    got.data.findIndex((v, i) => v !== want.data[i]),
+    "first mismatching element",
+  ).toBe(-1);
   return want;
 }
 
@@ -35,7 +38,12 @@ describe("split head: WASM equals the TypeScript reference", () => {
     it(`MobileNetV2-like head (conv, depthwise s1/s2, pointwise, residual adds), ${format}`, async () => {
       const head = randomHead({ seed: 3 + format.length });
       const dev = await HeadInstance.load((await buildHead({ board: "k210", head, width: 45, height: 37, format })).wasm);
-      for (const [w, h, seed] of [[45, 37, 1], [31, 23, 2], [17, 9, 3], [8, 8, 4]] as const) {
+      for (const [w, h, seed] of [
+        [45, 37, 1],
+        [31, 23, 2],
+        [17, 9, 3],
+        [8, 8, 4],
+      ] as const) {
         const out = expectSame(head, dev, w, h, format, seed);
         const distinct = new Set(out.data).size;
         expect(distinct, "the split tensor is not degenerate").toBeGreaterThan(10);
@@ -43,9 +51,16 @@ describe("split head: WASM equals the TypeScript reference", () => {
     });
 
   it("a skip branch held far behind the main branch, and a grey 1-channel head", async () => {
-    for (const [head, format] of [[randomHead({ seed: 11, specs: LONG_SKIP }), "rgb888"], [randomHead({ seed: 12, inputChannels: 1 }), "rgb565"]] as const) {
+    for (const [head, format] of [
+      [randomHead({ seed: 11, specs: LONG_SKIP }), "rgb888"],
+      [randomHead({ seed: 12, inputChannels: 1 }), "rgb565"],
+    ] as const) {
       const dev = await HeadInstance.load((await buildHead({ board: "k210", head, width: 29, height: 33, format })).wasm);
-      for (const [w, h, seed] of [[29, 33, 5], [13, 19, 6]] as const) expectSame(head, dev, w, h, format, seed);
+      for (const [w, h, seed] of [
+        [29, 33, 5],
+        [13, 19, 6],
+      ] as const)
+        expectSame(head, dev, w, h, format, seed);
     }
   });
 
@@ -57,7 +72,11 @@ describe("split head: WASM equals the TypeScript reference", () => {
     expect(rows).toBeLessThan(whole.map.ringRows.at(-1)!);
     expect(streamed.map.arenaBytes).toBeLessThan(whole.map.arenaBytes);
     const dev = await HeadInstance.load(streamed.wasm);
-    for (const [w, h, seed] of [[45, 37, 7], [21, 30, 8]] as const) expectSame(head, dev, w, h, "rgb565", seed);
+    for (const [w, h, seed] of [
+      [45, 37, 7],
+      [21, 30, 8],
+    ] as const)
+      expectSame(head, dev, w, h, "rgb565", seed);
   });
 
   it("rings hold only the rows the schedule needs; the add's skip ring covers the lag", () => {

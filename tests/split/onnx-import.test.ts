@@ -26,7 +26,10 @@ const onnx = new Uint8Array(readFileSync(DEFAULT_SPLIT_ONNX));
 describe("ONNX importer (int8 MobileNetV2)", () => {
   let r: ImportResult;
   let dir: string;
-  beforeAll(() => { r = importOnnxHead(onnx, { split: 3 }); dir = mkdtempSync(join(tmpdir(), "tp-split-")); });
+  beforeAll(() => {
+    r = importOnnxHead(onnx, { split: 3 });
+    dir = mkdtempSync(join(tmpdir(), "tp-split-"));
+  });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it("maps the stem and the first inverted-residual blocks, with the residual add of block 3", () => {
@@ -61,15 +64,40 @@ describe("ONNX importer (int8 MobileNetV2)", () => {
   });
 
   it("refuses what it cannot map, naming the node and why", () => {
-    const mutate = (edit: (m: ReturnType<typeof decodeOnnx>) => void) => { const m = decodeOnnx(onnx); edit(m); return encodeOnnx(m); };
+    const mutate = (edit: (m: ReturnType<typeof decodeOnnx>) => void) => {
+      const m = decodeOnnx(onnx);
+      edit(m);
+      return encodeOnnx(m);
+    };
     const conv2 = (m: ReturnType<typeof decodeOnnx>) => m.graph.node.find((n) => n.name === "Conv_2_quant")!;
-    expect(() => importOnnxHead(mutate((m) => { conv2(m).attribute.find((a) => a.name === "dilations")!.ints = [2, 2]; }), { split: 1 }))
-      .toThrow(/node "Conv_2_quant" \(QLinearConv\): dilations 2,2/);
-    expect(() => importOnnxHead(mutate((m) => { conv2(m).op_type = "QLinearMul"; }), { split: 1 }))
-      .toThrow(/node "Conv_2_quant" \(QLinearMul\): operator QLinearMul is not mapped/);
-    expect(() => importOnnxHead(mutate((m) => { conv2(m).attribute.find((a) => a.name === "group")!.i = 4; }), { split: 1 }))
-      .toThrow(/node "Conv_2_quant" \(QLinearConv\): group 4 with 32 input and 32 output channels/);
-    try { importOnnxHead(onnx, { split: 18 }); expect.unreachable(); } catch (e) {
+    expect(() =>
+      importOnnxHead(
+        mutate((m) => {
+          conv2(m).attribute.find((a) => a.name === "dilations")!.ints = [2, 2];
+        }),
+        { split: 1 },
+      ),
+    ).toThrow(/node "Conv_2_quant" \(QLinearConv\): dilations 2,2/);
+    expect(() =>
+      importOnnxHead(
+        mutate((m) => {
+          conv2(m).op_type = "QLinearMul";
+        }),
+        { split: 1 },
+      ),
+    ).toThrow(/node "Conv_2_quant" \(QLinearMul\): operator QLinearMul is not mapped/);
+    expect(() =>
+      importOnnxHead(
+        mutate((m) => {
+          conv2(m).attribute.find((a) => a.name === "group")!.i = 4;
+        }),
+        { split: 1 },
+      ),
+    ).toThrow(/node "Conv_2_quant" \(QLinearConv\): group 4 with 32 input and 32 output channels/);
+    try {
+      importOnnxHead(onnx, { split: 18 });
+      expect.unreachable();
+    } catch (e) {
       expect((e as Error).message).toMatch(/QLinearGlobalAveragePool is not mapped on the device .*17 inverted-residual blocks mapped before it/);
       expect((e as { exitCode: number }).exitCode).toBe(2);
     }

@@ -29,7 +29,8 @@ describe("split computing end to end", () => {
 
   it("refuses a tensor that does not cut the graph (a residual branch still needs an earlier tensor)", () => {
     // 498_quantized is block 3's projection; its QLinearAdd still reads the block input 489_quantized.
-    expect(() => tailOnnx(onnx, "498_quantized", { channels: 24, height: 56, width: 56 }))
-      .toThrow(/node "Add_15_quant" after the split reads "489_quantized", computed before it/);
+    expect(() => tailOnnx(onnx, "498_quantized", { channels: 24, height: 56, width: 56 })).toThrow(
+      /node "Add_15_quant" after the split reads "489_quantized", computed before it/,
+    );
   });
 });

@@ -42,7 +42,8 @@ describe("import layering", () => {
     const upward: string[] = [];
     for (const f of files) {
       for (const target of importsOf(f)) {
-        const from = stageOf(f), to = stageOf(target);
+        const from = stageOf(f),
+          to = stageOf(target);
         if (to < 0 || to > from) upward.push(`${f} -> ${target}`);
       }
     }

@@ -19,11 +19,11 @@ describe.skipIf(!hasTorch)("MobileNetV2 teacher", () => {
     expect(r.code, r.out).toBe(0);
     expect(r.out).toMatch(/OK: top-1 agreement \d\.\d+ >= 0.9 on 24 images/);
     expect(r.out).not.toMatch(/FAIL/);
-  }, 300_000);
+  });
 
   it("names a missing classifier file", async () => {
     const r = await check(["--n", "2", "--per-op", "0", "--model", "/nonexistent/mobilenet.onnx"]);
     expect(r.code).not.toBe(0);
     expect(r.out).toMatch(/\/nonexistent\/mobilenet.onnx/);
-  }, 120_000);
+  });
 });

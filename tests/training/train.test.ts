@@ -29,8 +29,22 @@ function train(config: object, extra: string[] = []): Promise<Ran> {
 const run = join(tmp, "run");
 const models = join(tmp, "models");
 const base = {
-  run_dir: run, seed: 3, batch: 2, crop: 96, lr: 0.001, lambda: 0.1, threads: 1, log_every: 2, checkpoint_every: 2, calibrate_steps: 2,
-  encoder: [[8, 3, 2, 1], [8, 3, 2, 1], [6, 3, 2, 1]], decoder: { width: 16, blocks: 1, up: [8, 8, 4], up_blocks: [0, 0, 0] },
+  run_dir: run,
+  seed: 3,
+  batch: 2,
+  crop: 96,
+  lr: 0.001,
+  lambda: 0.1,
+  threads: 1,
+  log_every: 2,
+  checkpoint_every: 2,
+  calibrate_steps: 2,
+  encoder: [
+    [8, 3, 2, 1],
+    [8, 3, 2, 1],
+    [6, 3, 2, 1],
+  ],
+  decoder: { width: 16, blocks: 1, up: [8, 8, 4], up_blocks: [0, 0, 0] },
   export: { dir: models, images: 40 },
 };
 
@@ -50,7 +64,11 @@ describe.skipIf(!hasTorch)("npm run train (Debian python3-torch)", () => {
 
     const bytes = readFileSync(join(models, "default.tpm"));
     const model = readModel(bytes, "exported model");
-    expect(model.layers.map((l) => [l.outChannels, l.kernel, l.stride])).toEqual([[8, 3, 2], [8, 3, 2], [6, 3, 2]]);
+    expect(model.layers.map((l) => [l.outChannels, l.kernel, l.stride])).toEqual([
+      [8, 3, 2],
+      [8, 3, 2],
+      [6, 3, 2],
+    ]);
     expect(model.entropy).toBeTruthy();
     expect(model.meta.steps).toBe(4);
     expect(existsSync(join(models, "codec-weights.pt"))).toBe(true);
@@ -69,13 +87,24 @@ describe.skipIf(!hasTorch)("npm run train (Debian python3-torch)", () => {
     const img = await dec.decode(latent, new Uint8Array(latent.data.length).fill(1), model);
     expect([img.width, img.height]).toEqual([latent.width * 8, latent.height * 8]);
     await dec.close();
-  }, 300_000);
+  });
 
   it("the task-aware stage starts from the exported weights, keeps the encoder, and exports only a decoder", async () => {
     const tpm = readFileSync(join(models, "default.tpm"));
     const task = {
-      run_dir: join(tmp, "task"), init_from: join(models, "codec-weights.pt"), freeze_encoder: true, seed: 4, steps: 2, batch: 2, crop: 96,
-      lr: 0.0003, lambda: 0, threads: 1, log_every: 1, checkpoint_every: 2, task: { weight: 0.1, temperature: 2 },
+      run_dir: join(tmp, "task"),
+      init_from: join(models, "codec-weights.pt"),
+      freeze_encoder: true,
+      seed: 4,
+      steps: 2,
+      batch: 2,
+      crop: 96,
+      lr: 0.0003,
+      lambda: 0,
+      threads: 1,
+      log_every: 1,
+      checkpoint_every: 2,
+      task: { weight: 0.1, temperature: 2 },
       export: { dir: models, encoder: false, decoder: "decoder-task.onnx" },
     };
     const r = await train(task);
@@ -90,15 +119,35 @@ describe.skipIf(!hasTorch)("npm run train (Debian python3-torch)", () => {
     const img = await dec.decode(latent, new Uint8Array(72).fill(1), model);
     expect([img.width, img.height]).toEqual([32, 24]);
     await dec.close();
-  }, 300_000);
+  });
 
   it("a grey stage starts from the colour weights (first layer summed), keeps the decoder, and exports a 1-channel model under its own names", async () => {
     const decoderBefore = readFileSync(join(models, "decoder.onnx"));
     const greyRun = {
-      run_dir: join(tmp, "grey"), init_from: join(models, "codec-weights.pt"), input_channels: 1, freeze_decoder: true, seed: 5, steps: 2,
-      batch: 2, crop: 96, lr: 0.0003, lambda: 0.1, threads: 1, log_every: 1, checkpoint_every: 2, calibrate_steps: 1,
-      export: { dir: models, images: 40, model: "default-grey.tpm", decoder: null, golden: "golden/latents-grey.json",
-        stats: "latent-stats-grey.json", weights: "codec-weights-grey.pt", name: "test-grey" },
+      run_dir: join(tmp, "grey"),
+      init_from: join(models, "codec-weights.pt"),
+      input_channels: 1,
+      freeze_decoder: true,
+      seed: 5,
+      steps: 2,
+      batch: 2,
+      crop: 96,
+      lr: 0.0003,
+      lambda: 0.1,
+      threads: 1,
+      log_every: 1,
+      checkpoint_every: 2,
+      calibrate_steps: 1,
+      export: {
+        dir: models,
+        images: 40,
+        model: "default-grey.tpm",
+        decoder: null,
+        golden: "golden/latents-grey.json",
+        stats: "latent-stats-grey.json",
+        weights: "codec-weights-grey.pt",
+        name: "test-grey",
+      },
     };
     const r = await train(greyRun);
     expect(r.code, r.out).toBe(0);
@@ -116,7 +165,7 @@ describe.skipIf(!hasTorch)("npm run train (Debian python3-torch)", () => {
       const got = enc.encode(new Uint8Array(Buffer.from(format === "gray8" ? v.gray8 : v.rgb888, "base64")), v.width, v.height, format);
       expect(Buffer.from(got.data).equals(Buffer.from(v.latent.symbols, "base64")), `${v.image} ${format}`).toBe(true);
     }
-  }, 300_000);
+  });
 
   it("refuses a decoder-only export whose encoder no longer matches the golden latents", async () => {
     const other = join(tmp, "other-models");
@@ -124,21 +173,35 @@ describe.skipIf(!hasTorch)("npm run train (Debian python3-torch)", () => {
     expect(a.code, a.out).toBe(0);
     // A task stage initialised from the first run but exported next to the second run's golden vectors.
     const bad = await train({
-      run_dir: join(tmp, "task-bad"), init_from: join(models, "codec-weights.pt"), freeze_encoder: true, seed: 4, steps: 1, batch: 2, crop: 96,
-      lr: 0.0003, lambda: 0, threads: 1, log_every: 1, checkpoint_every: 1, export: { dir: other, encoder: false, decoder: "decoder-task.onnx" },
+      run_dir: join(tmp, "task-bad"),
+      init_from: join(models, "codec-weights.pt"),
+      freeze_encoder: true,
+      seed: 4,
+      steps: 1,
+      batch: 2,
+      crop: 96,
+      lr: 0.0003,
+      lambda: 0,
+      threads: 1,
+      log_every: 1,
+      checkpoint_every: 1,
+      export: { dir: other, encoder: false, decoder: "decoder-task.onnx" },
     });
     expect(bad.code).not.toBe(0);
     expect(bad.out).toMatch(/does not reproduce .*latents.json/);
     expect(existsSync(join(other, "decoder-task.onnx"))).toBe(false);
-  }, 300_000);
+  });
 
   it("fails clearly on a missing or malformed config and a missing init_from", async () => {
     const missing = spawnSync(process.execPath, [repoPath("training", "run.mjs"), "--config", join(tmp, "nope.json")], { encoding: "utf8" });
-    expect(missing.status).toBe(2); expect(missing.stderr).toMatch(/nope.json not found/);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/nope.json not found/);
     writeFileSync(join(tmp, "bad.json"), "{ not json");
     const bad = spawnSync(process.execPath, [repoPath("training", "run.mjs"), "--config", join(tmp, "bad.json")], { encoding: "utf8" });
-    expect(bad.status).toBe(2); expect(bad.stderr).toMatch(/bad.json is not valid JSON/);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/bad.json is not valid JSON/);
     const r = await train({ ...base, run_dir: join(tmp, "run-init"), steps: 1, init_from: join(tmp, "absent.pt") }, ["--no-export"]);
-    expect(r.code).not.toBe(0); expect(r.out).toMatch(/init_from .*absent.pt not found/);
-  }, 120_000);
+    expect(r.code).not.toBe(0);
+    expect(r.out).toMatch(/init_from .*absent.pt not found/);
+  });
 });

@@ -37,23 +37,34 @@ export function generateKernels(model: Model, map: MemoryMap, layouts: LayerLayo
   const last = model.layers.length - 1;
   model.layers.forEach((l, i) => {
     const lay = layouts[i];
-    const K = l.kernel, S = l.stride, P = l.padding, CIN = l.inChannels, COUT = l.outChannels, R = lay.taps, L = lay.lanes;
+    const K = l.kernel,
+      S = l.stride,
+      P = l.padding,
+      CIN = l.inChannels,
+      COUT = l.outChannels,
+      R = lay.taps,
+      L = lay.lanes;
     const T = L === 2 ? "i64" : "i32";
     const IN = lay.inSigned ? "i8" : "u8";
     const WB = L === 2 ? 8 : 1; // bytes per laid-out weight
-    const W = region(map, `layer${i}.weights`), BIAS = region(map, `layer${i}.bias`), MUL = region(map, `layer${i}.requant`), SH = MUL + 4 * COUT;
+    const W = region(map, `layer${i}.weights`),
+      BIAS = region(map, `layer${i}.bias`),
+      MUL = region(map, `layer${i}.requant`),
+      SH = MUL + 4 * COUT;
     // Ring rows are padded with P zero columns either side (planArena paddedRings); RING is real column 0 of slot 0.
-    const ROWB = (map.regions.find((r) => r.name === `layer${i}.lines`)!.size) / K, RING = region(map, `layer${i}.lines`) + P * CIN;
+    const ROWB = map.regions.find((r) => r.name === `layer${i}.lines`)!.size / K,
+      RING = region(map, `layer${i}.lines`) + P * CIN;
     const ST = state + 4 * STATE_LAYER_WORDS * i;
     const isLast = i === last;
-    const LAT = region(map, "latent"), LATQ = region(map, "latent.quantizer");
-    const weight = (w: string, t: number | string) => L === 2 ? `load<i64>(${w}, ${typeof t === "number" ? t * 8 : t})` : `<i32>load<i8>(${w}, ${t})`;
-    const wConst = (addr: number) => L === 2 ? `load<i64>(${addr})` : `<i32>load<i8>(${addr})`;
+    const LAT = region(map, "latent"),
+      LATQ = region(map, "latent.quantizer");
+    const weight = (w: string, t: number | string) => (L === 2 ? `load<i64>(${w}, ${typeof t === "number" ? t * 8 : t})` : `<i32>load<i8>(${w}, ${t})`);
+    const wConst = (addr: number) => (L === 2 ? `load<i64>(${addr})` : `<i32>load<i8>(${addr})`);
 
     /** Statements that requantize, activate and store one channel's accumulator (an i32 expression without bias). */
     const emit = (co: number | string, acc: string, ox: string, px: string): string => {
       const lit = typeof co === "number";
-      const table = (base: number, value: (c: number) => number) => lit ? String(value(co as number)) : `load<i32>((${co}) << 2, ${base})`;
+      const table = (base: number, value: (c: number) => number) => (lit ? String(value(co as number)) : `load<i32>((${co}) << 2, ${base})`);
       const lines = [`const a: i32 = ${acc} + ${table(BIAS, (c) => l.bias[c])};`];
       if (lay.requant32) {
         lines.push(`const m: i32 = ${table(MUL, (c) => lay.multiplier[c])}, s: i32 = ${table(SH, (c) => lay.shift[c])};`);
@@ -76,7 +87,8 @@ export function generateKernels(model: Model, map: MemoryMap, layouts: LayerLayo
     /** Emits group `g` (a number or an expression) from the accumulator `acc`; `partial`: the group's second channel does not exist. */
     const emitGroup = (g: number | string, acc: string, ox: string, px: string, partial: boolean): string[] => {
       if (L === 1) return [emit(g, acc, ox, px)];
-      const c0 = typeof g === "number" ? 2 * g : `(${g}) << 1`, c1 = typeof g === "number" ? 2 * g + 1 : `((${g}) << 1) + 1`;
+      const c0 = typeof g === "number" ? 2 * g : `(${g}) << 1`,
+        c1 = typeof g === "number" ? 2 * g + 1 : `((${g}) << 1) + 1`;
       const lines = [`const lo: i32 = <i32>${acc};`, emit(c0, "lo", ox, px)];
       const hi = emit(c1, `<i32>((${acc} - <i64>lo) >> 32)`, ox, px);
       if (!partial) lines.push(hi);
@@ -85,16 +97,17 @@ export function generateKernels(model: Model, map: MemoryMap, layouts: LayerLayo
 
     const rowSetup = [
       `const inW = load<i32>(${ST}), inH = load<i32>(${ST + 4}), outW = load<i32>(${ST + 8}), outH = load<i32>(${ST + 12});`,
-      isLast ? `const plane = outH * outW, latRow = ${LAT} + oy * outW, dst = 0;`
+      isLast
+        ? `const plane = outH * outW, latRow = ${LAT} + oy * outW, dst = 0;`
         : `const dst = ${region(map, `layer${i + 1}.lines`) + model.layers[i + 1].padding * COUT} + (oy % ${model.layers[i + 1].kernel}) * ${map.regions.find((r) => r.name === `layer${i + 1}.lines`)!.size / model.layers[i + 1].kernel}, plane = 0, latRow = 0;`,
     ];
 
     // The row kernel.
     const xLoads: string[] = [];
-    for (let ky = 0; ky < K; ky++)
-      for (let t = 0; t < K * CIN; t++) xLoads.push(`const x${ky * K * CIN + t}: ${T} = <${T}>load<${IN}>(p${ky}, ${t});`);
+    for (let ky = 0; ky < K; ky++) for (let t = 0; t < K * CIN; t++) xLoads.push(`const x${ky * K * CIN + t}: ${T} = <${T}>load<${IN}>(p${ky}, ${t});`);
     const chain = (w: (t: number) => string) => Array.from({ length: R }, (_, t) => `x${t} * ${w(t)}`).join(" + ");
-    const fullGroups = Math.floor(COUT / L), partialGroup = COUT % L !== 0;
+    const fullGroups = Math.floor(COUT / L),
+      partialGroup = COUT % L !== 0;
     const unroll = R * lay.groups <= UNROLL_MAX_TAPS;
     const body: string[] = [];
     if (unroll) {
@@ -103,28 +116,36 @@ export function generateKernels(model: Model, map: MemoryMap, layouts: LayerLayo
         body.push(`{ const acc: ${T} = ${chain((t) => wConst(base + t * WB))};`, ...emitGroup(g, "acc", "ox", "px", g === fullGroups && partialGroup), "}");
       }
     } else {
-      body.push(`let w = ${W};`,
+      body.push(
+        `let w = ${W};`,
         `for (let g = 0; g < ${fullGroups}; g++, w += ${R * WB}) {`,
         `  const acc: ${T} = ${chain((t) => weight("w", t))};`,
         ...emitGroup("g", "acc", "ox", "px", false).map((s) => `  ${s}`),
-        "}");
+        "}",
+      );
       if (partialGroup) {
         const base = W + fullGroups * R * WB;
         body.push(`{ const acc: ${T} = ${chain((t) => wConst(base + t * WB))};`, ...emitGroup(fullGroups, "acc", "ox", "px", true), "}");
       }
     }
     const RB = region(map, `layer${i}.lines`); // slot 0 including its left zero columns
-    const zeroRows: string[] = P === 0 ? [] : [
-      `  if (oy == 0) {`,
-      `    // The zero columns either side of each ring row: rows arrive into [${P}, ${P} + inW) only, so once per frame is enough.`,
-      `    for (let s = 0; s < ${K}; s++) { memory.fill(${RB} + s * ${ROWB}, 0, ${P * CIN}); memory.fill(${RB} + s * ${ROWB} + (${P} + inW) * ${CIN}, 0, ${P * CIN}); }`,
-      `  }`,
-      `  if (y0 < 0 || y0 + ${K} > inH) {`,
-      `    // Kernel rows outside the frame read a zeroed ring slot: the slot of an outside row is never one the window or a later row needs.`,
-      ...Array.from({ length: K }, (_, ky) =>
-        `    if (y0 + ${ky} < 0 || y0 + ${ky} >= inH) { r${ky} = ${RING} + (((y0 + ${ky}) % ${K} + ${K}) % ${K}) * ${ROWB}; memory.fill(r${ky} - ${P * CIN}, 0, (inW + ${2 * P}) * ${CIN}); }`),
-      `  }`,
-    ];
+    const zeroRows: string[] =
+      P === 0
+        ? []
+        : [
+            `  if (oy == 0) {`,
+            `    // The zero columns either side of each ring row: rows arrive into [${P}, ${P} + inW) only, so once per frame is enough.`,
+            `    for (let s = 0; s < ${K}; s++) { memory.fill(${RB} + s * ${ROWB}, 0, ${P * CIN}); memory.fill(${RB} + s * ${ROWB} + (${P} + inW) * ${CIN}, 0, ${P * CIN}); }`,
+            `  }`,
+            `  if (y0 < 0 || y0 + ${K} > inH) {`,
+            `    // Kernel rows outside the frame read a zeroed ring slot: the slot of an outside row is never one the window or a later row needs.`,
+            ...Array.from(
+              { length: K },
+              (_, ky) =>
+                `    if (y0 + ${ky} < 0 || y0 + ${ky} >= inH) { r${ky} = ${RING} + (((y0 + ${ky}) % ${K} + ${K}) % ${K}) * ${ROWB}; memory.fill(r${ky} - ${P * CIN}, 0, (inW + ${2 * P}) * ${CIN}); }`,
+            ),
+            `  }`,
+          ];
     out.push(
       `function conv_layer${i}(oy: i32): void {`,
       ...rowSetup.map((s) => `  ${s}`),

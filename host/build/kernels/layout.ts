@@ -51,7 +51,8 @@ export function chooseLanes(costModel: string, runtime: RuntimeMode): Lanes {
 
 /** Largest |acc| of one output channel: |bias| + Σ|w|·max|x| (int8 input: 128, uint8 input: 255). */
 export function maxAbsAccumulator(l: ConvLayer, co: number, inSigned: boolean): number {
-  const taps = l.kernel * l.kernel * l.inChannels, xMax = inSigned ? 128 : 255;
+  const taps = l.kernel * l.kernel * l.inChannels,
+    xMax = inSigned ? 128 : 255;
   let s = 0;
   for (let i = co * taps; i < (co + 1) * taps; i++) s += Math.abs(l.weights[i]);
   return Math.abs(l.bias[co]) + s * xMax;
@@ -80,19 +81,29 @@ export function layerLayout(model: Model, i: number, lanes: Lanes): LayerLayout 
     weights = new Uint8Array(dv.buffer);
     weightsPurpose = `int8 weights as i64 pairs of output channels [${groups}][${l.kernel}][${l.kernel}][${l.inChannels}] (w[2g] + w[2g+1]<<32)`;
   }
-  const multiplier = new Int32Array(l.outChannels), shift = new Int32Array(l.outChannels);
-  let requant32 = true, maxAbsAcc = 0;
+  const multiplier = new Int32Array(l.outChannels),
+    shift = new Int32Array(l.outChannels);
+  let requant32 = true,
+    maxAbsAcc = 0;
   for (let co = 0; co < l.outChannels; co++) {
-    let m = l.multiplier[co], s = l.shift[co];
+    let m = l.multiplier[co],
+      s = l.shift[co];
     // (acc·m + 2^(s−1)) >> s is unchanged when a factor 2 moves from m into s (while s stays ≥ 1).
-    while (m !== 0 && m % 2 === 0 && s > 1) { m /= 2; s -= 1; }
+    while (m !== 0 && m % 2 === 0 && s > 1) {
+      m /= 2;
+      s -= 1;
+    }
     if (m === 0) s = 1;
-    multiplier[co] = m; shift[co] = s;
+    multiplier[co] = m;
+    shift[co] = s;
     const a = maxAbsAccumulator(l, co, inSigned);
     maxAbsAcc = Math.max(maxAbsAcc, a);
     if (a * m + 2 ** (s - 1) >= 2 ** 31 || s > 31) requant32 = false;
   }
-  if (!requant32) { multiplier.set(l.multiplier); shift.set(l.shift); }
+  if (!requant32) {
+    multiplier.set(l.multiplier);
+    shift.set(l.shift);
+  }
   return { lanes, groups, taps, weights, weightsPurpose, multiplier, shift, requant32, maxAbsAcc, inSigned };
 }
 

@@ -10,7 +10,14 @@ import { atomicWrite } from "../../core/atomic-write.ts";
 
 export const MAPS_DIR = repoPath("memory-maps");
 
-export interface BoardMapFiles { board: string; text: string; json: string; arenaBytes: number; budget: number; moduleBytes: number }
+export interface BoardMapFiles {
+  board: string;
+  text: string;
+  json: string;
+  arenaBytes: number;
+  budget: number;
+  moduleBytes: number;
+}
 
 export async function renderBoardMaps(): Promise<BoardMapFiles[]> {
   const out: BoardMapFiles[] = [];
@@ -23,7 +30,9 @@ export async function renderBoardMaps(): Promise<BoardMapFiles[]> {
       board: board.name,
       text: renderMapText(r.map, extra),
       json: JSON.stringify({ model: model.meta.name ?? "unnamed", ...mapToJson(r.map, extra) }, null, 2) + "\n",
-      arenaBytes: r.map.arenaBytes, budget: r.map.arenaBudgetBytes, moduleBytes: r.moduleBytes,
+      arenaBytes: r.map.arenaBytes,
+      budget: r.map.arenaBudgetBytes,
+      moduleBytes: r.moduleBytes,
     });
   }
   return out;
@@ -38,6 +47,12 @@ export function writeBoardMaps(maps: BoardMapFiles[]) {
 
 /** Names the boards whose committed map differs from a fresh plan. */
 export function staleBoardMaps(maps: BoardMapFiles[]): string[] {
-  const read = (f: string) => { try { return readFileSync(join(MAPS_DIR, f), "utf8"); } catch { return null; } };
+  const read = (f: string) => {
+    try {
+      return readFileSync(join(MAPS_DIR, f), "utf8");
+    } catch {
+      return null;
+    }
+  };
   return maps.filter((m) => read(`${m.board}.map`) !== m.text || read(`${m.board}.map.json`) !== m.json).map((m) => m.board);
 }

@@ -22,8 +22,18 @@ export function headRingRows(m: HeadModel, width: number, height: number, stream
   for (let h = Math.max(1, height - 4 * period - 64); h <= height; h++) heights.add(h);
   for (const h of heights) {
     let shapes: ReturnType<typeof headShapes>;
-    try { shapes = headShapes(m, width, h); } catch { continue; } // too small for the head: tp_init refuses it
-    replay(m, readers, shapes.map((s) => s.height), rows, perPush);
+    try {
+      shapes = headShapes(m, width, h);
+    } catch {
+      continue;
+    } // too small for the head: tp_init refuses it
+    replay(
+      m,
+      readers,
+      shapes.map((s) => s.height),
+      rows,
+      perPush,
+    );
   }
   rows[m.ops.length] = streamOutput ? perPush.max : headShapes(m, width, height)[m.ops.length].height;
   return rows;
@@ -32,7 +42,9 @@ export function headRingRows(m: HeadModel, width: number, height: number, stream
 /** The ops that read each tensor, in op order (the device visits them in this order). */
 function readersOf(m: HeadModel): number[][] {
   const readers: number[][] = Array.from({ length: m.ops.length + 1 }, () => []);
-  m.ops.forEach((op, o) => { for (const t of new Set(op.op === "conv" ? [op.input] : op.inputs)) readers[t].push(o); });
+  m.ops.forEach((op, o) => {
+    for (const t of new Set(op.op === "conv" ? [op.input] : op.inputs)) readers[t].push(o);
+  });
   return readers;
 }
 
@@ -68,7 +80,9 @@ function replay(m: HeadModel, readers: number[][], heights: number[], need: numb
       rowProduced(o + 1);
     }
   };
-  const rowProduced = (t: number) => { for (const o of readers[t]) advance(o); };
+  const rowProduced = (t: number) => {
+    for (const o of readers[t]) advance(o);
+  };
   for (let y = 0; y < heights[0]; y++) {
     const before = produced[n];
     produced[0] = y + 1;

@@ -24,16 +24,28 @@ export function bitstreamRegions(model: Model, width: number, height: number): E
   const blocks = Math.ceil(lat.width / t.blockWidth) * Math.ceil(lat.height / t.blockHeight);
   const contexts = t.channels.reduce((n, c) => n + c.cum.length, 0);
   return [
-    { name: REGION_TABLES, kind: "weights", size: DESCRIPTOR_BYTES + model.entropy.length, purpose: `packetizer descriptor + ENTR tables: ${contexts} contexts over ${t.channels.length} ch, ${t.blockWidth}x${t.blockHeight} blocks (read-only)` },
+    {
+      name: REGION_TABLES,
+      kind: "weights",
+      size: DESCRIPTOR_BYTES + model.entropy.length,
+      purpose: `packetizer descriptor + ENTR tables: ${contexts} contexts over ${t.channels.length} ch, ${t.blockWidth}x${t.blockHeight} blocks (read-only)`,
+    },
     { name: REGION_ORDER, kind: "scratch", size: 2 * blocks, purpose: `permuted order of the ${blocks} blocks of the channel being sent (u16 each)` },
-    { name: REGION_PACKET, kind: "output", size: PACKET_BUFFER_BYTES, purpose: `one packet being built: up to ${MAX_PACKET_BYTES} B plus header slack and flush room` },
+    {
+      name: REGION_PACKET,
+      kind: "output",
+      size: PACKET_BUFFER_BYTES,
+      purpose: `one packet being built: up to ${MAX_PACKET_BYTES} B plus header slack and flush room`,
+    },
   ];
 }
 
 /** The initialised block (descriptor + tables) at its planned offset, or null when the map has no bitstream. */
 export function bitstreamInit(model: Model, map: MemoryMap): { offset: number; bytes: Uint8Array } | null {
   const region = (name: string) => map.regions.find((r) => r.name === name);
-  const tables = region(REGION_TABLES), order = region(REGION_ORDER), packet = region(REGION_PACKET);
+  const tables = region(REGION_TABLES),
+    order = region(REGION_ORDER),
+    packet = region(REGION_PACKET);
   if (!tables || !order || !packet || !model.entropy) return null;
   const bytes = new Uint8Array(tables.size);
   const dv = new DataView(bytes.buffer);

@@ -15,7 +15,9 @@ export function renderMapText(map: MemoryMap, extra: { moduleBytes?: number; sta
   const byKind = new Map<string, number>();
   for (const r of map.regions) byKind.set(r.kind, (byKind.get(r.kind) ?? 0) + r.size);
   lines.push("", "  totals by kind: " + [...byKind].map(([k, v]) => `${k} ${v}`).join(", "));
-  lines.push(`  arena: ${map.arenaBytes} bytes of ${map.arenaBudgetBytes} budget (${map.headroomBytes} bytes headroom, ${(100 * map.arenaBytes / map.arenaBudgetBytes).toFixed(1)}% used)`);
+  lines.push(
+    `  arena: ${map.arenaBytes} bytes of ${map.arenaBudgetBytes} budget (${map.headroomBytes} bytes headroom, ${((100 * map.arenaBytes) / map.arenaBudgetBytes).toFixed(1)}% used)`,
+  );
   if (extra.staticDataBytes !== undefined) lines.push(`  AssemblyScript static data after the arena: ${extra.staticDataBytes} bytes`);
   if (extra.memoryPages !== undefined) lines.push(`  linear memory: ${extra.memoryPages} page(s) of 64 KiB, fixed (no memory.grow)`);
   if (extra.moduleBytes !== undefined) lines.push(`  module: ${extra.moduleBytes} bytes`);

@@ -18,9 +18,16 @@ export const NATIVE_CACHE = repoPath("build", ".cache", "native");
 const BUILD_FORMAT = 3;
 
 /** Berkeley sizes (bytes) as size(1) prints them: text includes read-only data. */
-export interface SectionSizes { text: number; data: number; bss: number }
+export interface SectionSizes {
+  text: number;
+  data: number;
+  bss: number;
+}
 /** size -A split of an object's text: instructions vs read-only data (for the module: weights, tables). */
-export interface CodeSplit { code: number; constants: number }
+export interface CodeSplit {
+  code: number;
+  constants: number;
+}
 
 export interface NativeBuild {
   target: NativeTarget["name"];
@@ -49,8 +56,9 @@ export interface NativeBuild {
 }
 
 function nativeSources(dir = NATIVE_DIR): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? nativeSources(join(dir, e.name)) : [join(dir, e.name)]).sort();
+  return readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? nativeSources(join(dir, e.name)) : [join(dir, e.name)]))
+    .sort();
 }
 
 function parseSize(out: string, what: string): SectionSizes {
@@ -60,7 +68,8 @@ function parseSize(out: string, what: string): SectionSizes {
 }
 
 function parseSplit(out: string): CodeSplit {
-  let code = 0, constants = 0;
+  let code = 0,
+    constants = 0;
   for (const line of out.split("\n")) {
     const [name, size] = line.trim().split(/\s+/);
     if (!name || !/^\d+$/.test(size ?? "")) continue;
@@ -78,7 +87,8 @@ function symbolAddress(nmOut: string, name: string): number {
 }
 
 /** Symbols the module object may need from outside: the runtime and the C compiler's helpers. */
-const RUNTIME_SYMBOLS = /^(wasm_rt_\w+|memcpy|memmove|memset|__assert_func|__assert_fail|abort|__aeabi_\w+|__\w+di3|__\w+si2|__\w+di2|__clz\w+|__ctz\w+|__popcount\w+|__mul\w+|__div\w+|__mod\w+|__udiv\w+|__umod\w+|__ashl\w+|__ashr\w+|__lshr\w+)$/;
+const RUNTIME_SYMBOLS =
+  /^(wasm_rt_\w+|memcpy|memmove|memset|__assert_func|__assert_fail|abort|__aeabi_\w+|__\w+di3|__\w+si2|__\w+di2|__clz\w+|__ctz\w+|__popcount\w+|__mul\w+|__div\w+|__mod\w+|__udiv\w+|__umod\w+|__ashl\w+|__ashr\w+|__lshr\w+)$/;
 
 export function buildNative(opts: { wasm: Uint8Array; target: NativeTarget; boundsChecks: BoundsChecks; workload: NativeWorkload }): NativeBuild {
   const { wasm, target, boundsChecks, workload } = opts;
@@ -89,14 +99,18 @@ export function buildNative(opts: { wasm: Uint8Array; target: NativeTarget; boun
   h.update(wasm);
   h.update(JSON.stringify({ format: BUILD_FORMAT, target: target.name, boundsChecks, workload, versions, cflags: target.cflags, ld: target.ldflags("") }));
   h.update(readFileSync(header));
-  for (const f of nativeSources()) { h.update(relative(NATIVE_DIR, f)); h.update(readFileSync(f)); }
+  for (const f of nativeSources()) {
+    h.update(relative(NATIVE_DIR, f));
+    h.update(readFileSync(f));
+  }
   const key = h.digest("hex").slice(0, 24);
   const dir = join(NATIVE_CACHE, `${target.name}-${workload}-${boundsChecks}-${key}`);
   const meta = join(dir, "build.json");
   if (existsSync(meta)) return JSON.parse(readFileSync(meta, "utf8")) as NativeBuild;
 
   const limits = memoryLimits(wasm);
-  if (!limits || limits.maximum === null) throw new FailureError("native-build", "module memory has no maximum: the native runtime needs a fixed linear memory");
+  if (!limits || limits.maximum === null)
+    throw new FailureError("native-build", "module memory has no maximum: the native runtime needs a fixed linear memory");
   const linearMemoryBytes = limits.maximum * 65536;
 
   mkdirSync(NATIVE_CACHE, { recursive: true });
@@ -109,7 +123,25 @@ export function buildNative(opts: { wasm: Uint8Array; target: NativeTarget; boun
     copyFileSync(header, join(tmp, "wasm-rt.h"));
     const hasPacketizer = readFileSync(join(tmp, "module.h"), "utf8").includes("Z_tpZ_tp_pk_begin(");
     const cc = (src: string, obj: string, extra: string[]) =>
-      run(target.cc, [...target.cflags, "-I", tmp, "-I", join(NATIVE_DIR, "runtime"), "-I", join(NATIVE_DIR, "lib"), `-DTP_MEMORY_BYTES=${linearMemoryBytes}`, ...extra, "-c", src, "-o", obj], { cwd: tmp });
+      run(
+        target.cc,
+        [
+          ...target.cflags,
+          "-I",
+          tmp,
+          "-I",
+          join(NATIVE_DIR, "runtime"),
+          "-I",
+          join(NATIVE_DIR, "lib"),
+          `-DTP_MEMORY_BYTES=${linearMemoryBytes}`,
+          ...extra,
+          "-c",
+          src,
+          "-o",
+          obj,
+        ],
+        { cwd: tmp },
+      );
     const bounds = boundsCheckFlags(boundsChecks);
     cc("module.c", "module.o", bounds);
     cc(join(NATIVE_DIR, "runtime", "wasm-rt-bare.c"), "runtime.o", bounds);
@@ -118,30 +150,46 @@ export function buildNative(opts: { wasm: Uint8Array; target: NativeTarget; boun
     // The C library API (what a board runtime links): encoder modules only.
     const api = workload === "encoder" ? ["api.o"] : [];
     if (api.length) cc(join(NATIVE_DIR, "lib", "tidepool_native.c"), "api.o", [...bounds, ...features]);
-    const startup = target.startup.map((s, i) => { const o = `startup${i}.o`; cc(join(NATIVE_DIR, s), o, []); return o; });
+    const startup = target.startup.map((s, i) => {
+      const o = `startup${i}.o`;
+      cc(join(NATIVE_DIR, s), o, []);
+      return o;
+    });
 
-    const undefinedSyms = run(target.nm, ["-u", "module.o"], { cwd: tmp }).split("\n").map((l) => l.trim().split(/\s+/).pop()!).filter(Boolean);
+    const undefinedSyms = run(target.nm, ["-u", "module.o"], { cwd: tmp })
+      .split("\n")
+      .map((l) => l.trim().split(/\s+/).pop()!)
+      .filter(Boolean);
     const imports = undefinedSyms.filter((s) => !RUNTIME_SYMBOLS.test(s));
-    if (imports.length) throw new FailureError("native-build", `module needs ${imports.join(", ")}, which the bare-metal runtime does not provide (a module import?)`);
+    if (imports.length)
+      throw new FailureError("native-build", `module needs ${imports.join(", ")}, which the bare-metal runtime does not provide (a module import?)`);
 
     run(target.cc, [...startup, "main.o", ...api, "module.o", "runtime.o", ...target.ldflags(NATIVE_DIR), "-o", "firmware.elf"], { cwd: tmp });
     run(target.ar, ["rcs", "libtidepool.a", ...api, "module.o", "runtime.o"], { cwd: tmp });
     const nmOut = run(target.nm, ["firmware.elf"], { cwd: tmp });
     const build: NativeBuild = {
-      target: target.name, boundsChecks, workload, dir,
-      elf: join(dir, "firmware.elf"), library: join(dir, "libtidepool.a"), header: join(dir, "module.h"),
+      target: target.name,
+      boundsChecks,
+      workload,
+      dir,
+      elf: join(dir, "firmware.elf"),
+      library: join(dir, "libtidepool.a"),
+      header: join(dir, "module.h"),
       markers: { on: symbolAddress(nmOut, "tp_count_on"), off: symbolAddress(nmOut, "tp_count_off"), cut: symbolAddress(nmOut, "tp_count_cut") },
-      hasPacketizer, linearMemoryBytes,
+      hasPacketizer,
+      linearMemoryBytes,
       moduleSizes: parseSize(run(target.size, ["module.o"], { cwd: tmp }), "module.o"),
       moduleSplit: parseSplit(run(target.size, ["-A", "module.o"], { cwd: tmp })),
       runtimeSizes: parseSize(run(target.size, ["runtime.o"], { cwd: tmp }), "runtime.o"),
       apiSizes: api.length ? parseSize(run(target.size, ["api.o"], { cwd: tmp }), "api.o") : { text: 0, data: 0, bss: 0 },
       firmwareSizes: parseSize(run(target.size, ["firmware.elf"], { cwd: tmp }), "firmware.elf"),
-      wasm2c: versions.wasm2c, cc: versions.cc,
+      wasm2c: versions.wasm2c,
+      cc: versions.cc,
     };
     writeFileSync(join(tmp, "build.json"), JSON.stringify(build, null, 2) + "\n");
-    try { renameSync(tmp, dir); }
-    catch (e) {
+    try {
+      renameSync(tmp, dir);
+    } catch (e) {
       // Another process finished the same build first: keep its copy.
       if (!existsSync(meta)) throw e;
       rmSync(tmp, { recursive: true, force: true });

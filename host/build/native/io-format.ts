@@ -31,11 +31,25 @@ export function encodeInput(inp: NativeInput): Uint8Array {
   const frameBytes = inp.frames.reduce((n, f) => n + f.length, 0);
   const buf = new Uint8Array(HEADER_WORDS * 4 + frameBytes);
   const v = new DataView(buf.buffer);
-  const words = [IN_MAGIC, inp.workload === "jpeg" ? 1 : 0, inp.width, inp.height, inp.format, inp.frames.length,
-    inp.packetBytes ?? 0, inp.budgetBytes ?? 0x7fffffff, inp.channels ?? 0, inp.quality ?? 0, inp.imageId ?? 0];
+  const words = [
+    IN_MAGIC,
+    inp.workload === "jpeg" ? 1 : 0,
+    inp.width,
+    inp.height,
+    inp.format,
+    inp.frames.length,
+    inp.packetBytes ?? 0,
+    inp.budgetBytes ?? 0x7fffffff,
+    inp.channels ?? 0,
+    inp.quality ?? 0,
+    inp.imageId ?? 0,
+  ];
   words.forEach((w, i) => v.setUint32(4 * i, w >>> 0, true));
   let at = HEADER_WORDS * 4;
-  for (const f of inp.frames) { buf.set(f, at); at += f.length; }
+  for (const f of inp.frames) {
+    buf.set(f, at);
+    at += f.length;
+  }
   return buf;
 }
 
@@ -51,14 +65,19 @@ export interface NativeFrameResult {
 
 class Reader {
   at = 0;
-  constructor(readonly b: Uint8Array, readonly what: string) {}
+  constructor(
+    readonly b: Uint8Array,
+    readonly what: string,
+  ) {}
   u32(): number {
     if (this.at + 4 > this.b.length) throw new FailureError("native-output", `${this.what}: truncated at byte ${this.at} (the firmware stopped early)`);
     const v = this.b[this.at] | (this.b[this.at + 1] << 8) | (this.b[this.at + 2] << 16) | (this.b[this.at + 3] << 24);
     this.at += 4;
     return v >>> 0;
   }
-  i32(): number { return this.u32() | 0; }
+  i32(): number {
+    return this.u32() | 0;
+  }
   bytes(n: number): Uint8Array {
     if (this.at + n > this.b.length) throw new FailureError("native-output", `${this.what}: truncated at byte ${this.at} (the firmware stopped early)`);
     const s = this.b.slice(this.at, this.at + n);
@@ -76,9 +95,17 @@ export function decodeOutput(bytes: Uint8Array, workload: NativeWorkload, withPa
   const out: NativeFrameResult[] = [];
   for (let f = 0; f < frames; f++) {
     const status = r.i32();
-    if (status < 0) { out.push({ status }); break; }
-    if (workload === "jpeg") { out.push({ status, jpeg: r.bytes(r.u32()) }); continue; }
-    const width = r.u32(), height = r.u32(), channels = r.u32();
+    if (status < 0) {
+      out.push({ status });
+      break;
+    }
+    if (workload === "jpeg") {
+      out.push({ status, jpeg: r.bytes(r.u32()) });
+      continue;
+    }
+    const width = r.u32(),
+      height = r.u32(),
+      channels = r.u32();
     const latent = { width, height, channels, data: r.bytes(r.u32()) };
     let packets: NativeFrameResult["packets"];
     if (withPackets) {

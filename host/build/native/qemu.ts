@@ -28,17 +28,26 @@ export function runUnderQemu(build: NativeBuild, input: Uint8Array, timeoutMs = 
   try {
     writeFileSync(join(dir, "tp-in.bin"), input);
     const hex = (n: number) => `0x${n.toString(16)}`;
-    const args = [...target.qemuArgs, "-plugin", `${plugin},on=${hex(build.markers.on)},off=${hex(build.markers.off)},cut=${hex(build.markers.cut)},out=${join(dir, "counts.txt")}`, "-kernel", build.elf];
+    const args = [
+      ...target.qemuArgs,
+      "-plugin",
+      `${plugin},on=${hex(build.markers.on)},off=${hex(build.markers.off)},cut=${hex(build.markers.cut)},out=${join(dir, "counts.txt")}`,
+      "-kernel",
+      build.elf,
+    ];
     const t0 = Date.now();
     const r = spawnSync(qemu, args, { cwd: dir, encoding: "utf8", timeout: timeoutMs, maxBuffer: 16 << 20 });
     const wallMs = Date.now() - t0;
     const said = `${r.stdout ?? ""}${r.stderr ?? ""}`.trim();
     if (r.error) throw new FailureError("qemu", `${target.qemu} could not run ${build.elf}: ${r.error.message}${said ? `\n${said}` : ""}`);
     // Semihosting passes the guest's exit status only as 0/1 on Arm: the output file is the real check.
-    if (r.status !== 0) throw new FailureError("qemu", `${target.qemu} exited with ${r.status ?? r.signal} running ${build.elf}${said ? `:\n${said.slice(-2000)}` : ""}`);
-    const outFile = join(dir, "tp-out.bin"), countFile = join(dir, "counts.txt");
+    if (r.status !== 0)
+      throw new FailureError("qemu", `${target.qemu} exited with ${r.status ?? r.signal} running ${build.elf}${said ? `:\n${said.slice(-2000)}` : ""}`);
+    const outFile = join(dir, "tp-out.bin"),
+      countFile = join(dir, "counts.txt");
     if (!existsSync(outFile)) throw new FailureError("qemu", `the firmware wrote no output${said ? `:\n${said.slice(-2000)}` : ""}`);
-    if (!existsSync(countFile)) throw new FailureError("qemu", `the counting plugin wrote no counts (QEMU built without plugin support?)${said ? `\n${said.slice(-2000)}` : ""}`);
+    if (!existsSync(countFile))
+      throw new FailureError("qemu", `the counting plugin wrote no counts (QEMU built without plugin support?)${said ? `\n${said.slice(-2000)}` : ""}`);
     const lines = readFileSync(countFile, "utf8").trim().split("\n");
     const counts = lines.filter((l) => l.startsWith("count ")).map((l) => Number(l.slice(6)));
     const total = Number(lines.find((l) => l.startsWith("total "))?.slice(6));

@@ -11,8 +11,17 @@ import { decodeOutput, encodeInput, type NativeFrameResult } from "./io-format.t
 import { runUnderQemu } from "./qemu.ts";
 import { NATIVE_TARGETS, type BoundsChecks, type NativeTargetName } from "./targets.ts";
 
-export interface FrameSpec { width: number; height: number; format: PixelFormat }
-export interface PacketSpec { packetBytes: number; budgetBytes?: number; channels?: number; imageId?: number }
+export interface FrameSpec {
+  width: number;
+  height: number;
+  format: PixelFormat;
+}
+export interface PacketSpec {
+  packetBytes: number;
+  budgetBytes?: number;
+  channels?: number;
+  imageId?: number;
+}
 
 export interface NativeRun {
   build: NativeBuild;
@@ -28,64 +37,122 @@ export interface NativeRun {
 
 function checkFrames(frames: Uint8Array[], spec: FrameSpec) {
   const bytes = spec.width * spec.height * BYTES_PER_PIXEL[spec.format];
-  frames.forEach((f, i) => { if (f.length !== bytes) throw new FailureError("native-input", `frame ${i} has ${f.length} bytes, expected ${spec.width}x${spec.height} ${spec.format} = ${bytes}`); });
+  frames.forEach((f, i) => {
+    if (f.length !== bytes)
+      throw new FailureError("native-input", `frame ${i} has ${f.length} bytes, expected ${spec.width}x${spec.height} ${spec.format} = ${bytes}`);
+  });
 }
 
-export function runNativeEncoder(wasm: Uint8Array, frames: Uint8Array[], spec: FrameSpec, opts: { target: NativeTargetName; boundsChecks: BoundsChecks; packets?: PacketSpec }): NativeRun {
+export function runNativeEncoder(
+  wasm: Uint8Array,
+  frames: Uint8Array[],
+  spec: FrameSpec,
+  opts: { target: NativeTargetName; boundsChecks: BoundsChecks; packets?: PacketSpec },
+): NativeRun {
   checkFrames(frames, spec);
   const build = buildNative({ wasm, target: NATIVE_TARGETS[opts.target], boundsChecks: opts.boundsChecks, workload: "encoder" });
   const packets = opts.packets && build.hasPacketizer ? opts.packets : undefined;
   const input = encodeInput({ workload: "encoder", ...spec, format: FORMAT_CODE[spec.format], frames, ...packets });
   const q = runUnderQemu(build, input);
   const results = decodeOutput(q.output, "encoder", !!packets);
-  results.forEach((r, i) => { if (r.status < 0) throw new FailureError("native-encoder", `frame ${i} on ${opts.target}: ${describeDeviceStatus(r.status)}`); });
+  results.forEach((r, i) => {
+    if (r.status < 0) throw new FailureError("native-encoder", `frame ${i} on ${opts.target}: ${describeDeviceStatus(r.status)}`);
+  });
   const per = packets ? 2 : 1;
-  if (q.counts.length !== frames.length * per) throw new FailureError("native-count", `expected ${frames.length * per} instruction counts, the plugin recorded ${q.counts.length}`);
+  if (q.counts.length !== frames.length * per)
+    throw new FailureError("native-count", `expected ${frames.length * per} instruction counts, the plugin recorded ${q.counts.length}`);
   return {
-    build, frames: results,
+    build,
+    frames: results,
     encodeInstructions: frames.map((_, i) => q.counts[i * per]),
     packetInstructions: packets ? frames.map((_, i) => q.counts[i * per + 1]) : [],
-    totalInstructions: q.totalInstructions, qemu: q.qemu, wallMs: q.wallMs,
+    totalInstructions: q.totalInstructions,
+    qemu: q.qemu,
+    wallMs: q.wallMs,
   };
 }
 
-export function runNativeJpeg(wasm: Uint8Array, frames: Uint8Array[], spec: FrameSpec & { quality: number }, opts: { target: NativeTargetName; boundsChecks: BoundsChecks }): NativeRun {
+export function runNativeJpeg(
+  wasm: Uint8Array,
+  frames: Uint8Array[],
+  spec: FrameSpec & { quality: number },
+  opts: { target: NativeTargetName; boundsChecks: BoundsChecks },
+): NativeRun {
   checkFrames(frames, spec);
   const build = buildNative({ wasm, target: NATIVE_TARGETS[opts.target], boundsChecks: opts.boundsChecks, workload: "jpeg" });
   const q = runUnderQemu(build, encodeInput({ workload: "jpeg", ...spec, format: FORMAT_CODE[spec.format], frames }));
   const results = decodeOutput(q.output, "jpeg", false);
-  results.forEach((r, i) => { if (r.status < 0) throw new FailureError("native-jpeg", `frame ${i} on ${opts.target}: device JPEG error ${r.status}`); });
-  return { build, frames: results, encodeInstructions: q.counts, packetInstructions: [], totalInstructions: q.totalInstructions, qemu: q.qemu, wallMs: q.wallMs };
+  results.forEach((r, i) => {
+    if (r.status < 0) throw new FailureError("native-jpeg", `frame ${i} on ${opts.target}: device JPEG error ${r.status}`);
+  });
+  return {
+    build,
+    frames: results,
+    encodeInstructions: q.counts,
+    packetInstructions: [],
+    totalInstructions: q.totalInstructions,
+    qemu: q.qemu,
+    wallMs: q.wallMs,
+  };
 }
 
 const equal = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((v, i) => v === b[i]);
 
-export interface BitExactReport { bitExact: boolean; latentBytes: number; packets: number; mismatches: string[] }
+export interface BitExactReport {
+  bitExact: boolean;
+  latentBytes: number;
+  packets: number;
+  mismatches: string[];
+}
 
 /** Runs the same module in Node and compares latents (and packets) byte for byte. */
-export async function compareEncoderWithHost(wasm: Uint8Array, frames: Uint8Array[], spec: FrameSpec, native: NativeRun, packets?: PacketSpec): Promise<BitExactReport> {
+export async function compareEncoderWithHost(
+  wasm: Uint8Array,
+  frames: Uint8Array[],
+  spec: FrameSpec,
+  native: NativeRun,
+  packets?: PacketSpec,
+): Promise<BitExactReport> {
   const enc = await EncoderInstance.load(wasm);
   const mismatches: string[] = [];
-  let latentBytes = 0, packetCount = 0;
+  let latentBytes = 0,
+    packetCount = 0;
   frames.forEach((frame, i) => {
     const host = enc.encode(frame, spec.width, spec.height, spec.format);
     const n = native.frames[i].latent!;
     latentBytes += host.data.length;
-    if (n.width !== host.width || n.height !== host.height || n.channels !== host.channels) mismatches.push(`frame ${i}: latent shape ${n.channels}x${n.height}x${n.width} vs host ${host.channels}x${host.height}x${host.width}`);
+    if (n.width !== host.width || n.height !== host.height || n.channels !== host.channels)
+      mismatches.push(`frame ${i}: latent shape ${n.channels}x${n.height}x${n.width} vs host ${host.channels}x${host.height}x${host.width}`);
     else if (!equal(n.data, host.data)) mismatches.push(`frame ${i}: latent differs at byte ${n.data.findIndex((v, k) => v !== host.data[k])}`);
     const np = native.frames[i].packets;
     if (packets && np) {
-      if (np.begin < 0 || np.end < 0) { mismatches.push(`frame ${i}: native packetizer ${describeDeviceStatus(Math.min(np.begin, np.end))}`); return; }
-      const hp = devicePacketize(enc, { imageId: (packets.imageId ?? 0) + i, packetBytes: packets.packetBytes, budgetBytes: packets.budgetBytes, channels: packets.channels });
+      if (np.begin < 0 || np.end < 0) {
+        mismatches.push(`frame ${i}: native packetizer ${describeDeviceStatus(Math.min(np.begin, np.end))}`);
+        return;
+      }
+      const hp = devicePacketize(enc, {
+        imageId: (packets.imageId ?? 0) + i,
+        packetBytes: packets.packetBytes,
+        budgetBytes: packets.budgetBytes,
+        channels: packets.channels,
+      });
       packetCount += hp.packets.length;
       if (hp.packets.length !== np.packets.length) mismatches.push(`frame ${i}: ${np.packets.length} packets vs host ${hp.packets.length}`);
-      else hp.packets.forEach((p, k) => { if (!equal(p, np.packets[k])) mismatches.push(`frame ${i}: packet ${k} differs`); });
+      else
+        hp.packets.forEach((p, k) => {
+          if (!equal(p, np.packets[k])) mismatches.push(`frame ${i}: packet ${k} differs`);
+        });
     }
   });
   return { bitExact: mismatches.length === 0, latentBytes, packets: packetCount, mismatches };
 }
 
-export async function compareJpegWithHost(jpeg: JpegBuild, frames: Uint8Array[], spec: FrameSpec & { quality: number }, native: NativeRun): Promise<BitExactReport> {
+export async function compareJpegWithHost(
+  jpeg: JpegBuild,
+  frames: Uint8Array[],
+  spec: FrameSpec & { quality: number },
+  native: NativeRun,
+): Promise<BitExactReport> {
   const mismatches: string[] = [];
   let bytes = 0;
   for (let i = 0; i < frames.length; i++) {

@@ -8,8 +8,15 @@ import type { NativeTarget } from "./targets.ts";
 
 /** A tool the native build needs is not installed. Exit 1: the machine, not the input, is at fault. */
 export class MissingToolError extends TidepoolError {
-  constructor(readonly tool: string, readonly debianPackage: string) {
-    super("missing-tool", `${tool} not found: install the Debian package ${debianPackage} (apt-get install --no-install-recommends ${debianPackage})`, EXIT_FAILURE);
+  constructor(
+    readonly tool: string,
+    readonly debianPackage: string,
+  ) {
+    super(
+      "missing-tool",
+      `${tool} not found: install the Debian package ${debianPackage} (apt-get install --no-install-recommends ${debianPackage})`,
+      EXIT_FAILURE,
+    );
   }
 }
 
@@ -17,7 +24,12 @@ export function findOnPath(tool: string, skip?: (dir: string) => boolean): strin
   for (const dir of (process.env.PATH ?? "").split(delimiter)) {
     if (!dir || skip?.(dir)) continue;
     const p = join(dir, tool);
-    try { accessSync(p, constants.X_OK); return p; } catch { /* next */ }
+    try {
+      accessSync(p, constants.X_OK);
+      return p;
+    } catch {
+      /* next */
+    }
   }
   return undefined;
 }
@@ -51,7 +63,8 @@ export function requireTargetTools(t: NativeTarget, withQemu = true) {
 export function run(tool: string, args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): string {
   const r = spawnSync(tool, args, { cwd: opts.cwd, encoding: "utf8", timeout: opts.timeoutMs ?? 120_000, maxBuffer: 64 << 20 });
   if (r.error) throw new FailureError("native-tool", `${tool} could not run: ${r.error.message}`);
-  if (r.status !== 0) throw new FailureError("native-tool", `${tool} ${args.join(" ")} failed (exit ${r.status ?? r.signal}):\n${(r.stderr || r.stdout).trim().slice(-4000)}`);
+  if (r.status !== 0)
+    throw new FailureError("native-tool", `${tool} ${args.join(" ")} failed (exit ${r.status ?? r.signal}):\n${(r.stderr || r.stdout).trim().slice(-4000)}`);
   return r.stdout;
 }
 

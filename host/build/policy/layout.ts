@@ -24,7 +24,10 @@ function parts(model: Model) {
   const policy = parsePolicy(model.policy, "model PLCY section");
   const tables = modelTables(model);
   if (policy.tablesId !== tables.id)
-    throw new TidepoolError("model", `model PLCY section was trained with entropy tables 0x${policy.tablesId.toString(16)}, the model's ENTR tables are 0x${tables.id.toString(16)}: retrain the policy`);
+    throw new TidepoolError(
+      "model",
+      `model PLCY section was trained with entropy tables 0x${policy.tablesId.toString(16)}, the model's ENTR tables are 0x${tables.id.toString(16)}: retrain the policy`,
+    );
   return { policy, costs: costTable(tables) };
 }
 
@@ -34,19 +37,31 @@ export function policyRegions(model: Model): ExtraRegion[] {
   if (!p) return [];
   const size = POLICY_DESCRIPTOR_BYTES + pad4(p.costs.costs.length) + model.policy!.length;
   return [
-    { name: REGION_POLICY, kind: "weights", size, purpose: `policy descriptor + symbol costs ${p.costs.channels}x${p.costs.stride} (from ENTR) + PLCY payload ${model.policy!.length} B: ${policyFeatures(p.policy.channels)}-${p.policy.hidden}-${p.policy.channels} int8 MLP (rewritable by a policy install)` },
-    { name: REGION_POLICY_SCRATCH, kind: "scratch", size: 4 * policyScratchWords(p.policy.channels, p.policy.hidden), purpose: "features, byte shares, probabilities and hidden units of one policy run (i32 each)" },
+    {
+      name: REGION_POLICY,
+      kind: "weights",
+      size,
+      purpose: `policy descriptor + symbol costs ${p.costs.channels}x${p.costs.stride} (from ENTR) + PLCY payload ${model.policy!.length} B: ${policyFeatures(p.policy.channels)}-${p.policy.hidden}-${p.policy.channels} int8 MLP (rewritable by a policy install)`,
+    },
+    {
+      name: REGION_POLICY_SCRATCH,
+      kind: "scratch",
+      size: 4 * policyScratchWords(p.policy.channels, p.policy.hidden),
+      purpose: "features, byte shares, probabilities and hidden units of one policy run (i32 each)",
+    },
   ];
 }
 
 /** The initialised block (descriptor + costs + payload) at its planned offset, or null without a policy. */
 export function policyInit(model: Model, map: MemoryMap): { offset: number; bytes: Uint8Array } | null {
   const p = parts(model);
-  const region = map.regions.find((r) => r.name === REGION_POLICY), scratch = map.regions.find((r) => r.name === REGION_POLICY_SCRATCH);
+  const region = map.regions.find((r) => r.name === REGION_POLICY),
+    scratch = map.regions.find((r) => r.name === REGION_POLICY_SCRATCH);
   if (!p || !region || !scratch) return null;
   const bytes = new Uint8Array(region.size);
   const dv = new DataView(bytes.buffer);
-  const costsAt = POLICY_DESCRIPTOR_BYTES, sectionAt = costsAt + pad4(p.costs.costs.length);
+  const costsAt = POLICY_DESCRIPTOR_BYTES,
+    sectionAt = costsAt + pad4(p.costs.costs.length);
   const words = [POLICY_DESCRIPTOR_MAGIC, region.offset + sectionAt, model.policy!.length, region.offset + costsAt, p.costs.stride, scratch.offset];
   words.forEach((w, i) => dv.setInt32(4 * i, w, true));
   bytes.set(p.costs.costs, costsAt);

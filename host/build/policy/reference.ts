@@ -7,7 +7,11 @@ import { policyFeatures, PolicyFormatError, type Policy } from "./section.ts";
 import type { Latent } from "../../core/types.ts";
 
 /** Cost of a symbol in 1/16 bit, per channel and level: the ENTR tables' no-neighbour context (row 0). */
-export interface CostTable { channels: number; stride: number; costs: Uint8Array }
+export interface CostTable {
+  channels: number;
+  stride: number;
+  costs: Uint8Array;
+}
 
 export function costTable(tables: EntropyTables): CostTable {
   const C = tables.channels.length;
@@ -34,11 +38,16 @@ export function latentFeatures(latent: Latent, costs: CostTable): PolicyFeatures
   const { width, height, channels: C, data } = latent;
   if (C !== costs.channels) throw new PolicyFormatError(`latent has ${C} channels, the cost table ${costs.channels}`, "policy features");
   const plane = width * height;
-  const features = new Int32Array(2 * C), bits = new Array<number>(C).fill(0);
+  const features = new Int32Array(2 * C),
+    bits = new Array<number>(C).fill(0);
   for (let c = 0; c < C; c++) {
-    let b = 0, sum = 0;
+    let b = 0,
+      sum = 0;
     const row = c * costs.stride;
-    for (let i = c * plane; i < (c + 1) * plane; i++) { b += costs.costs[row + data[i]]; sum += data[i]; }
+    for (let i = c * plane; i < (c + 1) * plane; i++) {
+      b += costs.costs[row + data[i]];
+      sum += data[i];
+    }
     bits[c] = b;
     features[c] = Math.floor((b * 16) / plane);
     features[C + c] = Math.floor((sum * 256) / plane);
@@ -57,8 +66,12 @@ const clamp = (v: number, lo: number, hi: number) => (v < lo ? lo : v > hi ? hi 
 
 /** Q8 agreement estimate per level (index k − 1). */
 export function policyProbabilities(p: Policy, features: Int32Array): Int32Array {
-  const F = policyFeatures(p.channels), H = p.hidden, K = p.channels;
-  const x = new Int32Array(F), h = new Int32Array(H), out = new Int32Array(K);
+  const F = policyFeatures(p.channels),
+    H = p.hidden,
+    K = p.channels;
+  const x = new Int32Array(F),
+    h = new Int32Array(H),
+    out = new Int32Array(K);
   for (let f = 0; f < F; f++) x[f] = clamp(requantize(features[f] - p.featureOffsets[f], p.featureScales[f].multiplier, p.featureScales[f].shift), -128, 127);
   for (let j = 0; j < H; j++) {
     let acc = p.b1[j];
@@ -76,10 +89,14 @@ export function policyProbabilities(p: Policy, features: Int32Array): Int32Array
 /** The level (channels to send, minLevel..C) with the best score p_k − λ·frac_k; ties go to the smaller k. */
 export function chooseLevel(p: Policy, f: PolicyFeatures, lambdaQ8 = p.lambdaQ8): number {
   const prob = policyProbabilities(p, f.features);
-  let best = p.minLevel, bestScore = -Infinity;
+  let best = p.minLevel,
+    bestScore = -Infinity;
   for (let k = p.minLevel; k <= p.channels; k++) {
     const score = prob[k - 1] - ((lambdaQ8 * f.fraction[k - 1] + 128) >> 8);
-    if (score > bestScore) { bestScore = score; best = k; }
+    if (score > bestScore) {
+      bestScore = score;
+      best = k;
+    }
   }
   return best;
 }

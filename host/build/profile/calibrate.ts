@@ -12,8 +12,16 @@ export const GROUPS: Record<string, Category[]> = {
   control: ["br_if", "br_taken_extra", "br", "br_table", "if", "else_taken_extra", "loop", "call", "call_indirect", "return"],
 };
 
-export interface CalibrationSample { counts: Partial<Record<Category, number>>; measuredCycles: number }
-export interface Calibration { scales: Record<string, number>; rmsRelativeError: number; maxRelativeError: number; before: { rmsRelativeError: number } }
+export interface CalibrationSample {
+  counts: Partial<Record<Category, number>>;
+  measuredCycles: number;
+}
+export interface Calibration {
+  scales: Record<string, number>;
+  rmsRelativeError: number;
+  maxRelativeError: number;
+  before: { rmsRelativeError: number };
+}
 
 /** Model cycles of a sample, split by group. */
 function groupCycles(s: CalibrationSample, table: CostTable): number[] {
@@ -29,7 +37,11 @@ function leastSquares(A: number[][], y: number[], active: number[]): number[] {
     for (let r = c + 1; r < n; r++) if (Math.abs(M[r][c]) > Math.abs(M[p][c])) p = r;
     [M[c], M[p]] = [M[p], M[c]];
     if (Math.abs(M[c][c]) < 1e-300) continue;
-    for (let r = 0; r < n; r++) if (r !== c) { const f = M[r][c] / M[c][c]; for (let k = c; k <= n; k++) M[r][k] -= f * M[c][k]; }
+    for (let r = 0; r < n; r++)
+      if (r !== c) {
+        const f = M[r][c] / M[c][c];
+        for (let k = c; k <= n; k++) M[r][k] -= f * M[c][k];
+      }
   }
   return M.map((row, i) => (Math.abs(row[i]) < 1e-300 ? 0 : row[n] / row[i]));
 }
@@ -41,7 +53,10 @@ function nnls(A: number[][], y: number[]): number[] {
   while (active.length) {
     const sol = leastSquares(A, y, active);
     const worst = sol.reduce((w, v, i) => (v < sol[w] ? i : w), 0);
-    if (sol[worst] >= 0) { active.forEach((j, i) => (x[j] = sol[i])); return x; }
+    if (sol[worst] >= 0) {
+      active.forEach((j, i) => (x[j] = sol[i]));
+      return x;
+    }
     active = active.filter((_, i) => i !== worst);
   }
   return x;
@@ -51,21 +66,30 @@ export function calibrate(samples: CalibrationSample[], table: CostTable): Calib
   if (samples.length < 2) throw new Error("calibration needs at least two measured samples");
   // Rows are scaled by 1/measured so the fit minimises relative error.
   const A = samples.map((s) => groupCycles(s, table).map((v) => v / s.measuredCycles));
-  const x = nnls(A, samples.map(() => 1));
-  const rel = (scales: number[]) => samples.map((s) => {
-    const g = groupCycles(s, table);
-    return (g.reduce((sum, v, i) => sum + v * scales[i], 0) - s.measuredCycles) / s.measuredCycles;
-  });
+  const x = nnls(
+    A,
+    samples.map(() => 1),
+  );
+  const rel = (scales: number[]) =>
+    samples.map((s) => {
+      const g = groupCycles(s, table);
+      return (g.reduce((sum, v, i) => sum + v * scales[i], 0) - s.measuredCycles) / s.measuredCycles;
+    });
   const rms = (e: number[]) => Math.sqrt(e.reduce((s, v) => s + v * v, 0) / e.length);
   const after = rel(x);
   return {
     scales: Object.fromEntries(Object.keys(GROUPS).map((g, i) => [g, x[i]])),
-    rmsRelativeError: rms(after), maxRelativeError: Math.max(...after.map(Math.abs)),
+    rmsRelativeError: rms(after),
+    maxRelativeError: Math.max(...after.map(Math.abs)),
     before: { rmsRelativeError: rms(rel(x.map(() => 1))) },
   };
 }
 
-export class TimesFileError extends TidepoolError { constructor(m: string) { super("times-file", m); } }
+export class TimesFileError extends TidepoolError {
+  constructor(m: string) {
+    super("times-file", m);
+  }
+}
 
 /**
  * Reads measured times, one per profiled image, in order: a JSON array of `{ "ms": number }` or
@@ -73,7 +97,11 @@ export class TimesFileError extends TidepoolError { constructor(m: string) { sup
  */
 export function parseMeasuredTimes(text: string, where: string, expected: number): number[] {
   let data: unknown;
-  try { data = JSON.parse(text); } catch (e) { throw new TimesFileError(`${where}: not JSON (${(e as Error).message})`); }
+  try {
+    data = JSON.parse(text);
+  } catch (e) {
+    throw new TimesFileError(`${where}: not JSON (${(e as Error).message})`);
+  }
   if (!Array.isArray(data)) throw new TimesFileError(`${where}: expected a JSON array of { "ms": … } or { "encodeUs": … }`);
   if (data.length !== expected) throw new TimesFileError(`${where}: ${data.length} time(s) for ${expected} image(s); give one per image, in order`);
   return data.map((e, i) => {

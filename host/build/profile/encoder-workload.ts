@@ -18,7 +18,13 @@ export function encoderLayers(built: BuildResult): LayerWork[] {
     return s.outWidth * s.outHeight * l.outChannels * l.kernel * l.kernel * l.inChannels;
   });
   if (built.kernels.mode === "generic")
-    return [{ name: `all ${model.layers.length} layers (generic convRow)`, functions: (fn) => /(^|\/)convRow$/.test(fn), macsPerFrame: macs.reduce((a, b) => a + b, 0) }];
+    return [
+      {
+        name: `all ${model.layers.length} layers (generic convRow)`,
+        functions: (fn) => /(^|\/)convRow$/.test(fn),
+        macsPerFrame: macs.reduce((a, b) => a + b, 0),
+      },
+    ];
   return model.layers.map((l, i) => ({
     name: `layer ${i}: ${l.kernel}x${l.kernel}/${l.stride} ${l.inChannels}->${l.outChannels}`,
     functions: (fn) => LAYER_FUNCTION.exec(fn)?.[1] === String(i),
@@ -30,8 +36,13 @@ export function encoderWorkload(built: BuildResult, frames: Uint8Array[]): Workl
   const { width, height, format } = built.map;
   const rowBytes = width * BYTES_PER_PIXEL[format];
   return {
-    name: "tidepool", wasm: built.wasm, initEnd: built.map.initOffset + built.map.init.length, arenaEnd: built.map.arenaBytes,
-    pixels: width * height, frames: frames.length, layers: encoderLayers(built),
+    name: "tidepool",
+    wasm: built.wasm,
+    initEnd: built.map.initOffset + built.map.init.length,
+    arenaEnd: built.map.arenaBytes,
+    pixels: width * height,
+    frames: frames.length,
+    layers: encoderLayers(built),
     // The policy's descriptor, costs and section sit above the canary line; keep them.
     restore: [policyInit(built.model, built.map)].filter((x) => x !== null),
     run(ex, i) {

@@ -7,8 +7,12 @@ export function headWorkload(built: HeadBuildResult, frames: Uint8Array[]): Work
   const { width, height, format } = built.map;
   const rowBytes = width * BYTES_PER_PIXEL[format];
   return {
-    name: "split-head", wasm: built.wasm, initEnd: built.map.initOffset + built.map.init.length, arenaEnd: built.map.arenaBytes,
-    pixels: width * height, frames: frames.length,
+    name: "split-head",
+    wasm: built.wasm,
+    initEnd: built.map.initOffset + built.map.init.length,
+    arenaEnd: built.map.arenaBytes,
+    pixels: width * height,
+    frames: frames.length,
     run(ex, i) {
       if (ex.tp_init(width, height, FORMAT_CODE[format]) < 0) throw new Error("tp_init failed");
       const mem = new Uint8Array(ex.memory.buffer);

@@ -16,7 +16,8 @@ function cacheKey(wasm: Uint8Array, opts: InstrumentOptions): string {
 
 export async function instrumentCached(wasm: Uint8Array, opts: InstrumentOptions = {}): Promise<Instrumented> {
   const key = cacheKey(wasm, opts);
-  const wasmFile = join(CACHE_DIR, `${key}.wasm`), metaFile = join(CACHE_DIR, `${key}.json`);
+  const wasmFile = join(CACHE_DIR, `${key}.wasm`),
+    metaFile = join(CACHE_DIR, `${key}.json`);
   if (existsSync(wasmFile) && existsSync(metaFile)) {
     const meta = JSON.parse(readFileSync(metaFile, "utf8")) as Omit<Instrumented, "wasm">;
     return { ...meta, wasm: new Uint8Array(readFileSync(wasmFile)) };

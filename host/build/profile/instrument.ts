@@ -10,27 +10,58 @@ import binaryen from "binaryen";
 import { CATEGORIES, type Category, type CategoryCounts } from "./categories.ts";
 import { definedFunctionNames } from "../../core/wasm-binary.ts";
 
-export interface Segment { fn: string; counts: CategoryCounts }
+export interface Segment {
+  fn: string;
+  counts: CategoryCounts;
+}
 /** A memory.fill / memory.copy site: its bytes and their cost are counted at run time. */
-export interface BulkSite { fn: string }
-export interface Instrumented { wasm: Uint8Array; segments: Segment[]; bulkSites: BulkSite[]; functions: string[] }
+export interface BulkSite {
+  fn: string;
+}
+export interface Instrumented {
+  wasm: Uint8Array;
+  segments: Segment[];
+  bulkSites: BulkSite[];
+  functions: string[];
+}
 export type CostTable = Record<Category, number>;
 
 // The typings omit the raw C API (`_Binaryen…`), which the pass needs to edit expressions in place.
 type RawApi = { [k: `_Binaryen${string}`]: (...args: any[]) => any };
 const b = binaryen as typeof binaryen & RawApi;
 const I = {
-  Block: b.BlockId, If: b.IfId, Loop: b.LoopId, Break: b.BreakId, Switch: b.SwitchId, Call: b.CallId,
-  CallIndirect: b.CallIndirectId, LocalGet: b.LocalGetId, LocalSet: b.LocalSetId, GlobalGet: b.GlobalGetId,
-  GlobalSet: b.GlobalSetId, Load: b.LoadId, Store: b.StoreId, Const: b.ConstId, Unary: b.UnaryId,
-  Binary: b.BinaryId, Select: b.SelectId, Drop: b.DropId, Return: b.ReturnId, Nop: b.NopId,
-  Unreachable: b.UnreachableId, MemoryFill: b.MemoryFillId, MemoryCopy: b.MemoryCopyId,
-  MemorySize: b.MemorySizeId, MemoryGrow: b.MemoryGrowId,
+  Block: b.BlockId,
+  If: b.IfId,
+  Loop: b.LoopId,
+  Break: b.BreakId,
+  Switch: b.SwitchId,
+  Call: b.CallId,
+  CallIndirect: b.CallIndirectId,
+  LocalGet: b.LocalGetId,
+  LocalSet: b.LocalSetId,
+  GlobalGet: b.GlobalGetId,
+  GlobalSet: b.GlobalSetId,
+  Load: b.LoadId,
+  Store: b.StoreId,
+  Const: b.ConstId,
+  Unary: b.UnaryId,
+  Binary: b.BinaryId,
+  Select: b.SelectId,
+  Drop: b.DropId,
+  Return: b.ReturnId,
+  Nop: b.NopId,
+  Unreachable: b.UnreachableId,
+  MemoryFill: b.MemoryFillId,
+  MemoryCopy: b.MemoryCopyId,
+  MemorySize: b.MemorySizeId,
+  MemoryGrow: b.MemoryGrowId,
 };
 const MUL = new Set([b.MulInt32, b.MulInt64]);
 const DIV = new Set([b.DivSInt32, b.DivUInt32, b.RemSInt32, b.RemUInt32, b.DivSInt64, b.DivUInt64, b.RemSInt64, b.RemUInt64]);
 
-function add(c: CategoryCounts, k: Category, n = 1) { c[k] = (c[k] ?? 0) + n; }
+function add(c: CategoryCounts, k: Category, n = 1) {
+  c[k] = (c[k] ?? 0) + n;
+}
 
 function arith(info: any, kind: "unary" | "binary"): Category {
   const t = kind === "binary" ? b.getExpressionType(info.left) : b.getExpressionType(info.value);
@@ -46,32 +77,84 @@ function arith(info: any, kind: "unary" | "binary"): Category {
 function mayBranch(e: number): boolean {
   const info: any = b.getExpressionInfo(e);
   switch (info.id) {
-    case I.Break: case I.Switch: case I.Return: case I.Unreachable: return true;
-    case I.Call: case I.CallIndirect: return false;
+    case I.Break:
+    case I.Switch:
+    case I.Return:
+    case I.Unreachable:
+      return true;
+    case I.Call:
+    case I.CallIndirect:
+      return false;
   }
   return childrenOf(info).some(mayBranch);
 }
 
 function childrenOf(info: any): number[] {
   const out: number[] = [];
-  const push = (x: number | undefined | null) => { if (x) out.push(x); };
+  const push = (x: number | undefined | null) => {
+    if (x) out.push(x);
+  };
   switch (info.id) {
-    case I.Block: return [...info.children];
-    case I.If: push(info.condition); push(info.ifTrue); push(info.ifFalse); return out;
-    case I.Loop: push(info.body); return out;
-    case I.Break: push(info.condition); push(info.value); return out;
-    case I.Switch: push(info.condition); push(info.value); return out;
-    case I.Call: return [...info.operands];
-    case I.CallIndirect: return [info.target, ...info.operands];
-    case I.LocalSet: case I.GlobalSet: case I.Drop: case I.Unary: push(info.value); return out;
-    case I.Return: push(info.value); return out;
-    case I.Load: push(info.ptr); return out;
-    case I.Store: push(info.ptr); push(info.value); return out;
-    case I.Binary: push(info.left); push(info.right); return out;
-    case I.Select: push(info.ifTrue); push(info.ifFalse); push(info.condition); return out;
-    case I.MemoryFill: push(info.dest); push(info.value); push(info.size); return out;
-    case I.MemoryCopy: push(info.dest); push(info.source); push(info.size); return out;
-    case I.MemoryGrow: push(info.delta); return out;
+    case I.Block:
+      return [...info.children];
+    case I.If:
+      push(info.condition);
+      push(info.ifTrue);
+      push(info.ifFalse);
+      return out;
+    case I.Loop:
+      push(info.body);
+      return out;
+    case I.Break:
+      push(info.condition);
+      push(info.value);
+      return out;
+    case I.Switch:
+      push(info.condition);
+      push(info.value);
+      return out;
+    case I.Call:
+      return [...info.operands];
+    case I.CallIndirect:
+      return [info.target, ...info.operands];
+    case I.LocalSet:
+    case I.GlobalSet:
+    case I.Drop:
+    case I.Unary:
+      push(info.value);
+      return out;
+    case I.Return:
+      push(info.value);
+      return out;
+    case I.Load:
+      push(info.ptr);
+      return out;
+    case I.Store:
+      push(info.ptr);
+      push(info.value);
+      return out;
+    case I.Binary:
+      push(info.left);
+      push(info.right);
+      return out;
+    case I.Select:
+      push(info.ifTrue);
+      push(info.ifFalse);
+      push(info.condition);
+      return out;
+    case I.MemoryFill:
+      push(info.dest);
+      push(info.value);
+      push(info.size);
+      return out;
+    case I.MemoryCopy:
+      push(info.dest);
+      push(info.source);
+      push(info.size);
+      return out;
+    case I.MemoryGrow:
+      push(info.delta);
+      return out;
   }
   return out;
 }
@@ -98,8 +181,7 @@ export function instrument(wasm: Uint8Array, opts: InstrumentOptions = {}): Inst
     segments.push({ fn, counts });
     return id;
   };
-  const bump = (name: string, by: bigint) =>
-    mod.global.set(name, mod.i64.add(mod.global.get(name, b.i64), mod.i64.const(by as never)));
+  const bump = (name: string, by: bigint) => mod.global.set(name, mod.i64.add(mod.global.get(name, b.i64), mod.i64.const(by as never)));
   const incrementFor = (seg: number): number => {
     const stmts = [bump(`__bb${seg}`, 1n)];
     if (costTable) {
@@ -114,8 +196,13 @@ export function instrument(wasm: Uint8Array, opts: InstrumentOptions = {}): Inst
   function count(e: number, c: CategoryCounts): number | null {
     const info: any = b.getExpressionInfo(e);
     switch (info.id) {
-      case I.Block: instrumentBlock(e); return null;
-      case I.Loop: add(c, "loop"); b._BinaryenLoopSetBody(e, region(info.body)); return null;
+      case I.Block:
+        instrumentBlock(e);
+        return null;
+      case I.Loop:
+        add(c, "loop");
+        b._BinaryenLoopSetBody(e, region(info.body));
+        return null;
       case I.If: {
         count(info.condition, c);
         add(c, "if");
@@ -136,28 +223,76 @@ export function instrument(wasm: Uint8Array, opts: InstrumentOptions = {}): Inst
         add(c, info.condition ? "br_if" : "br");
         return null;
       }
-      case I.Switch: for (const x of childrenOf(info)) count(x, c); add(c, "br_table"); return null;
-      case I.Call: for (const x of childrenOf(info)) count(x, c); add(c, "call"); return null;
-      case I.CallIndirect: for (const x of childrenOf(info)) count(x, c); add(c, "call_indirect"); return null;
-      case I.Const: add(c, "const"); return null;
-      case I.LocalGet: add(c, "local"); return null;
-      case I.LocalSet: count(info.value, c); add(c, "local"); return null;
-      case I.GlobalGet: add(c, "global"); return null;
-      case I.GlobalSet: count(info.value, c); add(c, "global"); return null;
-      case I.Load: count(info.ptr, c); add(c, `load${info.bytes * 8}` as Category); return null;
-      case I.Store: count(info.ptr, c); count(info.value, c); add(c, `store${info.bytes * 8}` as Category); return null;
-      case I.Unary: count(info.value, c); add(c, arith(info, "unary")); return null;
-      case I.Binary: count(info.left, c); count(info.right, c); add(c, arith(info, "binary")); return null;
-      case I.Select: for (const x of childrenOf(info)) count(x, c); add(c, "select"); return null;
-      case I.Drop: count(info.value, c); return null; // no machine work
+      case I.Switch:
+        for (const x of childrenOf(info)) count(x, c);
+        add(c, "br_table");
+        return null;
+      case I.Call:
+        for (const x of childrenOf(info)) count(x, c);
+        add(c, "call");
+        return null;
+      case I.CallIndirect:
+        for (const x of childrenOf(info)) count(x, c);
+        add(c, "call_indirect");
+        return null;
+      case I.Const:
+        add(c, "const");
+        return null;
+      case I.LocalGet:
+        add(c, "local");
+        return null;
+      case I.LocalSet:
+        count(info.value, c);
+        add(c, "local");
+        return null;
+      case I.GlobalGet:
+        add(c, "global");
+        return null;
+      case I.GlobalSet:
+        count(info.value, c);
+        add(c, "global");
+        return null;
+      case I.Load:
+        count(info.ptr, c);
+        add(c, `load${info.bytes * 8}` as Category);
+        return null;
+      case I.Store:
+        count(info.ptr, c);
+        count(info.value, c);
+        add(c, `store${info.bytes * 8}` as Category);
+        return null;
+      case I.Unary:
+        count(info.value, c);
+        add(c, arith(info, "unary"));
+        return null;
+      case I.Binary:
+        count(info.left, c);
+        count(info.right, c);
+        add(c, arith(info, "binary"));
+        return null;
+      case I.Select:
+        for (const x of childrenOf(info)) count(x, c);
+        add(c, "select");
+        return null;
+      case I.Drop:
+        count(info.value, c);
+        return null; // no machine work
       case I.Return: {
         if (info.value) count(info.value, c);
         add(c, "return");
         return trackDepth ? mod.block(null, [depthBy(-1), e], b.unreachable) : null;
       }
-      case I.MemoryFill: case I.MemoryCopy: for (const x of childrenOf(info)) count(x, c); add(c, "memory_bulk"); return bulkSite(info);
-      case I.Nop: return null;
-      default: for (const x of childrenOf(info)) count(x, c); add(c, "other"); return null;
+      case I.MemoryFill:
+      case I.MemoryCopy:
+        for (const x of childrenOf(info)) count(x, c);
+        add(c, "memory_bulk");
+        return bulkSite(info);
+      case I.Nop:
+        return null;
+      default:
+        for (const x of childrenOf(info)) count(x, c);
+        add(c, "other");
+        return null;
     }
   }
 
@@ -169,7 +304,9 @@ export function instrument(wasm: Uint8Array, opts: InstrumentOptions = {}): Inst
     const [d, x, n] = [b.i32, b.i32, b.i32].map((t) => b._BinaryenFunctionAddVar(fnRef, t));
     const bytes = b._BinaryenFunctionAddVar(fnRef, b.i64);
     const stmts = [
-      mod.local.set(d, info.dest), mod.local.set(x, isCopy ? info.source : info.value), mod.local.set(n, info.size),
+      mod.local.set(d, info.dest),
+      mod.local.set(x, isCopy ? info.source : info.value),
+      mod.local.set(n, info.size),
       mod.local.set(bytes, mod.i64.extend_u(mod.local.get(n, b.i32))),
       mod.global.set(`__bulk_bytes${site}`, mod.i64.add(mod.global.get(`__bulk_bytes${site}`, b.i64), mod.local.get(bytes, b.i64))),
     ];
@@ -188,7 +325,10 @@ export function instrument(wasm: Uint8Array, opts: InstrumentOptions = {}): Inst
 
   /** Instruments a region's body (function, loop, if arm): a block is cut into segments; anything else gets one segment. */
   function region(e: number, extra: CategoryCounts = {}): number {
-    if (b._BinaryenExpressionGetId(e) === I.Block) { instrumentBlock(e, extra); return e; }
+    if (b._BinaryenExpressionGetId(e) === I.Block) {
+      instrumentBlock(e, extra);
+      return e;
+    }
     const c: CategoryCounts = { ...extra };
     const replaced = count(e, c);
     const body = replaced ?? e;
@@ -198,14 +338,21 @@ export function instrument(wasm: Uint8Array, opts: InstrumentOptions = {}): Inst
   function instrumentBlock(block: number, extra: CategoryCounts = {}) {
     const n = b._BinaryenBlockGetNumChildren(block);
     const cuts: Array<{ at: number; seg: number }> = [];
-    let c: CategoryCounts = { ...extra }, start = 0, any = Object.keys(extra).length > 0;
+    let c: CategoryCounts = { ...extra },
+      start = 0,
+      any = Object.keys(extra).length > 0;
     for (let i = 0; i < n; i++) {
       const child = b._BinaryenBlockGetChildAt(block, i);
       const branches = mayBranch(child);
       const replaced = count(child, c);
       if (replaced) b._BinaryenBlockSetChildAt(block, i, replaced);
       any = true;
-      if (branches && i < n - 1) { cuts.push({ at: start, seg: newSegment(c) }); c = {}; start = i + 1; any = false; }
+      if (branches && i < n - 1) {
+        cuts.push({ at: start, seg: newSegment(c) });
+        c = {};
+        start = i + 1;
+        any = false;
+      }
     }
     if (any || cuts.length === 0) cuts.push({ at: start, seg: newSegment(c) });
     for (const { at, seg } of cuts.reverse()) b._BinaryenBlockInsertChildAt(block, at, incrementFor(seg));
@@ -224,8 +371,10 @@ export function instrument(wasm: Uint8Array, opts: InstrumentOptions = {}): Inst
   function withDepth(f: number, body: number): number {
     const enter = [
       depthBy(1),
-      mod.if(mod.i32.gt_s(mod.global.get("__depth", b.i32), mod.global.get("__max_depth", b.i32)),
-        mod.global.set("__max_depth", mod.global.get("__depth", b.i32))),
+      mod.if(
+        mod.i32.gt_s(mod.global.get("__depth", b.i32), mod.global.get("__max_depth", b.i32)),
+        mod.global.set("__max_depth", mod.global.get("__depth", b.i32)),
+      ),
     ];
     const result = b._BinaryenFunctionGetResults(f);
     if (result === b.none) return mod.block(null, [...enter, body, depthBy(-1)], b.none);
@@ -256,7 +405,10 @@ export function instrument(wasm: Uint8Array, opts: InstrumentOptions = {}): Inst
       mod.addGlobalExport(g, g);
     }
   }
-  if (costTable) { mod.addGlobal("__cost", b.i64, true, mod.i64.const(0n as never)); mod.addGlobalExport("__cost", "__cost"); }
+  if (costTable) {
+    mod.addGlobal("__cost", b.i64, true, mod.i64.const(0n as never));
+    mod.addGlobalExport("__cost", "__cost");
+  }
   if (!mod.validate()) throw new Error("instrumented module does not validate");
   const out = mod.emitBinary();
   mod.dispose();

@@ -36,13 +36,19 @@ const cyclesOf = (counts: Partial<Record<Category, number>>, table: Record<strin
   Object.entries(counts).reduce((s, [k, v]) => s + (v as number) * (table[k] ?? 0), 0);
 
 /** Encoder (board format and the other one) and JPEG q10/q20/q50, modelled and counted, for one board. */
-export async function countedSamples(boardName: string, photos: string[], opts: { width?: number; height?: number; boundsChecks?: BoundsChecks } = {}): Promise<CountedSample[]> {
+export async function countedSamples(
+  boardName: string,
+  photos: string[],
+  opts: { width?: number; height?: number; boundsChecks?: BoundsChecks } = {},
+): Promise<CountedSample[]> {
   const board = getBoard(boardName);
   const target = nativeTargetForBoard(board.name);
   if (!target) throw new Error(`board ${board.name} has no emulated instruction set`);
-  const width = opts.width ?? board.camera.width, height = opts.height ?? board.camera.height;
+  const width = opts.width ?? board.camera.width,
+    height = opts.height ?? board.camera.height;
   const bc = opts.boundsChecks ?? "off";
-  const before = rawCostTable(board.costModel, "aot"), after = costTable(board.costModel, "aot");
+  const before = rawCostTable(board.costModel, "aot"),
+    after = costTable(board.costModel, "aot");
   const out: CountedSample[] = [];
   const formats: PixelFormat[] = board.camera.format === "gray8" ? ["gray8", "rgb565"] : ["rgb565", "gray8"];
   for (const format of formats) {
@@ -52,25 +58,47 @@ export async function countedSamples(boardName: string, photos: string[], opts: 
     const m = await profileWorkload(encoderWorkload(built, frames), board, "aot");
     const n = runNativeEncoder(built.wasm, frames, spec, { target: target.name, boundsChecks: bc });
     const counts = perFrame(m.instructionsByCategory, frames.length);
-    out.push({ board: board.name, workload: `tidepool ${format}`, counts, counted: mean(n.encodeInstructions), modelBefore: cyclesOf(counts, before), modelAfter: cyclesOf(counts, after) });
+    out.push({
+      board: board.name,
+      workload: `tidepool ${format}`,
+      counts,
+      counted: mean(n.encodeInstructions),
+      modelBefore: cyclesOf(counts, before),
+      modelAfter: cyclesOf(counts, after),
+    });
     if (format !== board.camera.format) continue;
     const jpeg = await buildDeviceJpeg(width, 64 * 1024);
     for (const q of [10, 20, 50]) {
       const jm = await profileWorkload(jpegWorkload(jpeg, frames, width, height, format, q), board, "aot");
       const jn = runNativeJpeg(jpeg.wasm, frames, { ...spec, quality: q }, { target: target.name, boundsChecks: bc });
       const jc = perFrame(jm.instructionsByCategory, frames.length);
-      out.push({ board: board.name, workload: `jpeg-q${q} ${format}`, counts: jc, counted: mean(jn.encodeInstructions), modelBefore: cyclesOf(jc, before), modelAfter: cyclesOf(jc, after) });
+      out.push({
+        board: board.name,
+        workload: `jpeg-q${q} ${format}`,
+        counts: jc,
+        counted: mean(jn.encodeInstructions),
+        modelBefore: cyclesOf(jc, before),
+        modelAfter: cyclesOf(jc, after),
+      });
     }
   }
   return out;
 }
 
-function mean(a: number[]) { return a.reduce((s, v) => s + v, 0) / a.length; }
+function mean(a: number[]) {
+  return a.reduce((s, v) => s + v, 0) / a.length;
+}
 
 /** Cycles the model should predict for a sample: counted instructions x the core's CPI. */
-export function targetCycles(board: Board, s: CountedSample): number { return s.counted * NATIVE_CPI[board.costModel].cpi; }
+export function targetCycles(board: Board, s: CountedSample): number {
+  return s.counted * NATIVE_CPI[board.costModel].cpi;
+}
 
-export interface ScaleFit { scales: Record<string, number>; before: number[]; after: number[] }
+export interface ScaleFit {
+  scales: Record<string, number>;
+  before: number[];
+  after: number[];
+}
 
 /**
  * Per-group scales for a board's samples: the smallest change to the hand-made table (ridge toward 1
@@ -95,7 +123,11 @@ export function fitScales(board: Board, samples: CountedSample[], lambda = 0.1):
     let p = c;
     for (let r = c + 1; r < n; r++) if (Math.abs(M[r][c]) > Math.abs(M[p][c])) p = r;
     [M[c], M[p]] = [M[p], M[c]];
-    for (let r = 0; r < n; r++) if (r !== c) { const f = M[r][c] / M[c][c]; for (let k = c; k <= n; k++) M[r][k] -= f * M[c][k]; }
+    for (let r = 0; r < n; r++)
+      if (r !== c) {
+        const f = M[r][c] / M[c][c];
+        for (let k = c; k <= n; k++) M[r][k] -= f * M[c][k];
+      }
   }
   const x = M.map((row, i) => row[n] / row[i]);
   if (x.some((v) => !(v > 0))) throw new Error(`calibration of ${board.costModel} gave a non-positive scale: ${x.join(", ")}`);

@@ -31,7 +31,17 @@ export interface NativeProfile {
   wasmPerNativeInstruction: number;
   /** The AOT model's cycles per frame divided by the counted instructions: the CPI the model implies. */
   modelCyclesPerInstruction: number;
-  sizes: { moduleCode: number; moduleConstants: number; moduleText: number; runtimeText: number; linearMemoryBytes: number; runtimeBss: number; firmwareText: number; firmwareData: number; firmwareBss: number };
+  sizes: {
+    moduleCode: number;
+    moduleConstants: number;
+    moduleText: number;
+    runtimeText: number;
+    linearMemoryBytes: number;
+    runtimeBss: number;
+    firmwareText: number;
+    firmwareData: number;
+    firmwareBss: number;
+  };
   qemuWallMs: number;
 }
 
@@ -49,7 +59,9 @@ export interface NativeProfileInput {
 export async function nativeProfile(p: NativeProfileInput): Promise<NativeProfile> {
   const t = NATIVE_TARGETS[p.target];
   const opts = { target: p.target, boundsChecks: p.boundsChecks };
-  let run: ReturnType<typeof runNativeEncoder> | ReturnType<typeof runNativeJpeg>, check: Awaited<ReturnType<typeof compareEncoderWithHost>>, macsPerFrame: number | undefined;
+  let run: ReturnType<typeof runNativeEncoder> | ReturnType<typeof runNativeJpeg>,
+    check: Awaited<ReturnType<typeof compareEncoderWithHost>>,
+    macsPerFrame: number | undefined;
   if (p.encoder) {
     run = runNativeEncoder(p.encoder.wasm, p.frames, p.spec, { ...opts, packets: p.packets });
     check = await compareEncoderWithHost(p.encoder.wasm, p.frames, p.spec, run, p.packets);
@@ -63,17 +75,31 @@ export async function nativeProfile(p: NativeProfileInput): Promise<NativeProfil
   const perFrame = mean(run.encodeInstructions);
   const b = run.build;
   return {
-    target: p.target, isa: t.isa, qemu: run.qemu, compiler: b.cc, boundsChecks: p.boundsChecks, note: COUNTED_NOTE,
-    bitExact: check.bitExact, mismatches: check.mismatches,
+    target: p.target,
+    isa: t.isa,
+    qemu: run.qemu,
+    compiler: b.cc,
+    boundsChecks: p.boundsChecks,
+    note: COUNTED_NOTE,
+    bitExact: check.bitExact,
+    mismatches: check.mismatches,
     instructionsPerFrame: perFrame,
     instructionsPerPixel: perFrame / (p.spec.width * p.spec.height),
-    instructionsPerMac: macsPerFrame ? perFrame / macsPerFrame : undefined, macsPerFrame,
+    instructionsPerMac: macsPerFrame ? perFrame / macsPerFrame : undefined,
+    macsPerFrame,
     packetInstructionsPerFrame: run.packetInstructions.length ? mean(run.packetInstructions) : undefined,
     wasmPerNativeInstruction: p.modelled.instructions / p.modelled.frames / perFrame,
     modelCyclesPerInstruction: p.modelled.cyclesPerFrame / perFrame,
     sizes: {
-      moduleCode: b.moduleSplit.code, moduleConstants: b.moduleSplit.constants, moduleText: b.moduleSizes.text, runtimeText: b.runtimeSizes.text, linearMemoryBytes: b.linearMemoryBytes, runtimeBss: b.runtimeSizes.bss,
-      firmwareText: b.firmwareSizes.text, firmwareData: b.firmwareSizes.data, firmwareBss: b.firmwareSizes.bss,
+      moduleCode: b.moduleSplit.code,
+      moduleConstants: b.moduleSplit.constants,
+      moduleText: b.moduleSizes.text,
+      runtimeText: b.runtimeSizes.text,
+      linearMemoryBytes: b.linearMemoryBytes,
+      runtimeBss: b.runtimeSizes.bss,
+      firmwareText: b.firmwareSizes.text,
+      firmwareData: b.firmwareSizes.data,
+      firmwareBss: b.firmwareSizes.bss,
     },
     qemuWallMs: run.wallMs,
   };

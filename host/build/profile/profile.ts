@@ -24,12 +24,27 @@ export interface Workload {
   layers?: LayerWork[];
 }
 
-export interface LayerWork { name: string; functions: (fn: string) => boolean; macsPerFrame: number }
+export interface LayerWork {
+  name: string;
+  functions: (fn: string) => boolean;
+  macsPerFrame: number;
+}
 
 /** One layer's executed WebAssembly instructions against its multiply-accumulates (docs/profiling.md). */
-export interface LayerCost { name: string; macsPerFrame: number; instructionsPerFrame: number; instructionsPerMac: number; cyclesPerFrame: number; cyclesPerMac: number }
+export interface LayerCost {
+  name: string;
+  macsPerFrame: number;
+  instructionsPerFrame: number;
+  instructionsPerMac: number;
+  cyclesPerFrame: number;
+  cyclesPerMac: number;
+}
 
-export interface FunctionCost { name: string; cycles: number; share: number }
+export interface FunctionCost {
+  name: string;
+  cycles: number;
+  share: number;
+}
 
 export interface ProfileResult {
   board: string;
@@ -68,7 +83,13 @@ export async function profileWorkload(w: Workload, board: Board, runtime: Runtim
   const table = costTable(board.costModel, runtime);
   const ins = await instrumentCached(w.wasm, { costTable: table, trackDepth: true });
   const mod = await WebAssembly.compile(ins.wasm as Uint8Array<ArrayBuffer>);
-  const instance = await WebAssembly.instantiate(mod, { env: { abort: () => { throw new Error(`${w.name} aborted`); } } });
+  const instance = await WebAssembly.instantiate(mod, {
+    env: {
+      abort: () => {
+        throw new Error(`${w.name} aborted`);
+      },
+    },
+  });
   const ex = instance.exports as Record<string, any>;
   const mem = new Uint8Array(ex.memory.buffer);
   mem.fill(CANARY, w.initEnd, w.arenaEnd); // untouched bytes keep the canary: the high-water mark is the last byte that changed
@@ -81,41 +102,75 @@ export async function profileWorkload(w: Workload, board: Board, runtime: Runtim
   const byFn = new Map<string, number>();
   const insByFn = new Map<string, number>();
   const byCat: Partial<Record<Category, number>> = {};
-  let cycles = 0, instructions = 0;
+  let cycles = 0,
+    instructions = 0;
   ins.segments.forEach((s, k) => {
     const c = execs[k] * costs[k];
     cycles += c;
     byFn.set(s.fn, (byFn.get(s.fn) ?? 0) + c);
     for (const [cat, n] of Object.entries(s.counts) as Array<[Category, number]>) {
       byCat[cat] = (byCat[cat] ?? 0) + execs[k] * n;
-      if (!NOT_INSTRUCTIONS.has(cat)) { instructions += execs[k] * n; insByFn.set(s.fn, (insByFn.get(s.fn) ?? 0) + execs[k] * n); }
+      if (!NOT_INSTRUCTIONS.has(cat)) {
+        instructions += execs[k] * n;
+        insByFn.set(s.fn, (insByFn.get(s.fn) ?? 0) + execs[k] * n);
+      }
     }
   });
   ins.bulkSites.forEach((site, k) => {
-    const bytes = Number(ex[`__bulk_bytes${k}`].value as bigint), c = Number(ex[`__bulk_cost${k}`].value as bigint);
+    const bytes = Number(ex[`__bulk_bytes${k}`].value as bigint),
+      c = Number(ex[`__bulk_cost${k}`].value as bigint);
     cycles += c;
     byFn.set(site.fn, (byFn.get(site.fn) ?? 0) + c);
     if (bytes) byCat.memory_byte = (byCat.memory_byte ?? 0) + bytes;
   });
   const counted = Number(ex.__cost.value as bigint);
   if (counted !== cycles) throw new Error(`cost counter ${counted} disagrees with the segment and bulk-site sum ${cycles}`);
-  let high = 0, touched = 0;
-  for (let i = w.initEnd; i < w.arenaEnd; i++) if (mem[i] !== CANARY) { high = i + 1; touched++; }
+  let high = 0,
+    touched = 0;
+  for (let i = w.initEnd; i < w.arenaEnd; i++)
+    if (mem[i] !== CANARY) {
+      high = i + 1;
+      touched++;
+    }
   const clockHz = board.cpu.clockHz;
-  const functions = [...byFn].filter(([, c]) => c > 0).sort((a, b) => b[1] - a[1])
+  const functions = [...byFn]
+    .filter(([, c]) => c > 0)
+    .sort((a, b) => b[1] - a[1])
     .map(([name, c]) => ({ name: name.replace(/^assembly\//, "").replace(/^~lib\/tidepool-kernels\//, "kernels/"), cycles: c, share: c / cycles }));
   const ordered: Partial<Record<Category, number>> = {};
   for (const k of CATEGORIES) if (byCat[k]) ordered[k] = byCat[k];
   const layers = w.layers?.map((l): LayerCost => {
     const sum = (m: Map<string, number>) => [...m].reduce((t, [fn, v]) => (l.functions(fn) ? t + v : t), 0) / w.frames;
-    const ins = sum(insByFn), cyc = sum(byFn);
-    return { name: l.name, macsPerFrame: l.macsPerFrame, instructionsPerFrame: ins, instructionsPerMac: ins / l.macsPerFrame, cyclesPerFrame: cyc, cyclesPerMac: cyc / l.macsPerFrame };
+    const ins = sum(insByFn),
+      cyc = sum(byFn);
+    return {
+      name: l.name,
+      macsPerFrame: l.macsPerFrame,
+      instructionsPerFrame: ins,
+      instructionsPerMac: ins / l.macsPerFrame,
+      cyclesPerFrame: cyc,
+      cyclesPerMac: cyc / l.macsPerFrame,
+    };
   });
   return {
-    board: board.name, runtime, workload: w.name, frames: w.frames, clockHz,
-    cycles, ms: (cycles / clockHz) * 1000, cyclesPerFrame: cycles / w.frames, msPerFrame: (cycles / clockHz) * 1000 / w.frames,
-    instructions, instructionsByCategory: ordered,
-    cyclesPerPixel: cycles / (w.frames * w.pixels), instructionsPerPixel: instructions / (w.frames * w.pixels),
-    functions, ...(layers ? { layers } : {}), arenaHighWaterBytes: high, arenaTouchedBytes: touched + w.initEnd, maxCallDepth: ex.__max_depth.value as number, outputBytes,
+    board: board.name,
+    runtime,
+    workload: w.name,
+    frames: w.frames,
+    clockHz,
+    cycles,
+    ms: (cycles / clockHz) * 1000,
+    cyclesPerFrame: cycles / w.frames,
+    msPerFrame: ((cycles / clockHz) * 1000) / w.frames,
+    instructions,
+    instructionsByCategory: ordered,
+    cyclesPerPixel: cycles / (w.frames * w.pixels),
+    instructionsPerPixel: instructions / (w.frames * w.pixels),
+    functions,
+    ...(layers ? { layers } : {}),
+    arenaHighWaterBytes: high,
+    arenaTouchedBytes: touched + w.initEnd,
+    maxCallDepth: ex.__max_depth.value as number,
+    outputBytes,
   };
 }

@@ -6,7 +6,6 @@ import type { Model } from "../../core/model-types.ts";
 import { unpackRow, BYTES_PER_PIXEL, type PixelFormat } from "../../core/pixel-format.ts";
 import type { Latent } from "../../core/types.ts";
 
-
 /** Encodes a packed frame (rows of `format`, top to bottom) into latent symbols. */
 export function referenceEncode(model: Model, frame: Uint8Array, width: number, height: number, format: PixelFormat): Latent {
   const bpp = BYTES_PER_PIXEL[format];
@@ -25,7 +24,8 @@ export function referenceEncode(model: Model, frame: Uint8Array, width: number, 
   let latent: Latent | null = null;
   model.layers.forEach((l, li) => {
     const { inWidth: W, inHeight: H, outWidth: OW, outHeight: OH } = shapes[li];
-    const K = l.kernel, C = l.inChannels;
+    const K = l.kernel,
+      C = l.inChannels;
     const out = new Int32Array(OW * OH * l.outChannels);
     for (let oy = 0; oy < OH; oy++)
       for (let ox = 0; ox < OW; ox++)
@@ -37,7 +37,8 @@ export function referenceEncode(model: Model, frame: Uint8Array, width: number, 
             for (let kx = 0; kx < K; kx++) {
               const ix = ox * l.stride - l.padding + kx;
               if (ix < 0 || ix >= W) continue;
-              const wBase = ((co * K + ky) * K + kx) * C, xBase = (iy * W + ix) * C;
+              const wBase = ((co * K + ky) * K + kx) * C,
+                xBase = (iy * W + ix) * C;
               for (let ci = 0; ci < C; ci++) acc += l.weights[wBase + ci] * act[xBase + ci];
             }
           }
@@ -55,8 +56,7 @@ export function referenceEncode(model: Model, frame: Uint8Array, width: number, 
     act = out;
     if (l.activation === "latent") {
       const data = new Uint8Array(OW * OH * l.outChannels);
-      for (let c = 0; c < l.outChannels; c++)
-        for (let p = 0; p < OW * OH; p++) data[c * OW * OH + p] = out[p * l.outChannels + c];
+      for (let c = 0; c < l.outChannels; c++) for (let p = 0; p < OW * OH; p++) data[c * OW * OH + p] = out[p * l.outChannels + c];
       latent = { width: OW, height: OH, channels: l.outChannels, data };
     }
   });

@@ -6,7 +6,9 @@ import { requantize } from "../../model/requantize.ts";
 import { unpackRow, BYTES_PER_PIXEL, type PixelFormat } from "../../core/pixel-format.ts";
 
 /** A head tensor: uint8, pixel-interleaved [y][x][c]. */
-export interface HeadTensor extends TensorShape { data: Uint8Array }
+export interface HeadTensor extends TensorShape {
+  data: Uint8Array;
+}
 
 const clamp = (v: number, lo: number, hi: number) => (v < lo ? lo : v > hi ? hi : v);
 
@@ -32,7 +34,8 @@ export function referenceHead(m: HeadModel, frame: Uint8Array, width: number, he
 }
 
 function conv(o: HeadConv, x: HeadTensor, out: HeadTensor) {
-  const K = o.kernel, C = o.inChannels;
+  const K = o.kernel,
+    C = o.inChannels;
   for (let oy = 0; oy < out.height; oy++)
     for (let ox = 0; ox < out.width; ox++)
       for (let co = 0; co < o.outChannels; co++) {
@@ -64,6 +67,5 @@ export function addRequantize(o: Pick<HeadAdd, "zeroPoints" | "multipliers" | "s
 }
 
 function add(o: HeadAdd, a: HeadTensor, b: HeadTensor, out: HeadTensor) {
-  for (let i = 0; i < out.data.length; i++)
-    out.data[i] = clamp(addRequantize(o, a.data[i], b.data[i]) + o.outZeroPoint, o.clampLo, o.clampHi);
+  for (let i = 0; i < out.data.length; i++) out.data[i] = clamp(addRequantize(o, a.data[i], b.data[i]) + o.outZeroPoint, o.clampLo, o.clampHi);
 }

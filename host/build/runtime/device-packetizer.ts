@@ -15,10 +15,17 @@ export interface PacketExports {
   tp_latent_channels(): number;
 }
 
-export class DevicePacketError extends TidepoolError { constructor(m: string) { super("device-packetizer", m, EXIT_FAILURE); } }
+export class DevicePacketError extends TidepoolError {
+  constructor(m: string) {
+    super("device-packetizer", m, EXIT_FAILURE);
+  }
+}
 
 /** Runs tp_pk_begin / tp_pk_next to the end; returns copies of the packets. */
-export function devicePacketize(enc: EncoderInstance, opts: { imageId: number; packetBytes: number; budgetBytes?: number; channels?: number }): { packets: Uint8Array[]; bytes: number; symbols: number; complete: boolean } {
+export function devicePacketize(
+  enc: EncoderInstance,
+  opts: { imageId: number; packetBytes: number; budgetBytes?: number; channels?: number },
+): { packets: Uint8Array[]; bytes: number; symbols: number; complete: boolean } {
   const e = enc.exports as unknown as PacketExports;
   if (typeof e.tp_pk_begin !== "function") throw new DevicePacketError("module exports no packetizer (tp_pk_begin)");
   const budget = opts.budgetBytes === undefined || !Number.isFinite(opts.budgetBytes) ? 0x7fffffff : opts.budgetBytes;

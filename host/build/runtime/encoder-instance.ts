@@ -22,10 +22,17 @@ export interface EncoderExports {
   tp_max_height(): number;
 }
 
-export class EncoderRuntimeError extends TidepoolError { constructor(m: string) { super("encoder-runtime", m, EXIT_FAILURE); } }
+export class EncoderRuntimeError extends TidepoolError {
+  constructor(m: string) {
+    super("encoder-runtime", m, EXIT_FAILURE);
+  }
+}
 
 export class EncoderInstance {
-  private constructor(readonly exports: EncoderExports, readonly memoryBytes: number) {}
+  private constructor(
+    readonly exports: EncoderExports,
+    readonly memoryBytes: number,
+  ) {}
 
   /** Instantiates; refuses modules whose linear memory exceeds the board's arena budget (rounded up to pages). */
   static async load(wasm: Uint8Array, board?: Board): Promise<EncoderInstance> {
@@ -35,9 +42,18 @@ export class EncoderInstance {
     const bytes = limits.maximum * 65536;
     if (board) {
       const allowed = Math.max(1, Math.ceil(board.memory.arenaBudgetBytes / 65536)) * 65536;
-      if (bytes > allowed) throw new EncoderRuntimeError(`module needs ${bytes} bytes of linear memory; board ${board.name} allows ${board.memory.arenaBudgetBytes} (${allowed} in whole pages)`);
+      if (bytes > allowed)
+        throw new EncoderRuntimeError(
+          `module needs ${bytes} bytes of linear memory; board ${board.name} allows ${board.memory.arenaBudgetBytes} (${allowed} in whole pages)`,
+        );
     }
-    const instance = await WebAssembly.instantiate(await WebAssembly.compile(wasm as Uint8Array<ArrayBuffer>), { env: { abort: (_m: number, _f: number, line: number, col: number) => { throw new EncoderRuntimeError(`encoder aborted at ${line}:${col}`); } } });
+    const instance = await WebAssembly.instantiate(await WebAssembly.compile(wasm as Uint8Array<ArrayBuffer>), {
+      env: {
+        abort: (_m: number, _f: number, line: number, col: number) => {
+          throw new EncoderRuntimeError(`encoder aborted at ${line}:${col}`);
+        },
+      },
+    });
     return new EncoderInstance(instance.exports as unknown as EncoderExports, bytes);
   }
 
@@ -65,7 +81,8 @@ export class EncoderInstance {
   /** Streams a packed frame row by row and returns the latent. */
   encode(frame: Uint8Array, width: number, height: number, format: PixelFormat): Latent {
     const rowBytes = width * BYTES_PER_PIXEL[format];
-    if (frame.length !== rowBytes * height) throw new EncoderRuntimeError(`frame has ${frame.length} bytes, expected ${width}x${height} ${format} = ${rowBytes * height}`);
+    if (frame.length !== rowBytes * height)
+      throw new EncoderRuntimeError(`frame has ${frame.length} bytes, expected ${width}x${height} ${format} = ${rowBytes * height}`);
     this.init(width, height, format);
     for (let y = 0; y < height; y++) this.pushRow(frame.subarray(y * rowBytes, (y + 1) * rowBytes));
     return this.latent();

@@ -22,7 +22,12 @@ export interface HeadExports {
 }
 
 /** The split tensor: uint8, pixel-interleaved [y][x][c]. */
-export interface SplitTensor { width: number; height: number; channels: number; data: Uint8Array }
+export interface SplitTensor {
+  width: number;
+  height: number;
+  channels: number;
+  data: Uint8Array;
+}
 
 export class HeadInstance {
   private constructor(readonly exports: HeadExports) {}
@@ -31,8 +36,16 @@ export class HeadInstance {
     const limits = memoryLimits(wasm);
     if (!limits || limits.maximum === null) throw new EncoderRuntimeError("split head module has no fixed memory");
     if (board && limits.maximum * 65536 > Math.max(1, Math.ceil(board.memory.arenaBudgetBytes / 65536)) * 65536)
-      throw new EncoderRuntimeError(`split head module needs ${limits.maximum * 65536} bytes of linear memory; board ${board.name} allows ${board.memory.arenaBudgetBytes}`);
-    const instance = await WebAssembly.instantiate(await WebAssembly.compile(wasm as Uint8Array<ArrayBuffer>), { env: { abort: () => { throw new EncoderRuntimeError("split head aborted"); } } });
+      throw new EncoderRuntimeError(
+        `split head module needs ${limits.maximum * 65536} bytes of linear memory; board ${board.name} allows ${board.memory.arenaBudgetBytes}`,
+      );
+    const instance = await WebAssembly.instantiate(await WebAssembly.compile(wasm as Uint8Array<ArrayBuffer>), {
+      env: {
+        abort: () => {
+          throw new EncoderRuntimeError("split head aborted");
+        },
+      },
+    });
     return new HeadInstance(instance.exports as unknown as HeadExports);
   }
 
@@ -46,11 +59,14 @@ export class HeadInstance {
    * released after each camera row (so it works whether the build kept the tensor whole or streamed).
    */
   run(frame: Uint8Array, width: number, height: number, format: PixelFormat): SplitTensor {
-    const e = this.exports, rowBytes = width * BYTES_PER_PIXEL[format];
-    if (frame.length !== rowBytes * height) throw new EncoderRuntimeError(`frame has ${frame.length} bytes, expected ${width}x${height} ${format} = ${rowBytes * height}`);
+    const e = this.exports,
+      rowBytes = width * BYTES_PER_PIXEL[format];
+    if (frame.length !== rowBytes * height)
+      throw new EncoderRuntimeError(`frame has ${frame.length} bytes, expected ${width}x${height} ${format} = ${rowBytes * height}`);
     this.check(e.tp_init(width, height, FORMAT_CODE[format]), `tp_init(${width}, ${height}, ${format})`);
     const out = { width: e.tp_output_width(), height: e.tp_output_height(), channels: e.tp_output_channels() };
-    const stride = out.width * out.channels, data = new Uint8Array(stride * out.height);
+    const stride = out.width * out.channels,
+      data = new Uint8Array(stride * out.height);
     let read = 0;
     for (let y = 0; y < height; y++) {
       new Uint8Array(e.memory.buffer, e.tp_row_ptr(), rowBytes).set(frame.subarray(y * rowBytes, (y + 1) * rowBytes));

@@ -17,19 +17,35 @@ import { RawRepl } from "../../../flash-tools/raw-repl.ts";
 import { BridgeClient } from "../../../flash-tools/bridge-client.ts";
 import { intOption, parseCommandArgs, UserError, type Command } from "../command.ts";
 
-const usage = "tidepool capture --board NAME --port PATH [--baud N] [--count N] [--uplink] [--link lora-sf7 | --packet-size N] [--budget BYTES] [--model FILE] [-o DIR] [--json]";
+const usage =
+  "tidepool capture --board NAME --port PATH [--baud N] [--count N] [--uplink] [--link lora-sf7 | --packet-size N] [--budget BYTES] [--model FILE] [-o DIR] [--json]";
 
 export const command: Command = {
   name: "capture",
   summary: "the flashed board captures, encodes and packetizes camera frames (--uplink: and sends them over its LoRaWAN modem); writes packet files",
   usage,
   async run(argv) {
-    const { values } = parseCommandArgs(argv, {
-      board: { type: "string" }, port: { type: "string" }, baud: { type: "string" }, count: { type: "string" }, uplink: { type: "boolean" },
-      link: { type: "string" }, "packet-size": { type: "string" }, budget: { type: "string" }, model: { type: "string" }, out: { type: "string", short: "o" }, json: { type: "boolean" },
-    }, usage, false);
+    const { values } = parseCommandArgs(
+      argv,
+      {
+        board: { type: "string" },
+        port: { type: "string" },
+        baud: { type: "string" },
+        count: { type: "string" },
+        uplink: { type: "boolean" },
+        link: { type: "string" },
+        "packet-size": { type: "string" },
+        budget: { type: "string" },
+        model: { type: "string" },
+        out: { type: "string", short: "o" },
+        json: { type: "boolean" },
+      },
+      usage,
+      false,
+    );
     if (!values.board || !values.port) throw new UserError(`--board and --port are required\nusage: ${usage}`, 2);
-    if (values.link !== undefined && values["packet-size"] !== undefined) throw new UserError(`--link and --packet-size both set the packet size: give one\nusage: ${usage}`, 2);
+    if (values.link !== undefined && values["packet-size"] !== undefined)
+      throw new UserError(`--link and --packet-size both set the packet size: give one\nusage: ${usage}`, 2);
     const board = getBoard(values.board);
     const count = intOption("count", values.count, 1) ?? 1;
     let packetBytes = intOption("packet-size", values["packet-size"], 12);
@@ -50,17 +66,50 @@ export const command: Command = {
       await repl.enter(false);
       const bridge = await BridgeClient.start(repl, board.name);
       const modem = values.uplink ? await bridge.modem() : null;
-      if (modem && packetBytes > modem.max_payload) throw new UserError(`packets of ${packetBytes} bytes do not fit the modem's ${modem.max_payload}-byte payload at its data rate`, 2);
+      if (modem && packetBytes > modem.max_payload)
+        throw new UserError(`packets of ${packetBytes} bytes do not fit the modem's ${modem.max_payload}-byte payload at its data rate`, 2);
       for (let i = 0; i < count; i++) {
         // A duty-cycled uplink run waits on the radio: allow it a generous reply time.
-        const r = await bridge.encode(width, height, format, null, { output: values.uplink ? "uplink" : "packets", imageId: i, packetBytes, budgetBytes, timeoutMs: values.uplink ? 6 * 3600_000 : 60_000 });
+        const r = await bridge.encode(width, height, format, null, {
+          output: values.uplink ? "uplink" : "packets",
+          imageId: i,
+          packetBytes,
+          budgetBytes,
+          timeoutMs: values.uplink ? 6 * 3600_000 : 60_000,
+        });
         const file = join(outDir, `capture-${String(i).padStart(3, "0")}.tpk`);
-        atomicWrite(file, writeContainer({ board: board.name, format, width, height, tablesId: tables.id, modelId: modelId(model), imageId: i, packetBytes, packets: r.packets }));
-        results.push({ file, packets: r.packets.length, bytes: r.bytes, complete: r.complete, encodeMs: r.encodeUs / 1000, uplinks: r.uplinks, uplinkWaitMs: r.uplinkWaitMs });
-        if (!values.json) console.log(`${file}: ${r.packets.length} packets, ${r.bytes} B${r.complete ? "" : " (budget reached)"}, board encode ${(r.encodeUs / 1000).toFixed(0)} ms${values.uplink ? `, ${r.uplinks} uplinks, ${(r.uplinkWaitMs / 1000).toFixed(0)} s waiting for the duty cycle` : ""}`);
+        atomicWrite(
+          file,
+          writeContainer({
+            board: board.name,
+            format,
+            width,
+            height,
+            tablesId: tables.id,
+            modelId: modelId(model),
+            imageId: i,
+            packetBytes,
+            packets: r.packets,
+          }),
+        );
+        results.push({
+          file,
+          packets: r.packets.length,
+          bytes: r.bytes,
+          complete: r.complete,
+          encodeMs: r.encodeUs / 1000,
+          uplinks: r.uplinks,
+          uplinkWaitMs: r.uplinkWaitMs,
+        });
+        if (!values.json)
+          console.log(
+            `${file}: ${r.packets.length} packets, ${r.bytes} B${r.complete ? "" : " (budget reached)"}, board encode ${(r.encodeUs / 1000).toFixed(0)} ms${values.uplink ? `, ${r.uplinks} uplinks, ${(r.uplinkWaitMs / 1000).toFixed(0)} s waiting for the duty cycle` : ""}`,
+          );
       }
       await bridge.exit(repl);
-    } finally { await link.close(); }
+    } finally {
+      await link.close();
+    }
     if (values.json) console.log(JSON.stringify({ board: board.name, port: values.port, uplink: !!values.uplink, images: results }, null, 2));
     return 0;
   },

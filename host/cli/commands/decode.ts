@@ -16,7 +16,10 @@ const usage = "tidepool decode FILE [-o out.png] [--drop LIST] [--model FILE] [-
 /** "0,3,5-7" → [0, 3, 5, 6, 7]. */
 export function parseDropList(s: string): number[] {
   const out = new Set<number>();
-  for (const part of s.split(",").map((x) => x.trim()).filter(Boolean)) {
+  for (const part of s
+    .split(",")
+    .map((x) => x.trim())
+    .filter(Boolean)) {
     const m = /^(\d+)(?:-(\d+))?$/.exec(part);
     if (!m || (m[2] !== undefined && +m[2] < +m[1]) || +(m[2] ?? m[1]) > 0xffff)
       throw new UserError(`invalid drop list "${s}": expected packet indices like 0,3,5-7`, 2);
@@ -30,9 +33,17 @@ export const command: Command = {
   summary: "decode a packet file (any subset of its packets) to a PNG and report what was missing",
   usage,
   async run(argv) {
-    const { values, positionals } = parseCommandArgs(argv, {
-      out: { type: "string", short: "o" }, drop: { type: "string" }, model: { type: "string" }, decoder: { type: "string" }, json: { type: "boolean" },
-    }, usage);
+    const { values, positionals } = parseCommandArgs(
+      argv,
+      {
+        out: { type: "string", short: "o" },
+        drop: { type: "string" },
+        model: { type: "string" },
+        decoder: { type: "string" },
+        json: { type: "boolean" },
+      },
+      usage,
+    );
     if (positionals.length !== 1) throw new UserError(`give exactly one packet file (got ${positionals.length})\nusage: ${usage}`, 2);
     const drop = values.drop !== undefined ? parseDropList(values.drop) : [];
     const path = positionals[0];
@@ -45,21 +56,43 @@ export const command: Command = {
     try {
       const { report, image } = await decodeContainer(container, model, decoder, { drop, source: path, modelSource });
       if (values.out && image) {
-        const png = await sharp(Buffer.from(image.data), { raw: { width: image.width, height: image.height, channels: 3 } }).png().toBuffer();
+        const png = await sharp(Buffer.from(image.data), { raw: { width: image.width, height: image.height, channels: 3 } })
+          .png()
+          .toBuffer();
         atomicWrite(values.out, png);
       }
       const missingIndices = [...report.dropped, ...report.rejected.map((r) => r.input)].sort((a, b) => a - b);
-      if (values.json) console.log(JSON.stringify({ file: path, out: values.out ?? null, board: container.board, width: container.width, height: container.height, imageId: container.imageId, ...report, missing: missingIndices }, null, 2));
+      if (values.json)
+        console.log(
+          JSON.stringify(
+            {
+              file: path,
+              out: values.out ?? null,
+              board: container.board,
+              width: container.width,
+              height: container.height,
+              imageId: container.imageId,
+              ...report,
+              missing: missingIndices,
+            },
+            null,
+            2,
+          ),
+        );
       else {
-        const pct = (100 * report.symbols / report.totalSymbols).toFixed(1);
-        console.log(`${path}: ${report.used.length} of ${report.packets} packets used` +
-          (report.dropped.length ? `, dropped ${report.dropped.join(",")}` : "") +
-          (report.duplicates.length ? `, duplicates ${report.duplicates.join(",")}` : "") +
-          `; ${report.symbols} of ${report.totalSymbols} symbols (${pct} %), ${report.completeChannels} of ${report.latent.channels} channels complete, ${report.missingChannels} missing` +
-          (values.out ? `; ${container.width}x${container.height} -> ${values.out}` : ""));
+        const pct = ((100 * report.symbols) / report.totalSymbols).toFixed(1);
+        console.log(
+          `${path}: ${report.used.length} of ${report.packets} packets used` +
+            (report.dropped.length ? `, dropped ${report.dropped.join(",")}` : "") +
+            (report.duplicates.length ? `, duplicates ${report.duplicates.join(",")}` : "") +
+            `; ${report.symbols} of ${report.totalSymbols} symbols (${pct} %), ${report.completeChannels} of ${report.latent.channels} channels complete, ${report.missingChannels} missing` +
+            (values.out ? `; ${container.width}x${container.height} -> ${values.out}` : ""),
+        );
         for (const r of report.rejected) console.log(`  packet ${r.input} rejected (${r.kind}): ${r.reason}`);
       }
       return 0;
-    } finally { await decoder?.close(); }
+    } finally {
+      await decoder?.close();
+    }
   },
 };

@@ -14,7 +14,8 @@ import { modelTables } from "../../wire/bitstream/tables.ts";
 import { writeContainer } from "../../wire/container.ts";
 import { getLink } from "../../wire/link/presets.ts";
 
-const usage = "tidepool encode IMAGE -o FILE [--board NAME] [--model FILE] [--frame WxH] [--format F] [--budget BYTES] [--link lora-sf7 | --packet-size N] [--image-id N] [--json]\n" +
+const usage =
+  "tidepool encode IMAGE -o FILE [--board NAME] [--model FILE] [--frame WxH] [--format F] [--budget BYTES] [--link lora-sf7 | --packet-size N] [--image-id N] [--json]\n" +
   "       tidepool encode --board NAME [--model FILE] [--frame WxH] [--format F] IMAGE... [--json]   (report only)";
 
 export const command: Command = {
@@ -22,10 +23,22 @@ export const command: Command = {
   summary: "encode a photo into a packet file with the board's WASM encoder and packetizer (-o), or report latents and bytes",
   usage,
   async run(argv) {
-    const { values, positionals } = parseCommandArgs(argv, {
-      out: { type: "string", short: "o" }, board: { type: "string" }, model: { type: "string" }, frame: { type: "string" }, format: { type: "string" },
-      budget: { type: "string" }, link: { type: "string" }, "packet-size": { type: "string" }, "image-id": { type: "string" }, json: { type: "boolean" },
-    }, usage);
+    const { values, positionals } = parseCommandArgs(
+      argv,
+      {
+        out: { type: "string", short: "o" },
+        board: { type: "string" },
+        model: { type: "string" },
+        frame: { type: "string" },
+        format: { type: "string" },
+        budget: { type: "string" },
+        link: { type: "string" },
+        "packet-size": { type: "string" },
+        "image-id": { type: "string" },
+        json: { type: "boolean" },
+      },
+      usage,
+    );
     const frameSize = values.frame ? parseFrame(values.frame) : undefined;
     const format = values.format ? parsePixelFormat(values.format) : undefined;
     if (values.out !== undefined) return encodeToFile(values, positionals, frameSize, format);
@@ -45,21 +58,38 @@ export const command: Command = {
       const t0 = performance.now();
       const latent = enc.encode(frame, width, height, fmt);
       const ms = performance.now() - t0;
-      results.push({ image: path, width, height, format: fmt, latent: { width: latent.width, height: latent.height, channels: latent.channels, symbols: latent.data.length },
-        bytes: rate ? rate.bytes(latent, latent.channels) : null, hostEncodeMs: +ms.toFixed(3) });
+      results.push({
+        image: path,
+        width,
+        height,
+        format: fmt,
+        latent: { width: latent.width, height: latent.height, channels: latent.channels, symbols: latent.data.length },
+        bytes: rate ? rate.bytes(latent, latent.channels) : null,
+        hostEncodeMs: +ms.toFixed(3),
+      });
     }
-    if (values.json) console.log(JSON.stringify({ board: built.board.name, moduleBytes: built.moduleBytes, arenaBytes: built.map.arenaBytes, images: results }, null, 2));
-    else for (const r of results)
-      console.log(`${basename(r.image)}: ${r.width}x${r.height} ${r.format} -> latent ${r.latent.channels}x${r.latent.height}x${r.latent.width} (${r.latent.symbols} symbols, ${r.bytes ?? "-"} B of packets), ${r.hostEncodeMs} ms on host`);
+    if (values.json)
+      console.log(JSON.stringify({ board: built.board.name, moduleBytes: built.moduleBytes, arenaBytes: built.map.arenaBytes, images: results }, null, 2));
+    else
+      for (const r of results)
+        console.log(
+          `${basename(r.image)}: ${r.width}x${r.height} ${r.format} -> latent ${r.latent.channels}x${r.latent.height}x${r.latent.width} (${r.latent.symbols} symbols, ${r.bytes ?? "-"} B of packets), ${r.hostEncodeMs} ms on host`,
+        );
     return 0;
   },
 };
 
-async function encodeToFile(values: Record<string, string | boolean | undefined>, positionals: string[], frame: { width: number; height: number } | undefined, format: ReturnType<typeof parsePixelFormat> | undefined) {
+async function encodeToFile(
+  values: Record<string, string | boolean | undefined>,
+  positionals: string[],
+  frame: { width: number; height: number } | undefined,
+  format: ReturnType<typeof parsePixelFormat> | undefined,
+) {
   const out = values.out as string;
   if (!out) throw new UserError(`-o needs a file name\nusage: ${usage}`, 2);
   if (positionals.length !== 1) throw new UserError(`-o writes one image's packets: give exactly one IMAGE (got ${positionals.length})\nusage: ${usage}`, 2);
-  if (values.link !== undefined && values["packet-size"] !== undefined) throw new UserError(`--link and --packet-size both set the packet size: give one\nusage: ${usage}`, 2);
+  if (values.link !== undefined && values["packet-size"] !== undefined)
+    throw new UserError(`--link and --packet-size both set the packet size: give one\nusage: ${usage}`, 2);
   let packetBytes = intOption("packet-size", values["packet-size"] as string | undefined, 12);
   if (packetBytes !== undefined && packetBytes > 255) throw new UserError(`--packet-size must be 12..255 (a Tidepool packet's length), got ${packetBytes}`, 2);
   if (values.link !== undefined) packetBytes = getLink(values.link as string).payloadBytes;
@@ -67,19 +97,43 @@ async function encodeToFile(values: Record<string, string | boolean | undefined>
   const imageId = intOption("image-id", values["image-id"] as string | undefined, 0);
   if (imageId !== undefined && imageId > 255) throw new UserError(`--image-id must be 0..255 (one byte in every packet), got ${imageId}`, 2);
   const t0 = performance.now();
-  const r = await encodeFile(positionals[0], { board: values.board as string | undefined, modelPath: values.model as string | undefined, frame, format, packetBytes, budgetBytes, imageId });
+  const r = await encodeFile(positionals[0], {
+    board: values.board as string | undefined,
+    modelPath: values.model as string | undefined,
+    frame,
+    format,
+    packetBytes,
+    budgetBytes,
+    imageId,
+  });
   const file = writeContainer(r.container);
   atomicWrite(out, file);
   const c = r.container;
   const summary = {
-    image: positionals[0], out, board: c.board, width: c.width, height: c.height, format: c.format,
-    latent: r.latent, packetBytes: c.packetBytes, budgetBytes: budgetBytes ?? null, imageId: c.imageId,
-    tablesId: c.tablesId.toString(16).padStart(8, "0"), modelId: c.modelId,
-    bytes: r.bytes, fileBytes: file.length, symbols: r.symbols, complete: r.complete, seconds: +((performance.now() - t0) / 1000).toFixed(3),
+    image: positionals[0],
+    out,
+    board: c.board,
+    width: c.width,
+    height: c.height,
+    format: c.format,
+    latent: r.latent,
+    packetBytes: c.packetBytes,
+    budgetBytes: budgetBytes ?? null,
+    imageId: c.imageId,
+    tablesId: c.tablesId.toString(16).padStart(8, "0"),
+    modelId: c.modelId,
+    bytes: r.bytes,
+    fileBytes: file.length,
+    symbols: r.symbols,
+    complete: r.complete,
+    seconds: +((performance.now() - t0) / 1000).toFixed(3),
     packets: c.packets.map((p) => Buffer.from(p).toString("base64")),
   };
   if (values.json) console.log(JSON.stringify(summary, null, 2));
-  else console.log(`${basename(positionals[0])}: ${c.width}x${c.height} ${c.format} on ${c.board} -> ${c.packets.length} packets of <= ${c.packetBytes} B, ${r.bytes} B` +
-    `${r.complete ? "" : ` (budget reached: ${r.symbols} of ${r.latent.width * r.latent.height * r.latent.channels} symbols)`}; ${out} (${file.length} B)`);
+  else
+    console.log(
+      `${basename(positionals[0])}: ${c.width}x${c.height} ${c.format} on ${c.board} -> ${c.packets.length} packets of <= ${c.packetBytes} B, ${r.bytes} B` +
+        `${r.complete ? "" : ` (budget reached: ${r.symbols} of ${r.latent.width * r.latent.height * r.latent.channels} symbols)`}; ${out} (${file.length} B)`,
+    );
   return 0;
 }

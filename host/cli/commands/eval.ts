@@ -12,7 +12,8 @@ import { parseCommandArgs, UserError, type Command, intOption } from "../command
 import { atomicWrite } from "../../core/atomic-write.ts";
 import { Progress } from "../progress.ts";
 
-const usage = "tidepool eval --images DIR [--json] [--html FILE] [--size N] [--limit N] [--codecs a,b,...] [--rate-images N] [--report FILE] [--jobs N] [--decoder FILE]";
+const usage =
+  "tidepool eval --images DIR [--json] [--html FILE] [--size N] [--limit N] [--codecs a,b,...] [--rate-images N] [--report FILE] [--jobs N] [--decoder FILE]";
 
 /** Runs this command on each chunk of images in a child process (--files, --report) and merges the parts. */
 async function runInChildren(argv: string[], chunks: string[][], progress: Progress): Promise<RdResult> {
@@ -23,27 +24,52 @@ async function runInChildren(argv: string[], chunks: string[][], progress: Progr
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--json" || withValue.some((f) => a.startsWith(`${f}=`))) continue;
-    if (withValue.includes(a)) { i++; continue; }
+    if (withValue.includes(a)) {
+      i++;
+      continue;
+    }
     keep.push(a);
   }
   try {
-    const parts = await Promise.all(chunks.map((files, j) => new Promise<RdResult>((done, fail) => {
-      const report = join(dir, `part-${j}.json`);
-      const child = spawn(process.execPath, [repoPath("bin", "tidepool.mjs"), "eval", ...keep, "--files", files.join("/"), "--report", report], { stdio: ["ignore", "ignore", "pipe"] });
-      let err = "";
-      // A child's stderr is a pipe, so it prints one plain "[i/n] …" line per image (its own ETA dropped here).
-      let pending = "";
-      child.stderr.on("data", (d) => {
-        err += d; pending += d;
-        const lines = pending.split("\n");
-        pending = lines.pop() ?? "";
-        for (const line of lines) if (line.startsWith("[")) progress.image(`job ${j + 1}: ${line.replace(/ ETA \S+$/, "")}`);
-      });
-      child.on("error", fail);
-      child.on("close", (code) => code === 0 ? done(JSON.parse(readFileSync(report, "utf8"))) : fail(new UserError(`eval job ${j + 1} failed (exit ${code}): ${err.trim().split("\n").filter((l) => !l.startsWith("[")).join("\n")}`)));
-    })));
+    const parts = await Promise.all(
+      chunks.map(
+        (files, j) =>
+          new Promise<RdResult>((done, fail) => {
+            const report = join(dir, `part-${j}.json`);
+            const child = spawn(process.execPath, [repoPath("bin", "tidepool.mjs"), "eval", ...keep, "--files", files.join("/"), "--report", report], {
+              stdio: ["ignore", "ignore", "pipe"],
+            });
+            let err = "";
+            // A child's stderr is a pipe, so it prints one plain "[i/n] …" line per image (its own ETA dropped here).
+            let pending = "";
+            child.stderr.on("data", (d) => {
+              err += d;
+              pending += d;
+              const lines = pending.split("\n");
+              pending = lines.pop() ?? "";
+              for (const line of lines) if (line.startsWith("[")) progress.image(`job ${j + 1}: ${line.replace(/ ETA \S+$/, "")}`);
+            });
+            child.on("error", fail);
+            child.on("close", (code) =>
+              code === 0
+                ? done(JSON.parse(readFileSync(report, "utf8")))
+                : fail(
+                    new UserError(
+                      `eval job ${j + 1} failed (exit ${code}): ${err
+                        .trim()
+                        .split("\n")
+                        .filter((l) => !l.startsWith("["))
+                        .join("\n")}`,
+                    ),
+                  ),
+            );
+          }),
+      ),
+    );
     return mergeResults(parts);
-  } finally { rmSync(dir, { recursive: true, force: true }); }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export const command: Command = {
@@ -51,11 +77,24 @@ export const command: Command = {
   summary: "rate–distortion of Tidepool vs JPEG (libjpeg-turbo, mozjpeg, progressive) and WebP at matched byte budgets",
   usage,
   async run(argv) {
-    const { values } = parseCommandArgs(argv, {
-      images: { type: "string" }, json: { type: "boolean" }, html: { type: "string" }, size: { type: "string" },
-      limit: { type: "string" }, codecs: { type: "string" }, "rate-images": { type: "string" }, report: { type: "string" }, jobs: { type: "string" }, files: { type: "string" },
-      decoder: { type: "string" },
-    }, usage, false);
+    const { values } = parseCommandArgs(
+      argv,
+      {
+        images: { type: "string" },
+        json: { type: "boolean" },
+        html: { type: "string" },
+        size: { type: "string" },
+        limit: { type: "string" },
+        codecs: { type: "string" },
+        "rate-images": { type: "string" },
+        report: { type: "string" },
+        jobs: { type: "string" },
+        files: { type: "string" },
+        decoder: { type: "string" },
+      },
+      usage,
+      false,
+    );
     if (!values.images) throw new UserError(`--images is required\nusage: ${usage}`, 2);
     const int = intOption;
     const size = int("size", values.size, MSSSIM_MIN_SIDE);
@@ -66,7 +105,10 @@ export const command: Command = {
 
     let baselines = await defaultBaselines();
     if (values.codecs) {
-      const want = values.codecs.split(",").map((s) => s.trim()).filter(Boolean);
+      const want = values.codecs
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean);
       const unknown = want.filter((w) => w !== "tidepool" && !baselines.some((b) => b.name === w));
       if (unknown.length) throw new UserError(`--codecs: unknown codec ${unknown.join(", ")}; known: tidepool, ${baselines.map((b) => b.name).join(", ")}`, 2);
       baselines = baselines.filter((b) => want.includes(b.name));
@@ -77,12 +119,15 @@ export const command: Command = {
     names = only ?? listEvalImages(values.images, limit);
     images = jobs > 1 ? [] : await loadEvalImages(values.images, size, limit, only);
     const small = images.find((x) => Math.min(x.img.width, x.img.height) < MSSSIM_MIN_SIDE);
-    if (small) throw new UserError(`${small.name} is ${small.img.width}x${small.img.height}: 5-scale MS-SSIM needs both sides >= ${MSSSIM_MIN_SIDE} px (use --size)`, 2);
+    if (small)
+      throw new UserError(`${small.name} is ${small.img.width}x${small.img.height}: 5-scale MS-SSIM needs both sides >= ${MSSSIM_MIN_SIDE} px (use --size)`, 2);
 
     const decoderPath = values.decoder ? resolve(values.decoder) : undefined;
     if (decoderPath && !existsSync(decoderPath)) throw new UserError(`--decoder: no such file ${decoderPath}`, 2);
     const wantTidepool = !values.codecs || values.codecs.split(",").includes("tidepool");
-    const status = wantTidepool ? await loadTidepool({ trainImages: rateImages, log, decoderPath }) : { available: false as const, reason: "not requested (--codecs)" };
+    const status = wantTidepool
+      ? await loadTidepool({ trainImages: rateImages, log, decoderPath })
+      : { available: false as const, reason: "not requested (--codecs)" };
     if (!status.available) log(`tidepool: ${status.reason}; evaluating the baselines only`);
     const view = size ? `${size}x${size} cover crop (lanczos3)` : "full size";
     const budgets = size ? byteBudgets(VIEW_BYTES_224.map((b) => Math.round((b * size * size) / (224 * 224)))) : bppBudgets();
@@ -90,12 +135,21 @@ export const command: Command = {
     const progress = new Progress(names.length);
     let result: RdResult;
     try {
-      result = jobs > 1 ? await runInChildren(argv, chunks, progress) : await evaluate(images, {
-        baselines, budgets, view, log: (s) => progress.log(s), progress,
-        tidepool: status.available ? status.codec : null,
-        tidepoolStatus: status.available ? "evaluated" : status.reason,
-      });
-    } finally { progress.finish(); }
+      result =
+        jobs > 1
+          ? await runInChildren(argv, chunks, progress)
+          : await evaluate(images, {
+              baselines,
+              budgets,
+              view,
+              log: (s) => progress.log(s),
+              progress,
+              tidepool: status.available ? status.codec : null,
+              tidepoolStatus: status.available ? "evaluated" : status.reason,
+            });
+    } finally {
+      progress.finish();
+    }
     if (values.html) {
       const path = resolve(values.html);
       atomicWrite(path, renderHtml(result));
@@ -106,14 +160,19 @@ export const command: Command = {
       atomicWrite(path, JSON.stringify(result, null, 2) + "\n"); // every point with its reached count and label
       log(`wrote ${path}`);
     }
-    if (values.json) { console.log(JSON.stringify(summaryJson(result))); return 0; }
+    if (values.json) {
+      console.log(JSON.stringify(summaryJson(result)));
+      return 0;
+    }
     console.log(`${result.images.length} images, ${view}; tidepool: ${result.tidepool}${result.rate ? ` (rate: ${result.rate})` : ""}`);
     const fmt = (x: number, d: number) => (Number.isFinite(x) ? x.toFixed(d) : "n/a");
     for (const c of result.curves) {
       console.log(`\n${c.name}: ${c.settings}`);
       console.log("  point              reached  bytes     bpp      PSNR dB  MS-SSIM");
       for (const p of c.points)
-        console.log(`  ${p.label.padEnd(18)} ${`${p.reached}/${p.of}`.padEnd(8)} ${fmt(p.bytes, 0).padStart(7)}  ${fmt(p.bpp, 4).padStart(7)}  ${fmt(p.psnr, 2).padStart(7)}  ${fmt(p.msssim, 4)}`);
+        console.log(
+          `  ${p.label.padEnd(18)} ${`${p.reached}/${p.of}`.padEnd(8)} ${fmt(p.bytes, 0).padStart(7)}  ${fmt(p.bpp, 4).padStart(7)}  ${fmt(p.psnr, 2).padStart(7)}  ${fmt(p.msssim, 4)}`,
+        );
     }
     return 0;
   },

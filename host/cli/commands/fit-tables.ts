@@ -1,4 +1,3 @@
-
 import { resolve } from "node:path";
 import { DEFAULT_MODEL_PATH } from "../../build/build.ts";
 import { DEFAULT_FIT, fitEntropyTables } from "../../wire/bitstream/fit-tables.ts";
@@ -17,10 +16,20 @@ export const command: Command = {
   summary: "fit the bitstream's context tables on training-split latents and write them into a model's ENTR section",
   usage,
   async run(argv) {
-    const { values } = parseCommandArgs(argv, {
-      model: { type: "string" }, out: { type: "string" }, images: { type: "string" }, size: { type: "string" },
-      classes: { type: "string" }, block: { type: "string" }, json: { type: "boolean" },
-    }, usage, false);
+    const { values } = parseCommandArgs(
+      argv,
+      {
+        model: { type: "string" },
+        out: { type: "string" },
+        images: { type: "string" },
+        size: { type: "string" },
+        classes: { type: "string" },
+        block: { type: "string" },
+        json: { type: "boolean" },
+      },
+      usage,
+      false,
+    );
     const int = (name: string, v: string | undefined, min: number, max: number) => {
       if (v === undefined) return undefined;
       if (!/^\d+$/.test(v) || +v < min || +v > max) throw new UserError(`--${name} must be an integer in ${min}..${max}, got "${v}"`, 2);
@@ -49,18 +58,38 @@ export const command: Command = {
       model.policy = null;
       log(`dropped the PLCY section (adaptive policy trained for the old tables); retrain it: npm run train -- --config training/configs/policy.json`);
     }
-    model.meta = { ...model.meta, entropyTables: { source: TRAINING_SOURCE, images, crop: `${side}x${side}`, classes, block: `${block.width}x${block.height}`, id: `0x${fit.tables.id.toString(16).padStart(8, "0")}` } };
+    model.meta = {
+      ...model.meta,
+      entropyTables: {
+        source: TRAINING_SOURCE,
+        images,
+        crop: `${side}x${side}`,
+        classes,
+        block: `${block.width}x${block.height}`,
+        id: `0x${fit.tables.id.toString(16).padStart(8, "0")}`,
+      },
+    };
     atomicWrite(out, writeModel(model));
     const summary = {
-      model: out, source: TRAINING_SOURCE, images, crop: `${side}x${side}`, tablesBytes: fit.bytes.length, tablesId: fit.tables.id,
-      classes, block: `${block.width}x${block.height}`,
+      model: out,
+      source: TRAINING_SOURCE,
+      images,
+      crop: `${side}x${side}`,
+      tablesBytes: fit.bytes.length,
+      tablesId: fit.tables.id,
+      classes,
+      block: `${block.width}x${block.height}`,
       trainingBitsPerSymbol: { staticPerChannel: lengths.staticBits / lengths.symbols, context: lengths.contextBits / lengths.symbols },
     };
     if (values.json) console.log(JSON.stringify(summary));
     else {
       console.log(`wrote ENTR tables (${fit.bytes.length} bytes, id 0x${fit.tables.id.toString(16)}) into ${out}`);
-      console.log(`fitted on ${images} images of the ${TRAINING_SOURCE}, ${side}x${side} crops; ${block.width}x${block.height} blocks, ${classes} neighbour classes`);
-      console.log(`ideal bits/symbol on those latents: static per-channel ${summary.trainingBitsPerSymbol.staticPerChannel.toFixed(3)}, with context ${summary.trainingBitsPerSymbol.context.toFixed(3)}`);
+      console.log(
+        `fitted on ${images} images of the ${TRAINING_SOURCE}, ${side}x${side} crops; ${block.width}x${block.height} blocks, ${classes} neighbour classes`,
+      );
+      console.log(
+        `ideal bits/symbol on those latents: static per-channel ${summary.trainingBitsPerSymbol.staticPerChannel.toFixed(3)}, with context ${summary.trainingBitsPerSymbol.context.toFixed(3)}`,
+      );
     }
     return 0;
   },

@@ -13,7 +13,12 @@ export const command: Command = {
   summary: "build the encoder for a board and install it with the MicroPython bridge over serial (verified, atomic)",
   usage,
   async run(argv) {
-    const { values } = parseCommandArgs(argv, { board: { type: "string" }, port: { type: "string" }, baud: { type: "string" }, model: { type: "string" }, json: { type: "boolean" } }, usage, false);
+    const { values } = parseCommandArgs(
+      argv,
+      { board: { type: "string" }, port: { type: "string" }, baud: { type: "string" }, model: { type: "string" }, json: { type: "boolean" } },
+      usage,
+      false,
+    );
     if (!values.board || !values.port) throw new UserError(`--board and --port are required\nusage: ${usage}`, 2);
     const board = getBoard(values.board);
     const built = await buildEncoder({ board, modelPath: values.model });
@@ -26,8 +31,13 @@ export const command: Command = {
       await repl.exit();
       const report = { board: board.name, port: values.port, moduleBytes: built.moduleBytes, ...result };
       if (values.json) console.log(JSON.stringify(report, null, 2));
-      else console.log(`flashed ${board.name} on ${values.port}: ${result.bytes} bytes written in ${result.seconds.toFixed(2)} s (bridge ${result.bridgeWritten ? "updated" : "up to date"}, encoder ${result.moduleWritten ? "updated" : "up to date"}), sha256 verified on the board`);
+      else
+        console.log(
+          `flashed ${board.name} on ${values.port}: ${result.bytes} bytes written in ${result.seconds.toFixed(2)} s (bridge ${result.bridgeWritten ? "updated" : "up to date"}, encoder ${result.moduleWritten ? "updated" : "up to date"}), sha256 verified on the board`,
+        );
       return 0;
-    } finally { await link.close(); }
+    } finally {
+      await link.close();
+    }
   },
 };

@@ -12,7 +12,12 @@ export const command: Command = {
   summary: "import the head of an int8 (QLinear*) ONNX classifier up to a split point into a split-head model file",
   usage,
   async run(argv) {
-    const { values } = parseCommandArgs(argv, { onnx: { type: "string" }, split: { type: "string" }, out: { type: "string", short: "o" }, json: { type: "boolean" } }, usage, false);
+    const { values } = parseCommandArgs(
+      argv,
+      { onnx: { type: "string" }, split: { type: "string" }, out: { type: "string", short: "o" }, json: { type: "boolean" } },
+      usage,
+      false,
+    );
     if (!values.onnx) throw new UserError(`--onnx is required\nusage: ${usage}`, 2);
     if (!values.out) throw new UserError(`-o is required\nusage: ${usage}`, 2);
     const split = intOption("split", values.split, 0);
@@ -21,9 +26,20 @@ export const command: Command = {
     const bytes = writeHeadModel(r.head);
     atomicWrite(values.out, bytes);
     const s = headShapes(r.head, 224, 224).at(-1)!;
-    const report = { out: values.out, bytes: bytes.length, split, splitTensor: r.splitTensor, ops: r.head.ops.length, tensorAt224: `${s.width}x${s.height}x${s.channels}`, macsAt224: headMacs(r.head, 224, 224) };
+    const report = {
+      out: values.out,
+      bytes: bytes.length,
+      split,
+      splitTensor: r.splitTensor,
+      ops: r.head.ops.length,
+      tensorAt224: `${s.width}x${s.height}x${s.channels}`,
+      macsAt224: headMacs(r.head, 224, 224),
+    };
     if (values.json) console.log(JSON.stringify(report, null, 2));
-    else console.log(`wrote ${values.out} (${bytes.length} bytes): ${report.ops} ops up to "${r.splitTensor}" (block ${split}); at 224x224 the split tensor is ${report.tensorAt224}, ${(report.macsAt224 / 1e6).toFixed(1)} M MAC`);
+    else
+      console.log(
+        `wrote ${values.out} (${bytes.length} bytes): ${report.ops} ops up to "${r.splitTensor}" (block ${split}); at 224x224 the split tensor is ${report.tensorAt224}, ${(report.macsAt224 / 1e6).toFixed(1)} M MAC`,
+      );
     return 0;
   },
 };

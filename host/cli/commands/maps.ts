@@ -17,7 +17,10 @@ export const command: Command = {
       return 0;
     }
     writeBoardMaps(maps);
-    for (const m of maps) console.log(`${m.board.padEnd(12)} arena ${String(m.arenaBytes).padStart(6)} / ${String(m.budget).padStart(6)} B   module ${m.moduleBytes} B   -> memory-maps/${m.board}.map`);
+    for (const m of maps)
+      console.log(
+        `${m.board.padEnd(12)} arena ${String(m.arenaBytes).padStart(6)} / ${String(m.budget).padStart(6)} B   module ${m.moduleBytes} B   -> memory-maps/${m.board}.map`,
+      );
     return 0;
   },
 };

@@ -16,16 +16,28 @@ export const command: Command = {
   summary: "build the encoder as a C library for a board runtime (wasm2c + GCC): header, static library, code size and RAM",
   usage,
   async run(argv) {
-    const { values } = parseCommandArgs(argv, {
-      board: { type: "string" }, isa: { type: "string" }, "bounds-checks": { type: "string" }, model: { type: "string" },
-      frame: { type: "string" }, format: { type: "string" }, out: { type: "string" }, json: { type: "boolean" },
-    }, usage, false);
+    const { values } = parseCommandArgs(
+      argv,
+      {
+        board: { type: "string" },
+        isa: { type: "string" },
+        "bounds-checks": { type: "string" },
+        model: { type: "string" },
+        frame: { type: "string" },
+        format: { type: "string" },
+        out: { type: "string" },
+        json: { type: "boolean" },
+      },
+      usage,
+      false,
+    );
     if (!values.board) throw new UserError(`--board is required\nusage: ${usage}`, 2);
     const board = getBoard(values.board);
     const isa = values.isa as NativeTargetName | undefined;
     if (isa && !(isa in NATIVE_TARGETS)) throw new UserError(`--isa must be one of ${Object.keys(NATIVE_TARGETS).join(", ")}, got "${isa}"`, 2);
     const target = isa ? NATIVE_TARGETS[isa] : nativeTargetForBoard(board.name);
-    if (!target) throw new UserError(`board ${board.name} (${board.cpu.isa}) has no native target: Debian ships no compiler for its core; give one with --isa`, 2);
+    if (!target)
+      throw new UserError(`board ${board.name} (${board.cpu.isa}) has no native target: Debian ships no compiler for its core; give one with --isa`, 2);
     const boundsChecks = values["bounds-checks"] ?? "off";
     if (boundsChecks !== "on" && boundsChecks !== "off") throw new UserError(`--bounds-checks must be on or off, got "${boundsChecks}"`, 2);
     const frame = values.frame ? parseFrame(values.frame) : undefined;
@@ -35,24 +47,46 @@ export const command: Command = {
 
     const dir = resolve(values.out ?? repoPath("build", board.name, "native"));
     mkdirSync(dir, { recursive: true });
-    const lib = join(dir, `libtidepool-${board.name}.a`), header = join(dir, "tidepool_native.h"), reportPath = join(dir, `tidepool-${board.name}.native.json`);
+    const lib = join(dir, `libtidepool-${board.name}.a`),
+      header = join(dir, "tidepool_native.h"),
+      reportPath = join(dir, `tidepool-${board.name}.native.json`);
     atomicWrite(lib, readFileSync(nb.library));
     atomicWrite(header, readFileSync(join(NATIVE_DIR, "lib", "tidepool_native.h")));
     const report = {
-      board: board.name, isa: target.isa, target: target.name, boundsChecks, compiler: nb.cc, wasm2c: nb.wasm2c,
-      frame: `${built.map.width}x${built.map.height}`, format: built.map.format, packetizer: nb.hasPacketizer,
-      library: lib, header,
-      flashBytes: { moduleCode: nb.moduleSplit.code, moduleConstants: nb.moduleSplit.constants, api: nb.apiSizes.text, runtime: nb.runtimeSizes.text,
-        total: nb.moduleSizes.text + nb.apiSizes.text + nb.runtimeSizes.text },
-      ramBytes: { linearMemory: nb.linearMemoryBytes, arenaInUse: built.map.arenaBytes, runtimeState: nb.runtimeSizes.bss + nb.runtimeSizes.data - nb.linearMemoryBytes + nb.apiSizes.bss + nb.apiSizes.data + nb.moduleSizes.bss + nb.moduleSizes.data,
-        total: nb.runtimeSizes.bss + nb.runtimeSizes.data + nb.apiSizes.bss + nb.apiSizes.data + nb.moduleSizes.bss + nb.moduleSizes.data },
+      board: board.name,
+      isa: target.isa,
+      target: target.name,
+      boundsChecks,
+      compiler: nb.cc,
+      wasm2c: nb.wasm2c,
+      frame: `${built.map.width}x${built.map.height}`,
+      format: built.map.format,
+      packetizer: nb.hasPacketizer,
+      library: lib,
+      header,
+      flashBytes: {
+        moduleCode: nb.moduleSplit.code,
+        moduleConstants: nb.moduleSplit.constants,
+        api: nb.apiSizes.text,
+        runtime: nb.runtimeSizes.text,
+        total: nb.moduleSizes.text + nb.apiSizes.text + nb.runtimeSizes.text,
+      },
+      ramBytes: {
+        linearMemory: nb.linearMemoryBytes,
+        arenaInUse: built.map.arenaBytes,
+        runtimeState:
+          nb.runtimeSizes.bss + nb.runtimeSizes.data - nb.linearMemoryBytes + nb.apiSizes.bss + nb.apiSizes.data + nb.moduleSizes.bss + nb.moduleSizes.data,
+        total: nb.runtimeSizes.bss + nb.runtimeSizes.data + nb.apiSizes.bss + nb.apiSizes.data + nb.moduleSizes.bss + nb.moduleSizes.data,
+      },
       cflags: target.cflags,
     };
     atomicWrite(reportPath, JSON.stringify(report, null, 2) + "\n");
     if (values.json) console.log(JSON.stringify({ ...report, report: reportPath }, null, 2));
     else {
       console.log(`built ${lib} for ${board.name} (${target.isa}, bounds checks ${boundsChecks}) with ${header}`);
-      console.log(`flash ${report.flashBytes.total} B (module code ${report.flashBytes.moduleCode} + constants ${report.flashBytes.moduleConstants}, API ${report.flashBytes.api}, runtime ${report.flashBytes.runtime}); RAM ${report.ramBytes.total} B static (linear memory ${report.ramBytes.linearMemory}, arena in use ${report.ramBytes.arenaInUse})`);
+      console.log(
+        `flash ${report.flashBytes.total} B (module code ${report.flashBytes.moduleCode} + constants ${report.flashBytes.moduleConstants}, API ${report.flashBytes.api}, runtime ${report.flashBytes.runtime}); RAM ${report.ramBytes.total} B static (linear memory ${report.ramBytes.linearMemory}, arena in use ${report.ramBytes.arenaInUse})`,
+      );
     }
     return 0;
   },

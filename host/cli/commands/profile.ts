@@ -1,4 +1,3 @@
-
 import { getBoard } from "../../core/boards.ts";
 import { buildEncoder, parseKernelMode } from "../../build/build.ts";
 import { loadRgb, toFrame } from "../../image/load.ts";
@@ -19,32 +18,49 @@ import { readInputFile } from "../../core/input-file.ts";
 import { nativeProfile, type NativeProfile } from "../../build/profile/native-profile.ts";
 import { nativeTargetForRuntime } from "../../build/native/targets.ts";
 
-const usage = "tidepool profile --board NAME [--runtime interp|aot|qemu-m7|qemu-rv32|qemu-rv64] [--bounds-checks on|off] [--codec tidepool|jpeg|split] [--split N] [--onnx FILE] [--quality Q] [--frame WxH] [--format F] [--model FILE] [--kernels specialised|generic] [--calibrate TIMES.json] IMAGE... [--json]";
+const usage =
+  "tidepool profile --board NAME [--runtime interp|aot|qemu-m7|qemu-rv32|qemu-rv64] [--bounds-checks on|off] [--codec tidepool|jpeg|split] [--split N] [--onnx FILE] [--quality Q] [--frame WxH] [--format F] [--model FILE] [--kernels specialised|generic] [--calibrate TIMES.json] IMAGE... [--json]";
 
 export const command: Command = {
   name: "profile",
   summary: "cycle-counted run of the encoder (or the on-device JPEG) with the board's cost model",
   usage,
   async run(argv) {
-    const { values, positionals } = parseCommandArgs(argv, {
-      board: { type: "string" }, runtime: { type: "string" }, codec: { type: "string" }, quality: { type: "string" },
-      frame: { type: "string" }, format: { type: "string" }, model: { type: "string" }, calibrate: { type: "string" }, json: { type: "boolean" },
-      "bounds-checks": { type: "string" }, kernels: { type: "string" }, split: { type: "string" }, onnx: { type: "string" },
-    }, usage);
+    const { values, positionals } = parseCommandArgs(
+      argv,
+      {
+        board: { type: "string" },
+        runtime: { type: "string" },
+        codec: { type: "string" },
+        quality: { type: "string" },
+        frame: { type: "string" },
+        format: { type: "string" },
+        model: { type: "string" },
+        calibrate: { type: "string" },
+        json: { type: "boolean" },
+        "bounds-checks": { type: "string" },
+        kernels: { type: "string" },
+        split: { type: "string" },
+        onnx: { type: "string" },
+      },
+      usage,
+    );
     if (!values.board) throw new UserError(`--board is required\nusage: ${usage}`, 2);
     if (positionals.length === 0) throw new UserError(`no images given\nusage: ${usage}`, 2);
     const board = getBoard(values.board);
     // qemu-*: the native build under QEMU (counted), beside the AOT cost model (modelled).
     const native = values.runtime ? nativeTargetForRuntime(values.runtime) : undefined;
-    const runtime = (native ? "aot" : values.runtime ?? board.runtime.default) as RuntimeMode;
-    if (runtime !== "interp" && runtime !== "aot") throw new UserError(`--runtime must be interp or aot (modelled), or qemu-m7, qemu-rv32, qemu-rv64 (native, counted), got "${values.runtime}"`, 2);
+    const runtime = (native ? "aot" : (values.runtime ?? board.runtime.default)) as RuntimeMode;
+    if (runtime !== "interp" && runtime !== "aot")
+      throw new UserError(`--runtime must be interp or aot (modelled), or qemu-m7, qemu-rv32, qemu-rv64 (native, counted), got "${values.runtime}"`, 2);
     const boundsChecks = values["bounds-checks"] ?? "off";
     if (boundsChecks !== "on" && boundsChecks !== "off") throw new UserError(`--bounds-checks must be on or off, got "${values["bounds-checks"]}"`, 2);
     if (values["bounds-checks"] && !native) throw new UserError("--bounds-checks applies to a qemu-* runtime only", 2);
     const codec = values.codec ?? "tidepool";
     if (codec !== "tidepool" && codec !== "jpeg" && codec !== "split") throw new UserError(`--codec must be tidepool, jpeg or split, got "${codec}"`, 2);
     const split = intOption("split", values.split, 0);
-    if (codec === "split" && split === undefined && !values.model) throw new UserError(`--codec split needs --split N (with --onnx, default the int8 MobileNetV2) or --model HEAD.tpm\nusage: ${usage}`, 2);
+    if (codec === "split" && split === undefined && !values.model)
+      throw new UserError(`--codec split needs --split N (with --onnx, default the int8 MobileNetV2) or --model HEAD.tpm\nusage: ${usage}`, 2);
     const quality = values.quality ? Number(values.quality) : 20;
     if (!Number.isInteger(quality) || quality < 1 || quality > 100) throw new UserError(`--quality must be 1..100, got "${values.quality}"`, 2);
     const size = values.frame ? parseFrame(values.frame) : { width: board.camera.width, height: board.camera.height };
@@ -64,7 +80,9 @@ export const command: Command = {
     if (codec === "split") {
       if (native) throw new UserError("--codec split runs modelled only (interp or aot), not on a qemu-* runtime", 2);
       // The split head is profiled at the board's frame with its split tensor streamed out (as built).
-      const head = values.model ? readHeadModel(readInputFile(values.model, "model file"), values.model) : headAtSplit(importAllSplits(values.onnx ?? DEFAULT_SPLIT_ONNX), split!);
+      const head = values.model
+        ? readHeadModel(readInputFile(values.model, "model file"), values.model)
+        : headAtSplit(importAllSplits(values.onnx ?? DEFAULT_SPLIT_ONNX), split!);
       workload = headWorkload(await buildHead({ board, head, ...size, format, withNames: true, streamOutput: true }), frames);
     } else if (codec === "tidepool") {
       // The specialised kernels are tuned for the runtime being profiled (docs/kernels.md).
@@ -79,13 +97,19 @@ export const command: Command = {
     let r: ProfileResult & { native?: NativeProfile; modelledRuntime?: string } = modelled;
     if (native) {
       const np = await nativeProfile({
-        target: native.name, boundsChecks, frames, spec: { ...size, format }, modelled,
-        encoder: built, jpeg: jpegBuild ? { build: jpegBuild, quality } : undefined,
+        target: native.name,
+        boundsChecks,
+        frames,
+        spec: { ...size, format },
+        modelled,
+        encoder: built,
+        jpeg: jpegBuild ? { build: jpegBuild, quality } : undefined,
         packets: built ? { packetBytes: 222 } : undefined,
       });
       r = { ...modelled, runtime: native.runtime as never, modelledRuntime: "aot", native: np };
       if (!np.bitExact) {
-        if (values.json) console.log(JSON.stringify(r, null, 2)); else print(r);
+        if (values.json) console.log(JSON.stringify(r, null, 2));
+        else print(r);
         throw new UserError(`native ${native.name} output differs from the host WASM: ${np.mismatches.join("; ")}`, 1);
       }
     }
@@ -93,11 +117,20 @@ export const command: Command = {
     if (measuredMs) {
       const measured = measuredMs;
       const per = await Promise.all(frames.map((_, k) => profileWorkload({ ...workload, frames: 1, run: (ex) => workload.run(ex, k) }, board, runtime)));
-      calibration = calibrate(per.map((p, i) => ({ counts: p.instructionsByCategory, measuredCycles: (measured[i] / 1000) * board.cpu.clockHz })), costTable(board.costModel, runtime));
+      calibration = calibrate(
+        per.map((p, i) => ({ counts: p.instructionsByCategory, measuredCycles: (measured[i] / 1000) * board.cpu.clockHz })),
+        costTable(board.costModel, runtime),
+      );
     }
-    if (values.json) { console.log(JSON.stringify({ ...r, calibration }, null, 2)); return 0; }
+    if (values.json) {
+      console.log(JSON.stringify({ ...r, calibration }, null, 2));
+      return 0;
+    }
     print(r);
-    if (calibration) console.log(`\ncalibration: scales ${JSON.stringify(calibration.scales)}; error ${(100 * calibration.before.rmsRelativeError).toFixed(1)}% -> ${(100 * calibration.rmsRelativeError).toFixed(1)}% rms (max ${(100 * calibration.maxRelativeError).toFixed(1)}%)`);
+    if (calibration)
+      console.log(
+        `\ncalibration: scales ${JSON.stringify(calibration.scales)}; error ${(100 * calibration.before.rmsRelativeError).toFixed(1)}% -> ${(100 * calibration.rmsRelativeError).toFixed(1)}% rms (max ${(100 * calibration.maxRelativeError).toFixed(1)}%)`,
+      );
     return 0;
   },
 };
@@ -105,23 +138,33 @@ export const command: Command = {
 function print(r: ProfileResult & { native?: NativeProfile }) {
   console.log(`${r.workload} on ${r.board} (${r.native ? "modelled: aot cost model" : r.runtime}, ${r.clockHz / 1e6} MHz), ${r.frames} frame(s)`);
   console.log(`  cycles per frame   ${Math.round(r.cyclesPerFrame).toLocaleString("en")}  (${r.msPerFrame.toFixed(2)} ms)`);
-  console.log(`  instructions       ${r.instructions.toLocaleString("en")} total, ${r.instructionsPerPixel.toFixed(1)} per pixel; ${r.cyclesPerPixel.toFixed(1)} cycles per pixel`);
+  console.log(
+    `  instructions       ${r.instructions.toLocaleString("en")} total, ${r.instructionsPerPixel.toFixed(1)} per pixel; ${r.cyclesPerPixel.toFixed(1)} cycles per pixel`,
+  );
   console.log(`  arena high-water   ${r.arenaHighWaterBytes} B (bytes touched ${r.arenaTouchedBytes}); max call depth ${r.maxCallDepth}`);
   console.log(`  output bytes       ${r.outputBytes.join(", ")}`);
   if (r.layers?.length) {
     console.log("  conv layers (WebAssembly instructions and modelled cycles per multiply-accumulate):");
     console.log("    layer                          MAC/frame   instr/frame  instr/MAC  cycles/MAC");
     for (const l of r.layers)
-      console.log(`    ${l.name.padEnd(30)} ${Math.round(l.macsPerFrame).toLocaleString("en").padStart(11)} ${Math.round(l.instructionsPerFrame).toLocaleString("en").padStart(13)} ${l.instructionsPerMac.toFixed(2).padStart(10)} ${l.cyclesPerMac.toFixed(2).padStart(11)}`);
+      console.log(
+        `    ${l.name.padEnd(30)} ${Math.round(l.macsPerFrame).toLocaleString("en").padStart(11)} ${Math.round(l.instructionsPerFrame).toLocaleString("en").padStart(13)} ${l.instructionsPerMac.toFixed(2).padStart(10)} ${l.cyclesPerMac.toFixed(2).padStart(11)}`,
+      );
   }
   console.log("  top functions:");
   for (const f of r.functions.slice(0, 8)) console.log(`    ${(100 * f.share).toFixed(1).padStart(5)}%  ${f.name}`);
   const n = r.native;
   if (!n) return;
   console.log(`native ${n.target} (${n.isa}), bounds checks ${n.boundsChecks}: ${n.bitExact ? "bit-exact with the host WASM" : "DIFFERS from the host WASM"}`);
-  console.log(`  counted instructions per frame  ${Math.round(n.instructionsPerFrame).toLocaleString("en")}  (${n.instructionsPerPixel.toFixed(1)} per pixel${n.instructionsPerMac ? `, ${n.instructionsPerMac.toFixed(2)} per MAC` : ""})`);
+  console.log(
+    `  counted instructions per frame  ${Math.round(n.instructionsPerFrame).toLocaleString("en")}  (${n.instructionsPerPixel.toFixed(1)} per pixel${n.instructionsPerMac ? `, ${n.instructionsPerMac.toFixed(2)} per MAC` : ""})`,
+  );
   if (n.packetInstructionsPerFrame) console.log(`  packetizer                      ${Math.round(n.packetInstructionsPerFrame).toLocaleString("en")} per frame`);
-  console.log(`  WASM instructions per native    ${n.wasmPerNativeInstruction.toFixed(2)}; the AOT model implies ${n.modelCyclesPerInstruction.toFixed(2)} cycles per counted instruction`);
-  console.log(`  module ${n.sizes.moduleCode} B code + ${n.sizes.moduleConstants} B constants, runtime ${n.sizes.runtimeText} B; linear memory ${n.sizes.linearMemoryBytes} B (static)`);
+  console.log(
+    `  WASM instructions per native    ${n.wasmPerNativeInstruction.toFixed(2)}; the AOT model implies ${n.modelCyclesPerInstruction.toFixed(2)} cycles per counted instruction`,
+  );
+  console.log(
+    `  module ${n.sizes.moduleCode} B code + ${n.sizes.moduleConstants} B constants, runtime ${n.sizes.runtimeText} B; linear memory ${n.sizes.linearMemoryBytes} B (static)`,
+  );
   console.log(`  (${n.note}; ${n.qemu})`);
 }

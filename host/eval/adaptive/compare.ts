@@ -5,8 +5,16 @@ import { TidepoolError } from "../../core/errors.ts";
 import { imagesPerDay, linkBudget, loraRadio, type RadioParams } from "../../wire/link/budget.ts";
 import { JPEG_QUALITIES, jpegLinkBytes, OUTCOME_PACKET_SIZES, type ImageOutcome } from "./outcomes.ts";
 import {
-  adaptiveStrategy, fixedStrategy, jpegAdaptiveStrategy, oracleStrategy, packetIndex, summarize, tidepoolChoice,
-  type Choice, type JpegPolicy, type StrategyResult,
+  adaptiveStrategy,
+  fixedStrategy,
+  jpegAdaptiveStrategy,
+  oracleStrategy,
+  packetIndex,
+  summarize,
+  tidepoolChoice,
+  type Choice,
+  type JpegPolicy,
+  type StrategyResult,
 } from "./strategies.ts";
 import type { PolicySample } from "../../build/policy/train.ts";
 
@@ -25,15 +33,22 @@ export function parsePolicySpec(s: string, channels: number): PolicySpec {
 
 export const specLabel = (p: PolicySpec) => (p.kind === "fixed" ? `fixed:${p.k}` : p.kind);
 
-export interface LinkChoice { name: string; radio: RadioParams }
+export interface LinkChoice {
+  name: string;
+  radio: RadioParams;
+}
 export const LORA_LINKS: LinkChoice[] = [7, 9, 12].map((sf) => ({ name: `lora-sf${sf}`, radio: loraRadio(sf) }));
 
 export interface CompareRow {
-  link: string; policy: string;
+  link: string;
+  policy: string;
   /** Mean bytes sent per image, agreement with the original's top-1 (accuracy vs labels when labelled). */
-  bytes: number; agreement: number; accuracy: number | null;
+  bytes: number;
+  agreement: number;
+  accuracy: number | null;
   /** Images a day under TTN's 30 s fair use at these bytes, and the share of images the link cut. */
-  imagesPerDay: number; cut: number;
+  imagesPerDay: number;
+  cut: number;
 }
 
 export interface CompareInput {
@@ -62,15 +77,25 @@ function cutJpeg(o: ImageOutcome, c: Choice, payload: number, budget: number): C
   while (q >= 0 && jpegLinkBytes(o.jpegBytes[q], payload) > budget) q--;
   if (q < 0) return { level: 0, bytes: 0, agree: false, correct: o.label === null ? null : false, cut: true };
   const t = o.jpegTop1[q];
-  return { level: JPEG_QUALITIES[q], bytes: jpegLinkBytes(o.jpegBytes[q], payload), agree: t === o.top1, correct: o.label === null ? null : t === o.label, cut: true };
+  return {
+    level: JPEG_QUALITIES[q],
+    bytes: jpegLinkBytes(o.jpegBytes[q], payload),
+    agree: t === o.top1,
+    correct: o.label === null ? null : t === o.label,
+    cut: true,
+  };
 }
 
 export function strategyFor(spec: PolicySpec, inp: CompareInput, p: number): StrategyResult {
   switch (spec.kind) {
-    case "fixed": return fixedStrategy(inp.outcomes, spec.k, p);
-    case "oracle": return oracleStrategy(inp.outcomes, p);
-    case "adaptive": return adaptiveStrategy(inp.samples, inp.policy, p);
-    case "adacompress-jpeg": return jpegAdaptiveStrategy(inp.samples, inp.jpeg, inp.jpegLambda, OUTCOME_PACKET_SIZES[p]);
+    case "fixed":
+      return fixedStrategy(inp.outcomes, spec.k, p);
+    case "oracle":
+      return oracleStrategy(inp.outcomes, p);
+    case "adaptive":
+      return adaptiveStrategy(inp.samples, inp.policy, p);
+    case "adacompress-jpeg":
+      return jpegAdaptiveStrategy(inp.samples, inp.jpeg, inp.jpegLambda, OUTCOME_PACKET_SIZES[p]);
   }
 }
 
@@ -83,11 +108,18 @@ export function compareOnLinks(inp: CompareInput, specs: PolicySpec[], links = L
     const budget = linkBudget({ radio: link.radio, deadlineS: inp.intervalS, offTimeS: 0, fairUseS: fairUse, usedTodayS: 0, secondsLeftToday: 86400 }).bytes;
     for (const spec of specs) {
       const base = strategyFor(spec, inp, p);
-      const cutChoices = base.choices.map((c, i) => spec.kind === "adacompress-jpeg" ? cutJpeg(inp.outcomes[i], c, link.radio.payloadBytes, budget) : cutTidepool(inp.outcomes[i], c, p, budget));
+      const cutChoices = base.choices.map((c, i) =>
+        spec.kind === "adacompress-jpeg" ? cutJpeg(inp.outcomes[i], c, link.radio.payloadBytes, budget) : cutTidepool(inp.outcomes[i], c, p, budget),
+      );
       const s = summarize(specLabel(spec), cutChoices);
       rows.push({
-        link: link.name, policy: specLabel(spec), bytes: s.bytes, agreement: s.agreement, accuracy: s.accuracy,
-        imagesPerDay: imagesPerDay(link.radio, base.bytes, fairUse), cut: cutChoices.filter((c) => c.cut).length / cutChoices.length,
+        link: link.name,
+        policy: specLabel(spec),
+        bytes: s.bytes,
+        agreement: s.agreement,
+        accuracy: s.accuracy,
+        imagesPerDay: imagesPerDay(link.radio, base.bytes, fairUse),
+        cut: cutChoices.filter((c) => c.cut).length / cutChoices.length,
       });
     }
   }
@@ -95,9 +127,13 @@ export function compareOnLinks(inp: CompareInput, specs: PolicySpec[], links = L
 }
 
 export function formatCompare(rows: CompareRow[], intervalS: number): string {
-  const out = [`budget = min(policy, link): packets that end before the next image (${intervalS} s) within its share of TTN's 30 s/day fair use; images/day: 30 s / airtime at the policy's bytes`,
-    "  link        policy            bytes  agreement  accuracy  images/day  cut by link"];
+  const out = [
+    `budget = min(policy, link): packets that end before the next image (${intervalS} s) within its share of TTN's 30 s/day fair use; images/day: 30 s / airtime at the policy's bytes`,
+    "  link        policy            bytes  agreement  accuracy  images/day  cut by link",
+  ];
   for (const r of rows)
-    out.push(`  ${r.link.padEnd(11)} ${r.policy.padEnd(16)} ${r.bytes.toFixed(0).padStart(6)}  ${r.agreement.toFixed(3).padStart(9)}  ${r.accuracy === null ? "     n/a" : r.accuracy.toFixed(3).padStart(8)}  ${r.imagesPerDay.toFixed(1).padStart(10)}  ${(100 * r.cut).toFixed(0).padStart(10)}%`);
+    out.push(
+      `  ${r.link.padEnd(11)} ${r.policy.padEnd(16)} ${r.bytes.toFixed(0).padStart(6)}  ${r.agreement.toFixed(3).padStart(9)}  ${r.accuracy === null ? "     n/a" : r.accuracy.toFixed(3).padStart(8)}  ${r.imagesPerDay.toFixed(1).padStart(10)}  ${(100 * r.cut).toFixed(0).padStart(10)}%`,
+    );
   return out.join("\n");
 }

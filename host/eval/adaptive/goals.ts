@@ -18,13 +18,19 @@ export function bytesAtAgreement(points: { bytes: number; agreement: number }[],
   if (!front.length || agreement > front[front.length - 1].agreement) return null;
   if (agreement <= front[0].agreement) return front[0].bytes;
   for (let i = 1; i < front.length; i++) {
-    const a = front[i - 1], b = front[i];
+    const a = front[i - 1],
+      b = front[i];
     if (agreement <= b.agreement) return a.bytes + ((agreement - a.agreement) / (b.agreement - a.agreement)) * (b.bytes - a.bytes);
   }
   return null;
 }
 
-export interface PolicyCycles { board: string; encoderCycles: number; policyCycles: number; share: number }
+export interface PolicyCycles {
+  board: string;
+  encoderCycles: number;
+  policyCycles: number;
+  share: number;
+}
 
 /** Profiles one camera frame per board (AOT cost model) with the policy run after it, as the board does. */
 export async function policyCycleShare(model: Model, boards = loadBoards().map((b) => b.name)): Promise<PolicyCycles[]> {
@@ -41,4 +47,5 @@ export async function policyCycleShare(model: Model, boards = loadBoards().map((
 }
 
 export const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
-export const line = (s: StrategyResult) => `${s.name.padEnd(18)} ${s.bytes.toFixed(0).padStart(6)} B  agreement ${s.agreement.toFixed(3)}${s.accuracy === null ? "" : `  top-1 acc ${s.accuracy.toFixed(3)}`}  mean level ${s.meanLevel.toFixed(2)}`;
+export const line = (s: StrategyResult) =>
+  `${s.name.padEnd(18)} ${s.bytes.toFixed(0).padStart(6)} B  agreement ${s.agreement.toFixed(3)}${s.accuracy === null ? "" : `  top-1 acc ${s.accuracy.toFixed(3)}`}  mean level ${s.meanLevel.toFixed(2)}`;

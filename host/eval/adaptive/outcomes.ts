@@ -53,8 +53,15 @@ export function jpegLinkBytes(fileBytes: number, payload: number): number {
 
 /** Seeded xorshift32 → approximately normal noise (sum of 4 uniforms). */
 function noiseSource(seed: number) {
-  let s = (seed >>> 0) || 1;
-  const u = () => { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return s / 4294967296; };
+  let s = seed >>> 0 || 1;
+  const u = () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s / 4294967296;
+  };
   return () => (u() + u() + u() + u() - 2) * Math.sqrt(3);
 }
 
@@ -63,7 +70,8 @@ function noiseSource(seed: number) {
  * give (the board's camera has no flash), plus sensor read noise σ = 10 levels, per pixel and channel.
  */
 export function nightView(img: RgbImage, seed: number): RgbImage {
-  const n = noiseSource(seed), out = new Uint8Array(img.data.length);
+  const n = noiseSource(seed),
+    out = new Uint8Array(img.data.length);
   for (let i = 0; i < out.length; i++) {
     const v = 255 * 0.3 * (img.data[i] / 255) ** 1.2 + 10 * n();
     out[i] = v < 0 ? 0 : v > 255 ? 255 : Math.round(v);
@@ -89,10 +97,16 @@ async function decodeJpeg(file: Uint8Array): Promise<RgbImage> {
 }
 
 /** Everything the table holds for one 224×224 view. */
-export async function measureImage(view: RgbImage, meta: { name: string; label: number | null; scene: "day" | "night" }, t: OutcomeTools): Promise<ImageOutcome> {
+export async function measureImage(
+  view: RgbImage,
+  meta: { name: string; label: number | null; scene: "day" | "night" },
+  t: OutcomeTools,
+): Promise<ImageOutcome> {
   const latent = await t.codec.encode(view);
   const C = latent.channels;
-  const bytes = OUTCOME_PACKET_SIZES.map((p) => Array.from({ length: C }, (_, i) => packetize(latent, t.tables, { imageId: 0, packetBytes: p, channels: i + 1 }).bytes));
+  const bytes = OUTCOME_PACKET_SIZES.map((p) =>
+    Array.from({ length: C }, (_, i) => packetize(latent, t.tables, { imageId: 0, packetBytes: p, channels: i + 1 }).bytes),
+  );
   const images: RgbImage[] = [view];
   for (let k = 1; k <= C; k++) images.push(await t.codec.decodePrefix(latent, k));
   const jpegBytes: number[] = [];
@@ -103,9 +117,13 @@ export async function measureImage(view: RgbImage, meta: { name: string; label: 
   }
   const top = (await t.classifier.top5(images, 32)).map((p) => p[0]);
   return {
-    ...meta, top1: top[0],
+    ...meta,
+    top1: top[0],
     latent: { width: latent.width, height: latent.height, channels: C, data: Buffer.from(latent.data).toString("base64") },
-    bytes, tpTop1: top.slice(1, C + 1), jpegBytes, jpegTop1: top.slice(C + 1),
+    bytes,
+    tpTop1: top.slice(1, C + 1),
+    jpegBytes,
+    jpegTop1: top.slice(C + 1),
   };
 }
 
@@ -115,7 +133,11 @@ export function readOutcomes(path: string): ImageOutcome[] {
   const out: ImageOutcome[] = [];
   for (const line of readFileSync(path, "utf8").split("\n")) {
     if (!line.trim()) continue;
-    try { out.push(JSON.parse(line)); } catch { /* torn tail of an interrupted append */ }
+    try {
+      out.push(JSON.parse(line));
+    } catch {
+      /* torn tail of an interrupted append */
+    }
   }
   return out;
 }

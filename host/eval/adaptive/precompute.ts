@@ -14,21 +14,34 @@ import type { Model } from "../../core/model-types.ts";
 
 /** Outcomes depend on the encoder, tables and decoder, not on the policy: a key without the PLCY section. */
 export function encoderKey(model: Model): string {
-  return createHash("sha256").update(writeModel({ ...model, policy: null })).digest("hex").slice(0, 16);
+  return createHash("sha256")
+    .update(writeModel({ ...model, policy: null }))
+    .digest("hex")
+    .slice(0, 16);
 }
 
 export function outcomeCachePath(set: AdaptiveSet, scene: "day" | "night", modelKey: string): string {
   return repoPath("build", ".cache", "adaptive", `${set}-${scene}-${modelKey}.jsonl`);
 }
 
-export interface PrecomputeOptions { set: AdaptiveSet; scene: "day" | "night"; count: number; log?: (s: string) => void; modelPath?: string }
+export interface PrecomputeOptions {
+  set: AdaptiveSet;
+  scene: "day" | "night";
+  count: number;
+  log?: (s: string) => void;
+  modelPath?: string;
+}
 
 export async function precomputeOutcomes(o: PrecomputeOptions): Promise<ImageOutcome[]> {
   return measureImages(adaptiveSet(o.set).slice(0, o.count), (key) => outcomeCachePath(o.set, o.scene, key), o);
 }
 
 /** Outcomes of a list of images, cached in the file `cacheFor(encoder key)`; measures only what is missing. */
-export async function measureImages(images: SetImage[], cacheFor: (key: string) => string, o: { scene: "day" | "night"; log?: (s: string) => void; modelPath?: string; set?: string }): Promise<ImageOutcome[]> {
+export async function measureImages(
+  images: SetImage[],
+  cacheFor: (key: string) => string,
+  o: { scene: "day" | "night"; log?: (s: string) => void; modelPath?: string; set?: string },
+): Promise<ImageOutcome[]> {
   const status = await loadTidepool({ decoderPath: DECODER_TASK_ONNX, modelPath: o.modelPath });
   if (!status.available) throw new FailureError("adaptive", `cannot measure outcomes: ${status.reason}`);
   const { codec } = status;
@@ -59,6 +72,7 @@ export async function measureImages(images: SetImage[], cacheFor: (key: string) 
 // Script entry: npx tsx host/eval/adaptive/precompute.ts SET SCENE COUNT
 if (import.meta.url === `file://${process.argv[1]}`) {
   const [set, scene, count] = process.argv.slice(2);
-  precomputeOutcomes({ set: set as AdaptiveSet, scene: scene as "day" | "night", count: Number(count), log: (s) => console.error(s) })
-    .then((r) => console.error(`${r.length} outcomes`));
+  precomputeOutcomes({ set: set as AdaptiveSet, scene: scene as "day" | "night", count: Number(count), log: (s) => console.error(s) }).then((r) =>
+    console.error(`${r.length} outcomes`),
+  );
 }

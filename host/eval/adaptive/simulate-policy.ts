@@ -17,12 +17,17 @@ import { bytesAtAgreement } from "./goals.ts";
 export const ALL_POLICIES = "adaptive,fixed:best,oracle,adacompress-jpeg";
 
 export function modelPolicy(model: Model, where: string): Policy {
-  if (!model.policy) throw new TidepoolError("model", `${where} has no PLCY section (adaptive policy): train one with npm run train -- --config training/configs/policy.json`);
+  if (!model.policy)
+    throw new TidepoolError("model", `${where} has no PLCY section (adaptive policy): train one with npm run train -- --config training/configs/policy.json`);
   return parsePolicy(model.policy, `${where} PLCY section`);
 }
 
 /** AdaCompress on JPEG trained on the training images' outcomes, its λ matched to the Tidepool policy's training agreement. */
-export async function jpegBaseline(model: Model, policy: Policy, o: { log?: (s: string) => void; trainImages?: number } = {}): Promise<{ jpeg: JpegPolicy; lambda: number; trainAgreement: number }> {
+export async function jpegBaseline(
+  model: Model,
+  policy: Policy,
+  o: { log?: (s: string) => void; trainImages?: number } = {},
+): Promise<{ jpeg: JpegPolicy; lambda: number; trainAgreement: number }> {
   const key = encoderKey(model);
   let train = readOutcomes(outcomeCachePath("train", "day", key));
   if (train.length < 100) train = await precomputeOutcomes({ set: "train", scene: "day", count: o.trainImages ?? 200, log: o.log });
@@ -33,20 +38,41 @@ export async function jpegBaseline(model: Model, policy: Policy, o: { log?: (s: 
   const jpeg = trainJpegPolicy(samples);
   // The smallest-bytes λ whose agreement on the training images is at least the Tidepool policy's.
   let lambda = 0;
-  for (const l of [0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1, 1.5, 2, 3, 5, 10]) if (jpegAdaptiveStrategy(samples, jpeg, l, 222).agreement >= target) lambda = l;
+  for (const l of [0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1, 1.5, 2, 3, 5, 10])
+    if (jpegAdaptiveStrategy(samples, jpeg, l, 222).agreement >= target) lambda = l;
   return { jpeg, lambda, trainAgreement: target };
 }
 
-export interface PolicySimulation { rows: CompareRow[]; images: number; specs: string[]; jpegLambda: number }
+export interface PolicySimulation {
+  rows: CompareRow[];
+  images: number;
+  specs: string[];
+  jpegLambda: number;
+}
 
-export async function simulatePolicies(images: SetImage[], model: Model, where: string, o: { policies: string; intervalS: number; log?: (s: string) => void }): Promise<PolicySimulation> {
+export async function simulatePolicies(
+  images: SetImage[],
+  model: Model,
+  where: string,
+  o: { policies: string; intervalS: number; log?: (s: string) => void },
+): Promise<PolicySimulation> {
   const policy = modelPolicy(model, where);
   const C = policy.channels;
   // Parse every spec before the (slow) measuring, so a typo fails at once.
-  const parsed = o.policies.split(",").map((s) => s.trim()).filter(Boolean).map((s) => (s === "fixed:best" ? null : parsePolicySpec(s, C)));
+  const parsed = o.policies
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((s) => (s === "fixed:best" ? null : parsePolicySpec(s, C)));
   if (!parsed.length) throw new TidepoolError("usage", `no policy given (one of ${ALL_POLICIES}, fixed:K)`);
-  const dirKey = createHash("sha256").update(images.map((i) => i.path).join("\n")).digest("hex").slice(0, 12);
-  const outcomes: ImageOutcome[] = await measureImages(images, (key) => repoPath("build", ".cache", "adaptive", `sim-${dirKey}-day-${key}.jsonl`), { scene: "day", log: o.log });
+  const dirKey = createHash("sha256")
+    .update(images.map((i) => i.path).join("\n"))
+    .digest("hex")
+    .slice(0, 12);
+  const outcomes: ImageOutcome[] = await measureImages(images, (key) => repoPath("build", ".cache", "adaptive", `sim-${dirKey}-day-${key}.jsonl`), {
+    scene: "day",
+    log: o.log,
+  });
   const samples = policySamples(outcomes, costTable(modelTables(model)));
   const { jpeg, lambda } = await jpegBaseline(model, policy, { log: o.log });
   // fixed:best = the smallest k within one point of every channel's agreement on these images.

@@ -9,8 +9,20 @@ import { JPEG_QUALITIES, jpegLinkBytes, latentOf, OUTCOME_PACKET_SIZES, type Ima
 
 export type Reference = "original" | "full";
 
-export interface Choice { level: number; bytes: number; agree: boolean; correct: boolean | null }
-export interface StrategyResult { name: string; bytes: number; agreement: number; accuracy: number | null; meanLevel: number; choices: Choice[] }
+export interface Choice {
+  level: number;
+  bytes: number;
+  agree: boolean;
+  correct: boolean | null;
+}
+export interface StrategyResult {
+  name: string;
+  bytes: number;
+  agreement: number;
+  accuracy: number | null;
+  meanLevel: number;
+  choices: Choice[];
+}
 
 export function packetIndex(packetBytes: number): number {
   const i = OUTCOME_PACKET_SIZES.indexOf(packetBytes as never);
@@ -35,7 +47,8 @@ export function summarize(name: string, choices: Choice[]): StrategyResult {
   const n = choices.length;
   const labelled = choices.filter((c) => c.correct !== null);
   return {
-    name, choices,
+    name,
+    choices,
     bytes: choices.reduce((a, c) => a + c.bytes, 0) / n,
     agreement: choices.filter((c) => c.agree).length / n,
     accuracy: labelled.length ? labelled.filter((c) => c.correct).length / labelled.length : null,
@@ -53,19 +66,34 @@ export function policySamples(outcomes: ImageOutcome[], costs: CostTable, ref: R
 }
 
 export function fixedStrategy(outcomes: ImageOutcome[], k: number, p: number): StrategyResult {
-  return summarize(`fixed:${k}`, outcomes.map((o) => tidepoolChoice(o, k, p)));
+  return summarize(
+    `fixed:${k}`,
+    outcomes.map((o) => tidepoolChoice(o, k, p)),
+  );
 }
 
 /** Each image's smallest level that keeps the answer (the cheapest level when none does): the upper bound. */
 export function oracleStrategy(outcomes: ImageOutcome[], p: number): StrategyResult {
-  return summarize("oracle", outcomes.map((o) => {
-    const k = o.tpTop1.indexOf(o.top1);
-    return tidepoolChoice(o, k < 0 ? 1 : k + 1, p);
-  }));
+  return summarize(
+    "oracle",
+    outcomes.map((o) => {
+      const k = o.tpTop1.indexOf(o.top1);
+      return tidepoolChoice(o, k < 0 ? 1 : k + 1, p);
+    }),
+  );
 }
 
-export function adaptiveStrategy(samples: { features: Int32Array; fraction: Int32Array; outcome: ImageOutcome }[], policy: Policy, p: number, lambdaQ8 = policy.lambdaQ8, name = "adaptive"): StrategyResult {
-  return summarize(name, samples.map((s) => tidepoolChoice(s.outcome, chooseLevel(policy, s as PolicyFeatures, lambdaQ8), p)));
+export function adaptiveStrategy(
+  samples: { features: Int32Array; fraction: Int32Array; outcome: ImageOutcome }[],
+  policy: Policy,
+  p: number,
+  lambdaQ8 = policy.lambdaQ8,
+  name = "adaptive",
+): StrategyResult {
+  return summarize(
+    name,
+    samples.map((s) => tidepoolChoice(s.outcome, chooseLevel(policy, s as PolicyFeatures, lambdaQ8), p)),
+  );
 }
 
 // ---- AdaCompress on the device JPEG ----
@@ -77,34 +105,65 @@ export function adaptiveStrategy(samples: { features: Int32Array; fraction: Int3
  * state). Full-information bandit as for Tidepool: P(agree | q) and the byte share per quality are
  * regressed, then argmax_q P − λ·share.
  */
-export interface JpegPolicy { agree: FloatPolicy; share: FloatPolicy }
+export interface JpegPolicy {
+  agree: FloatPolicy;
+  share: FloatPolicy;
+}
 
 const Q75 = JPEG_QUALITIES.indexOf(75);
 
 export function trainJpegPolicy(samples: { features: Int32Array; outcome: ImageOutcome }[], seed = 1): JpegPolicy {
-  const agree = trainFloatPolicy(samples.map((s) => ({ features: s.features, fraction: new Int32Array(0), agree: s.outcome.jpegTop1.map((t) => (t === s.outcome.top1 ? 1 : 0)) })), { tablesId: 0, lambda: 0, seed });
-  const share = trainFloatPolicy(samples.map((s) => ({ features: s.features, fraction: new Int32Array(0), agree: s.outcome.jpegBytes.map((b) => b / s.outcome.jpegBytes[Q75]) })), { tablesId: 0, lambda: 0, seed: seed + 1 });
+  const agree = trainFloatPolicy(
+    samples.map((s) => ({ features: s.features, fraction: new Int32Array(0), agree: s.outcome.jpegTop1.map((t) => (t === s.outcome.top1 ? 1 : 0)) })),
+    { tablesId: 0, lambda: 0, seed },
+  );
+  const share = trainFloatPolicy(
+    samples.map((s) => ({ features: s.features, fraction: new Int32Array(0), agree: s.outcome.jpegBytes.map((b) => b / s.outcome.jpegBytes[Q75]) })),
+    { tablesId: 0, lambda: 0, seed: seed + 1 },
+  );
   return { agree, share };
 }
 
-export function jpegAdaptiveStrategy(samples: { features: Int32Array; outcome: ImageOutcome }[], jp: JpegPolicy, lambda: number, payload: number): StrategyResult {
-  return summarize("adacompress-jpeg", samples.map((s) => {
-    const pa = floatProbabilities(jp.agree, s.features), sh = floatProbabilities(jp.share, s.features);
-    let best = 0, bestScore = -Infinity;
-    for (let q = 0; q < JPEG_QUALITIES.length; q++) { const sc = pa[q] - lambda * sh[q]; if (sc > bestScore) { bestScore = sc; best = q; } }
-    return jpegChoice(s.outcome, best, payload);
-  }));
+export function jpegAdaptiveStrategy(
+  samples: { features: Int32Array; outcome: ImageOutcome }[],
+  jp: JpegPolicy,
+  lambda: number,
+  payload: number,
+): StrategyResult {
+  return summarize(
+    "adacompress-jpeg",
+    samples.map((s) => {
+      const pa = floatProbabilities(jp.agree, s.features),
+        sh = floatProbabilities(jp.share, s.features);
+      let best = 0,
+        bestScore = -Infinity;
+      for (let q = 0; q < JPEG_QUALITIES.length; q++) {
+        const sc = pa[q] - lambda * sh[q];
+        if (sc > bestScore) {
+          bestScore = sc;
+          best = q;
+        }
+      }
+      return jpegChoice(s.outcome, best, payload);
+    }),
+  );
 }
 
 export function jpegFixedStrategy(outcomes: ImageOutcome[], qi: number, payload: number): StrategyResult {
-  return summarize(`jpeg:q${JPEG_QUALITIES[qi]}`, outcomes.map((o) => jpegChoice(o, qi, payload)));
+  return summarize(
+    `jpeg:q${JPEG_QUALITIES[qi]}`,
+    outcomes.map((o) => jpegChoice(o, qi, payload)),
+  );
 }
 
 export function jpegOracleStrategy(outcomes: ImageOutcome[], payload: number): StrategyResult {
-  return summarize("jpeg-oracle", outcomes.map((o) => {
-    const q = o.jpegTop1.indexOf(o.top1);
-    return jpegChoice(o, q < 0 ? 0 : q, payload);
-  }));
+  return summarize(
+    "jpeg-oracle",
+    outcomes.map((o) => {
+      const q = o.jpegTop1.indexOf(o.top1);
+      return jpegChoice(o, q < 0 ? 0 : q, payload);
+    }),
+  );
 }
 
 export { costTable };

@@ -31,22 +31,38 @@ export interface PolicyConfig {
 
 export const DEFAULT_LAMBDAS = [0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.6, 0.8, 1];
 
-export interface SweepPoint { lambda: number; bytes: number; agreement: number; meanLevel: number }
+export interface SweepPoint {
+  lambda: number;
+  bytes: number;
+  agreement: number;
+  meanLevel: number;
+}
 
 type Sample = PolicySample & { outcome: ImageOutcome };
 
 /** Cross-validated λ sweep: one probability model per fold serves every λ (λ only enters the argmax). */
-export function crossValidatedSweep(samples: Sample[], o: { tablesId: number; hidden: number; epochs: number; seed: number; folds: number; lambdas: number[]; p: number }): SweepPoint[] {
+export function crossValidatedSweep(
+  samples: Sample[],
+  o: { tablesId: number; hidden: number; epochs: number; seed: number; folds: number; lambdas: number[]; p: number },
+): SweepPoint[] {
   const per = o.lambdas.map(() => ({ bytes: 0, agree: 0, level: 0 }));
   for (let f = 0; f < o.folds; f++) {
-    const test = samples.filter((_, i) => i % o.folds === f), train = samples.filter((_, i) => i % o.folds !== f);
+    const test = samples.filter((_, i) => i % o.folds === f),
+      train = samples.filter((_, i) => i % o.folds !== f);
     const { policy } = trainPolicy(train, { tablesId: o.tablesId, lambda: 0, hidden: o.hidden, epochs: o.epochs, seed: o.seed + f });
     o.lambdas.forEach((l, li) => {
       const r = adaptiveStrategy(test, policy, o.p, Math.round(l * 256));
-      per[li].bytes += r.bytes * test.length; per[li].agree += r.agreement * test.length; per[li].level += r.meanLevel * test.length;
+      per[li].bytes += r.bytes * test.length;
+      per[li].agree += r.agreement * test.length;
+      per[li].level += r.meanLevel * test.length;
     });
   }
-  return o.lambdas.map((lambda, li) => ({ lambda, bytes: per[li].bytes / samples.length, agreement: per[li].agree / samples.length, meanLevel: per[li].level / samples.length }));
+  return o.lambdas.map((lambda, li) => ({
+    lambda,
+    bytes: per[li].bytes / samples.length,
+    agreement: per[li].agree / samples.length,
+    meanLevel: per[li].level / samples.length,
+  }));
 }
 
 /** Best fixed budget: the smallest k whose agreement is within `maxLoss` of sending every channel. */
@@ -57,16 +73,27 @@ export function bestFixed(outcomes: ImageOutcome[], p: number, maxLoss: number) 
   return { all, best };
 }
 
-export async function trainPolicyFromConfig(configPath: string, log = (s: string) => console.log(s)): Promise<{ policy: Policy; report: Record<string, unknown> }> {
+export async function trainPolicyFromConfig(
+  configPath: string,
+  log = (s: string) => console.log(s),
+): Promise<{ policy: Policy; report: Record<string, unknown> }> {
   let cfg: PolicyConfig;
-  try { cfg = JSON.parse(readFileSync(configPath, "utf8")); } catch (e) { throw new TidepoolError("config", `policy config ${configPath}: ${(e as Error).message}`); }
+  try {
+    cfg = JSON.parse(readFileSync(configPath, "utf8"));
+  } catch (e) {
+    throw new TidepoolError("config", `policy config ${configPath}: ${(e as Error).message}`);
+  }
   const modelPath = resolve(repoPath(), cfg.model ?? "models/default.tpm");
   const model = readModel(new Uint8Array(readFileSync(modelPath)), modelPath);
   if (!model.entropy) throw new TidepoolError("model", `${modelPath} has no ENTR section: fit the bitstream tables first (tidepool fit-tables)`);
   const tables = modelTables(model, modelPath);
   const costs = costTable(tables);
-  const P = cfg.packet_bytes ?? 222, p = packetIndex(P);
-  const hidden = cfg.hidden ?? 16, epochs = cfg.epochs ?? 400, seed = cfg.seed ?? 1, maxLoss = cfg.max_loss ?? 0.01;
+  const P = cfg.packet_bytes ?? 222,
+    p = packetIndex(P);
+  const hidden = cfg.hidden ?? 16,
+    epochs = cfg.epochs ?? 400,
+    seed = cfg.seed ?? 1,
+    maxLoss = cfg.max_loss ?? 0.01;
   const lambdas = cfg.lambdas ?? DEFAULT_LAMBDAS;
 
   const outcomes = await precomputeOutcomes({ set: "train", scene: "day", count: cfg.images ?? 2300, log, modelPath });
@@ -89,15 +116,25 @@ export async function trainPolicyFromConfig(configPath: string, log = (s: string
   log(`best fixed budget (within ${maxLoss * 100} pt of all channels): ${best.name} ${fmt(best.bytes, best.agreement)}`);
   log(`oracle (each image's smallest k that keeps the answer): ${fmt(oracle.bytes, oracle.agreement)}, mean k ${oracle.meanLevel.toFixed(2)}`);
   log(`λ sweep (5-fold cross-validation):`);
-  for (const s of sweep) log(`  λ ${s.lambda.toFixed(2).padStart(4)}  ${fmt(s.bytes, s.agreement)}  mean k ${s.meanLevel.toFixed(2)}${s === chosen ? "  <- chosen" : ""}`);
-  log(`policy: ${policy.hidden} hidden, λ ${chosen.lambda}, PLCY ${payload.length} B; on its training images ${fmt(fit.bytes, fit.agreement)}; written to ${modelPath}`);
+  for (const s of sweep)
+    log(`  λ ${s.lambda.toFixed(2).padStart(4)}  ${fmt(s.bytes, s.agreement)}  mean k ${s.meanLevel.toFixed(2)}${s === chosen ? "  <- chosen" : ""}`);
+  log(
+    `policy: ${policy.hidden} hidden, λ ${chosen.lambda}, PLCY ${payload.length} B; on its training images ${fmt(fit.bytes, fit.agreement)}; written to ${modelPath}`,
+  );
 
   const report = {
-    images: outcomes.length, packetBytes: P, hidden, epochs, seed, lambda: chosen.lambda, sectionBytes: payload.length,
+    images: outcomes.length,
+    packetBytes: P,
+    hidden,
+    epochs,
+    seed,
+    lambda: chosen.lambda,
+    sectionBytes: payload.length,
     fixed: all.map((r) => ({ k: r.meanLevel, bytes: r.bytes, agreement: r.agreement })),
     bestFixed: { k: best.meanLevel, bytes: best.bytes, agreement: best.agreement },
     oracle: { bytes: oracle.bytes, agreement: oracle.agreement, meanLevel: oracle.meanLevel },
-    sweep, trainFit: { bytes: fit.bytes, agreement: fit.agreement },
+    sweep,
+    trainFit: { bytes: fit.bytes, agreement: fit.agreement },
   };
   const dir = resolve(repoPath(), cfg.run_dir);
   mkdirSync(dir, { recursive: true });
@@ -107,7 +144,10 @@ export async function trainPolicyFromConfig(configPath: string, log = (s: string
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const i = process.argv.indexOf("--config");
-  trainPolicyFromConfig(process.argv[i + 1]).catch((e) => { console.error(`train policy: ${(e as Error).message}`); process.exit(e instanceof TidepoolError ? e.exitCode : 1); });
+  trainPolicyFromConfig(process.argv[i + 1]).catch((e) => {
+    console.error(`train policy: ${(e as Error).message}`);
+    process.exit(e instanceof TidepoolError ? e.exitCode : 1);
+  });
 }
 
 export { OUTCOME_PACKET_SIZES };

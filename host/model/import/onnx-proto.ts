@@ -23,15 +23,54 @@ type Long = { toNumber(): number };
 export type Int64 = number | Long;
 export const toNumber = (v: Int64 | null | undefined): number => (v == null ? 0 : typeof v === "number" ? v : v.toNumber());
 
-export interface OnnxTensor { name: string; dims: Int64[]; data_type: number; float_data: number[]; int32_data: number[]; int64_data: Int64[]; raw_data: Uint8Array }
-export interface OnnxAttribute { name: string; f: number; i: Int64; s: Uint8Array; ints: Int64[]; type: number }
-export interface OnnxNode { input: string[]; output: string[]; name: string; op_type: string; attribute: OnnxAttribute[]; domain: string }
-export interface OnnxValueInfo { name: string; type?: { tensor_type?: { elem_type: number; shape?: { dim: { dim_value?: Int64; dim_param?: string }[] } } } }
-export interface OnnxGraph { node: OnnxNode[]; name: string; initializer: OnnxTensor[]; input: OnnxValueInfo[]; output: OnnxValueInfo[]; value_info: OnnxValueInfo[] }
-export interface OnnxModel { ir_version: Int64; opset_import: { domain: string; version: Int64 }[]; graph: OnnxGraph }
+export interface OnnxTensor {
+  name: string;
+  dims: Int64[];
+  data_type: number;
+  float_data: number[];
+  int32_data: number[];
+  int64_data: Int64[];
+  raw_data: Uint8Array;
+}
+export interface OnnxAttribute {
+  name: string;
+  f: number;
+  i: Int64;
+  s: Uint8Array;
+  ints: Int64[];
+  type: number;
+}
+export interface OnnxNode {
+  input: string[];
+  output: string[];
+  name: string;
+  op_type: string;
+  attribute: OnnxAttribute[];
+  domain: string;
+}
+export interface OnnxValueInfo {
+  name: string;
+  type?: { tensor_type?: { elem_type: number; shape?: { dim: { dim_value?: Int64; dim_param?: string }[] } } };
+}
+export interface OnnxGraph {
+  node: OnnxNode[];
+  name: string;
+  initializer: OnnxTensor[];
+  input: OnnxValueInfo[];
+  output: OnnxValueInfo[];
+  value_info: OnnxValueInfo[];
+}
+export interface OnnxModel {
+  ir_version: Int64;
+  opset_import: { domain: string; version: Int64 }[];
+  graph: OnnxGraph;
+}
 
 /** ONNX TensorProto.DataType codes used here. */
-export const ONNX_FLOAT = 1, ONNX_UINT8 = 2, ONNX_INT8 = 3, ONNX_INT32 = 6;
+export const ONNX_FLOAT = 1,
+  ONNX_UINT8 = 2,
+  ONNX_INT8 = 3,
+  ONNX_INT32 = 6;
 
 export function decodeOnnx(bytes: Uint8Array): OnnxModel {
   return ModelProto.toObject(ModelProto.decode(bytes), { defaults: true, arrays: true }) as unknown as OnnxModel;

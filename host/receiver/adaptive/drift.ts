@@ -23,7 +23,12 @@ export interface ReferenceObservation extends PolicyFeatures {
  * Builds an observation from a reference latent: `top1At(k)` decodes the first k channels and returns
  * the classifier's top-1 (the gateway's decoder + classifier); the reference answer is k = C.
  */
-export async function observeReference(latent: Latent, chosen: number, costs: CostTable, top1At: (k: number) => Promise<number>): Promise<ReferenceObservation> {
+export async function observeReference(
+  latent: Latent,
+  chosen: number,
+  costs: CostTable,
+  top1At: (k: number) => Promise<number>,
+): Promise<ReferenceObservation> {
   const f = latentFeatures(latent, costs);
   const tops: number[] = [];
   for (let k = 1; k <= latent.channels; k++) tops.push(await top1At(k));
@@ -51,7 +56,8 @@ export class DriftMonitor {
   constructor(readonly opts: DriftOptions = DEFAULT_DRIFT) {}
 
   observe(r: ReferenceObservation): void {
-    if (r.chosen < 1 || r.chosen > r.agree.length) throw new TidepoolError("reference", `reference upload: chosen level ${r.chosen} outside 1..${r.agree.length}`);
+    if (r.chosen < 1 || r.chosen > r.agree.length)
+      throw new TidepoolError("reference", `reference upload: chosen level ${r.chosen} outside 1..${r.agree.length}`);
     this.refs.push(r);
     if (this.refs.length > this.opts.keep) this.refs.shift();
     this.sinceTrain++;
@@ -70,10 +76,14 @@ export class DriftMonitor {
     return this.sinceTrain >= this.opts.minReferences && e !== null && e < this.opts.threshold;
   }
 
-  references(): readonly ReferenceObservation[] { return this.refs; }
+  references(): readonly ReferenceObservation[] {
+    return this.refs;
+  }
 
   /** After a new policy is installed: the estimate restarts (the old choices say nothing about it). */
-  retrained(): void { this.sinceTrain = 0; }
+  retrained(): void {
+    this.sinceTrain = 0;
+  }
 
   /** Re-scores the held references with a candidate policy (what its chosen levels would have kept). */
   agreementOf(policy: Policy): number {
@@ -83,14 +93,24 @@ export class DriftMonitor {
 }
 
 /** A LoRaWAN downlink plan for a section: fragments with a 4-byte header (policy id low 16 bits, index, count). */
-export interface DownlinkPlan { sectionBytes: number; fragmentPayload: number; downlinks: number }
+export interface DownlinkPlan {
+  sectionBytes: number;
+  fragmentPayload: number;
+  downlinks: number;
+}
 export const DOWNLINK_FRAGMENT_HEADER = 4;
 export function downlinkPlan(sectionBytes: number, maxPayload: number): DownlinkPlan {
   const per = maxPayload - DOWNLINK_FRAGMENT_HEADER;
   return { sectionBytes, fragmentPayload: per, downlinks: Math.ceil(sectionBytes / per) };
 }
 
-export interface RetrainResult { policy: Policy; payload: Uint8Array; id: number; trainedOn: number; estimatedAgreement: number }
+export interface RetrainResult {
+  policy: Policy;
+  payload: Uint8Array;
+  id: number;
+  trainedOn: number;
+  estimatedAgreement: number;
+}
 
 /**
  * Retrains on the held references (full information: every level's outcome is known) keeping the
@@ -98,7 +118,14 @@ export interface RetrainResult { policy: Policy; payload: Uint8Array; id: number
  */
 export function retrain(monitor: DriftMonitor, current: Policy, o: { epochs?: number; seed?: number } = {}): RetrainResult {
   const samples: PolicySample[] = monitor.references().map((r) => ({ features: r.features, fraction: r.fraction, agree: r.agree }));
-  const { policy } = trainPolicy(samples, { tablesId: current.tablesId, lambda: current.lambdaQ8 / 256, minLevel: current.minLevel, hidden: current.hidden, epochs: o.epochs ?? 300, seed: o.seed ?? 1 });
+  const { policy } = trainPolicy(samples, {
+    tablesId: current.tablesId,
+    lambda: current.lambdaQ8 / 256,
+    minLevel: current.minLevel,
+    hidden: current.hidden,
+    epochs: o.epochs ?? 300,
+    seed: o.seed ?? 1,
+  });
   const payload = serializePolicy(policy);
   return { policy, payload, id: policyId(payload), trainedOn: samples.length, estimatedAgreement: monitor.agreementOf(policy) };
 }
@@ -115,14 +142,22 @@ export interface PolicyExports {
 /** Writes a new PLCY payload into a running module's policy region (what the bridge does on the board). */
 export function installPolicy(ex: PolicyExports, payload: Uint8Array): void {
   parsePolicy(payload, "policy to install");
-  const at = ex.tp_policy_ptr(), cap = ex.tp_policy_capacity();
+  const at = ex.tp_policy_ptr(),
+    cap = ex.tp_policy_capacity();
   if (!at) throw new TidepoolError("policy-install", "the encoder module has no policy region (built from a model without a PLCY section)");
-  if (payload.length > cap) throw new TidepoolError("policy-install", `policy of ${payload.length} bytes does not fit the module's ${cap}-byte policy region (retrain with the installed shape)`);
+  if (payload.length > cap)
+    throw new TidepoolError(
+      "policy-install",
+      `policy of ${payload.length} bytes does not fit the module's ${cap}-byte policy region (retrain with the installed shape)`,
+    );
   const mem = new Uint8Array(ex.memory.buffer);
   const old = mem.slice(at, at + payload.length);
   mem.set(payload, at);
   const rc = ex.tp_policy_check();
-  if (rc !== 0) { mem.set(old, at); throw new TidepoolError("policy-install", `the module rejected the new policy (tp_policy_check ${rc}); the old one is kept`); }
+  if (rc !== 0) {
+    mem.set(old, at);
+    throw new TidepoolError("policy-install", `the module rejected the new policy (tp_policy_check ${rc}); the old one is kept`);
+  }
 }
 
 /** The model with its PLCY section replaced (for re-flashing, or the gateway's own copy). */
@@ -131,4 +166,6 @@ export function withPolicy(model: Model, payload: Uint8Array): Model {
   return { ...model, policy: payload };
 }
 
-export function gatewayCosts(tables: EntropyTables): CostTable { return costTable(tables); }
+export function gatewayCosts(tables: EntropyTables): CostTable {
+  return costTable(tables);
+}

@@ -12,4 +12,6 @@ export function uplinkAirtime(payloadBytes: number, spreadingFactor: number | nu
 }
 
 /** Start of the UTC day containing `t` (fair use counts per day). */
-export function utcDayStart(t: number): number { return t - (t % 86_400_000); }
+export function utcDayStart(t: number): number {
+  return t - (t % 86_400_000);
+}

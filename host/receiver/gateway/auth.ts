@@ -11,7 +11,8 @@ const digest = (s: string) => createHash("sha256").update(s).digest();
 /** null when the request may pass, else why not (for the 401 answer). */
 export function checkToken(headers: IncomingHttpHeaders, token: string | null): string | null {
   if (token === null) return null;
-  const auth = headers.authorization, secret = headers[SECRET_HEADER];
+  const auth = headers.authorization,
+    secret = headers[SECRET_HEADER];
   const offered = typeof auth === "string" && /^Bearer\s+/i.test(auth) ? auth.replace(/^Bearer\s+/i, "") : typeof secret === "string" ? secret : null;
   if (offered === null) return `no credentials: send "Authorization: Bearer <token>" or "${SECRET_HEADER}: <token>"`;
   return timingSafeEqual(digest(offered), digest(token)) ? null : "wrong token";

@@ -7,7 +7,9 @@ import { base64, deviceKey, IngestError, obj, optNum, optObj, optStr, str, time,
 export const CHIRPSTACK_UP_TOPIC = "application/+/device/+/event/up";
 const TOPIC = /^application\/([^/]+)\/device\/([0-9a-fA-F]{16})\/event\/up$/;
 
-export function isChirpStackUpTopic(topic: string): boolean { return TOPIC.test(topic); }
+export function isChirpStackUpTopic(topic: string): boolean {
+  return TOPIC.test(topic);
+}
 
 export function parseChirpStackUp(json: unknown, where = "ChirpStack uplink event"): Uplink {
   const e = obj(json, where);
@@ -17,7 +19,11 @@ export function parseChirpStackUp(json: unknown, where = "ChirpStack uplink even
   if (!Array.isArray(rxInfo)) throw new IngestError("malformed", `${where}: rxInfo must be an array`, 400);
   const rx: RxMetadata[] = rxInfo.slice(0, 64).map((r, i) => {
     const o = obj(r, `${where}: rxInfo[${i}]`);
-    return { gatewayId: optStr(o.gatewayId, `${where}: rxInfo[${i}].gatewayId`) ?? "unknown", rssi: optNum(o.rssi, `${where}: rxInfo[${i}].rssi`), snr: optNum(o.snr, `${where}: rxInfo[${i}].snr`) };
+    return {
+      gatewayId: optStr(o.gatewayId, `${where}: rxInfo[${i}].gatewayId`) ?? "unknown",
+      rssi: optNum(o.rssi, `${where}: rxInfo[${i}].rssi`),
+      snr: optNum(o.snr, `${where}: rxInfo[${i}].snr`),
+    };
   });
   const lora = optObj(optObj(optObj(e.txInfo, `${where}: txInfo`)?.modulation, `${where}: txInfo.modulation`)?.lora, `${where}: txInfo.modulation.lora`);
   return {

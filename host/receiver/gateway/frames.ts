@@ -12,8 +12,15 @@ import type { EntropyTables } from "../../wire/bitstream/tables.ts";
 import { latentShape } from "../../model/geometry.ts";
 import type { Model } from "../../core/model-types.ts";
 
-export interface Frame { width: number; height: number }
-export interface FrameMatch { frame: Frame; latent: LatentShape; header: PacketHeader }
+export interface Frame {
+  width: number;
+  height: number;
+}
+export interface FrameMatch {
+  frame: Frame;
+  latent: LatentShape;
+  header: PacketHeader;
+}
 
 export const frameName = (f: Frame) => `${f.width}x${f.height}`;
 
@@ -22,7 +29,11 @@ export class FrameCatalog {
   readonly candidates: Frame[];
   private readonly decoders = new Map<string, PacketDecoder>();
 
-  constructor(readonly model: Model, readonly tables: EntropyTables, candidates: Frame[] = boardFrames()) {
+  constructor(
+    readonly model: Model,
+    readonly tables: EntropyTables,
+    candidates: Frame[] = boardFrames(),
+  ) {
     const seen = new Set<string>();
     this.candidates = candidates.filter((f) => {
       const k = frameName(this.latentOf(f));
@@ -32,12 +43,18 @@ export class FrameCatalog {
     });
   }
 
-  latentOf(frame: Frame): LatentShape { return latentShape(this.model, frame.width, frame.height); }
+  latentOf(frame: Frame): LatentShape {
+    return latentShape(this.model, frame.width, frame.height);
+  }
 
   decoderFor(frame: Frame): PacketDecoder {
-    const latent = this.latentOf(frame), key = frameName(latent);
+    const latent = this.latentOf(frame),
+      key = frameName(latent);
     let d = this.decoders.get(key);
-    if (!d) { d = new PacketDecoder(this.tables, latent); this.decoders.set(key, d); }
+    if (!d) {
+      d = new PacketDecoder(this.tables, latent);
+      this.decoders.set(key, d);
+    }
     return d;
   }
 
@@ -51,10 +68,13 @@ export class FrameCatalog {
       try {
         const latent = this.latentOf(frame);
         const header = parsePacket(bytes, this.tables.id, latent.width, latent.height);
-        const order = this.decoderFor(frame).order, total = order.g.totalSlots;
+        const order = this.decoderFor(frame).order,
+          total = order.g.totalSlots;
         if (header.first >= total) throw new PacketDecodeError("header", `first index ${header.first} is past the last slot ${total - 1}`);
-        if (order.locate(header.first, { channel: 0, x: 0, y: 0, dx: 0, dy: 0 }).x < 0) throw new PacketDecodeError("header", `first index ${header.first} is a padding slot, not a coded position`);
-        if (header.count > total - header.first) throw new PacketDecodeError("header", `count ${header.count} runs past the end of the latent (first ${header.first}, ${total} slots)`);
+        if (order.locate(header.first, { channel: 0, x: 0, y: 0, dx: 0, dy: 0 }).x < 0)
+          throw new PacketDecodeError("header", `first index ${header.first} is a padding slot, not a coded position`);
+        if (header.count > total - header.first)
+          throw new PacketDecodeError("header", `count ${header.count} runs past the end of the latent (first ${header.first}, ${total} slots)`);
         return { frame, latent, header };
       } catch (e) {
         if (!(e instanceof PacketDecodeError)) throw e;
@@ -62,7 +82,10 @@ export class FrameCatalog {
       }
     }
     const sizes = tries.map((f) => `${frameName(f)} (latent ${frameName(this.latentOf(f))})`).join(", ");
-    throw new PacketDecodeError("crc", `CRC matches no frame tried (${sizes}) with entropy tables 0x${this.tables.id.toString(16).padStart(8, "0")}: corrupted, or coded with another model or frame`);
+    throw new PacketDecodeError(
+      "crc",
+      `CRC matches no frame tried (${sizes}) with entropy tables 0x${this.tables.id.toString(16).padStart(8, "0")}: corrupted, or coded with another model or frame`,
+    );
   }
 }
 

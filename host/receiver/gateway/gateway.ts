@@ -20,7 +20,10 @@ import { RateLimiter } from "./rate-limit.ts";
 import { ImageRenderer } from "./renderer.ts";
 import type { GatewayStorage } from "./storage.ts";
 
-export interface RateOption { rate: number; burst: number }
+export interface RateOption {
+  rate: number;
+  burst: number;
+}
 
 export interface GatewayOptions {
   /** TCP port (0: any free port). */
@@ -66,11 +69,15 @@ export interface Gateway {
 }
 
 export const DEFAULTS = {
-  port: 8700, host: "127.0.0.1", db: "tidepool-gateway.db",
+  port: 8700,
+  host: "127.0.0.1",
+  db: "tidepool-gateway.db",
   maxBodyBytes: 64 * 1024,
   // A network server posts every device's uplinks from one address; devices are bounded by their duty cycle.
-  sourceRate: { rate: 500, burst: 5000 }, deviceRate: { rate: 10, burst: 300 },
-  imageGapMs: 60 * 60 * 1000, minRenderIntervalMs: 200,
+  sourceRate: { rate: 500, burst: 5000 },
+  deviceRate: { rate: 10, burst: 300 },
+  imageGapMs: 60 * 60 * 1000,
+  minRenderIntervalMs: 200,
   /** Behind PostgreSQL: how often a decoding instance looks for packets other instances stored. */
   sharedPollMs: 2000,
 };
@@ -89,7 +96,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const o = { ...DEFAULTS, ...given };
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const token = options.token ?? null;
-  if (!LOOPBACK.test(o.host) && token === null) throw new UsageError(`listening on ${o.host} (not loopback) needs an ingest token: anyone who can reach it could post uplinks`);
+  if (!LOOPBACK.test(o.host) && token === null)
+    throw new UsageError(`listening on ${o.host} (not loopback) needs an ingest token: anyone who can reach it could post uplinks`);
   const frames = new Map<string, Frame>();
   for (const [dev, f] of Object.entries(options.frames ?? {})) {
     const frame = parseFrameName(f);
@@ -100,26 +108,46 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const catalog = new FrameCatalog(model, tables, options.candidateFrames);
   const notes: string[] = [];
 
-  let decoder: ServerDecoder | null = null, labeller: Labeller | null = null;
+  let decoder: ServerDecoder | null = null,
+    labeller: Labeller | null = null;
   const decoderPath = options.decoderPath === undefined ? DEFAULT_DECODER_PATH : options.decoderPath;
   if (decoderPath === null) notes.push("previews disabled");
   else if (!existsSync(decoderPath)) notes.push(`no previews: no decoder at ${decoderPath}`);
   else decoder = await loadDecoder(decoderPath);
   if (options.labels !== false && decoder) {
     const l = await Labeller.load();
-    if (l instanceof Labeller) labeller = l; else notes.push(`no labels: ${l.unavailable}`);
+    if (l instanceof Labeller) labeller = l;
+    else notes.push(`no labels: ${l.unavailable}`);
   }
 
   let storage: GatewayStorage;
-  try { storage = await openStorage(o.db, { durability: o.durability }); } catch (e) { await decoder?.close?.(); await labeller?.close(); throw e; }
+  try {
+    storage = await openStorage(o.db, { durability: o.durability });
+  } catch (e) {
+    await decoder?.close?.();
+    await labeller?.close();
+    throw e;
+  }
   const subscribers = new Set<(event: string, data: unknown) => void>();
-  const emit = (event: string, data: unknown) => { for (const s of subscribers) s(event, data); };
+  const emit = (event: string, data: unknown) => {
+    for (const s of subscribers) s(event, data);
+  };
   const renderer = new ImageRenderer({
-    storage, model, tables, decoder, labeller, minIntervalMs: o.minRenderIntervalMs, log,
+    storage,
+    model,
+    tables,
+    decoder,
+    labeller,
+    minIntervalMs: o.minRenderIntervalMs,
+    log,
     onUpdate: (imageRowId, what) => emit(what, { image: imageRowId }),
   });
   const ingestor = new Ingestor({
-    storage, catalog, frames, imageGapMs: o.imageGapMs, fPort: options.fPort ?? null,
+    storage,
+    catalog,
+    frames,
+    imageGapMs: o.imageGapMs,
+    fPort: options.fPort ?? null,
     deviceLimiter: new RateLimiter(o.deviceRate.rate, o.deviceRate.burst),
     onStored: (r: IngestResult) => {
       if (r.newDevice) log(`new device ${r.deviceId}`);
@@ -131,10 +159,19 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const sourceLimiter = new RateLimiter(o.sourceRate.rate, o.sourceRate.burst);
   let mqttIngest: MqttIngest | null = null;
   const server: Server = createHttpServer({
-    storage, ingestor, token, maxBodyBytes: o.maxBodyBytes, sourceLimiter, log,
-    subscribe: (send) => { subscribers.add(send); return () => subscribers.delete(send); },
+    storage,
+    ingestor,
+    token,
+    maxBodyBytes: o.maxBodyBytes,
+    sourceLimiter,
+    log,
+    subscribe: (send) => {
+      subscribers.add(send);
+      return () => subscribers.delete(send);
+    },
     status: () => ({
-      storage: { kind: storage.kind, where: storage.where }, notes,
+      storage: { kind: storage.kind, where: storage.where },
+      notes,
       model: { tablesId: tables.id.toString(16).padStart(8, "0"), frames: catalog.candidates.map(frameName) },
       mqtt: mqttIngest ? { ...mqttIngest.stats, connections: mqttIngest.clients.length, connected: mqttIngest.connected() } : null,
     }),
@@ -145,12 +182,17 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     url = await listen(server, o.port, o.host);
     if (options.mqtt) {
       mqttIngest = startMqttIngest({ ...options.mqtt, group: options.mqtt.group ?? "tidepool", maxMessageBytes: o.maxBodyBytes, ingestor, log });
-      await mqttIngest.ready.catch((e: Error) => { throw new FailureError("mqtt", `MQTT broker ${redactMqttUrl(options.mqtt!.url)}: ${e.message}`); });
+      await mqttIngest.ready.catch((e: Error) => {
+        throw new FailureError("mqtt", `MQTT broker ${redactMqttUrl(options.mqtt!.url)}: ${e.message}`);
+      });
     }
   } catch (e) {
     server.close();
     await mqttIngest?.close();
-    await renderer.close(); await storage.close(); await decoder?.close?.(); await labeller?.close();
+    await renderer.close();
+    await storage.close();
+    await decoder?.close?.();
+    await labeller?.close();
     if (e instanceof Error && "code" in e && e.code === "EADDRINUSE") throw new FailureError("listen", `port ${o.port} on ${o.host} is in use`);
     throw e;
   }
@@ -164,22 +206,37 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     poll = setInterval(() => {
       if (polling) return;
       polling = true;
-      storage.staleImages(labeller !== null, Date.now() - o.imageGapMs)
-        .then((ids) => { for (const id of ids) renderer.schedule(id); }, (e: Error) => log(`looking for images to decode: ${e.message}`))
-        .finally(() => { polling = false; });
+      storage
+        .staleImages(labeller !== null, Date.now() - o.imageGapMs)
+        .then(
+          (ids) => {
+            for (const id of ids) renderer.schedule(id);
+          },
+          (e: Error) => log(`looking for images to decode: ${e.message}`),
+        )
+        .finally(() => {
+          polling = false;
+        });
     }, o.sharedPollMs);
   }
 
   let closed = false;
   return {
-    url, storage, ingestor, mqtt: mqttIngest, notes,
+    url,
+    storage,
+    ingestor,
+    mqtt: mqttIngest,
+    notes,
     idle: () => renderer.idle(),
     async close() {
       if (closed) return;
       closed = true;
       if (poll) clearInterval(poll);
       await mqttIngest?.close();
-      await new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); });
+      await new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      });
       await renderer.close();
       await storage.close();
       await decoder?.close?.();

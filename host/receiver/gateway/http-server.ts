@@ -27,29 +27,50 @@ export interface HttpOptions {
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text), "cache-control": "no-store", ...headers });
+  res.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(text),
+    "cache-control": "no-store",
+    ...headers,
+  });
   res.end(text);
 }
 
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers["content-length"]);
-    if (declared > limit) { req.resume(); reject(new IngestError("too-large", `request body of ${declared} bytes exceeds the ${limit}-byte limit`, 413)); return; }
+    if (declared > limit) {
+      req.resume();
+      reject(new IngestError("too-large", `request body of ${declared} bytes exceeds the ${limit}-byte limit`, 413));
+      return;
+    }
     const chunks: Buffer[] = [];
-    let size = 0, over = false;
+    let size = 0,
+      over = false;
     req.on("data", (c: Buffer) => {
       size += c.length;
       if (over) return; // drain what the client still sends, keep nothing
-      if (size > limit) { over = true; chunks.length = 0; reject(new IngestError("too-large", `request body exceeds the ${limit}-byte limit`, 413)); return; }
+      if (size > limit) {
+        over = true;
+        chunks.length = 0;
+        reject(new IngestError("too-large", `request body exceeds the ${limit}-byte limit`, 413));
+        return;
+      }
       chunks.push(c);
     });
-    req.on("end", () => { if (!over) resolve(Buffer.concat(chunks)); });
+    req.on("end", () => {
+      if (!over) resolve(Buffer.concat(chunks));
+    });
     req.on("error", reject);
   });
 }
 
 function parseJson(body: Buffer, what: string): unknown {
-  try { return JSON.parse(body.toString("utf8")); } catch (e) { throw new IngestError("malformed", `${what}: body is not JSON (${(e as Error).message})`, 400); }
+  try {
+    return JSON.parse(body.toString("utf8"));
+  } catch (e) {
+    throw new IngestError("malformed", `${what}: body is not JSON (${(e as Error).message})`, 400);
+  }
 }
 
 export function imageJson(i: ImageSummary) {
@@ -67,15 +88,28 @@ export function createHttpServer(o: HttpOptions): Server {
     const wait = o.sourceLimiter.take(source);
     if (wait > 0) throw new IngestError("rate-limited", `source ${source} is posting faster than ${o.sourceLimiter.rate} uplinks/s`, 429, Math.ceil(wait));
     const why = checkToken(req.headers, o.token);
-    if (why) { req.resume(); throw new IngestError("unauthorized", why, 401); }
+    if (why) {
+      req.resume();
+      throw new IngestError("unauthorized", why, 401);
+    }
     const ctype = String(req.headers["content-type"] ?? "application/json");
-    if (!/json/i.test(ctype)) { req.resume(); throw new IngestError("malformed", `content type ${ctype} is not JSON${network === "chirpstack" ? " (set the ChirpStack HTTP integration's payload encoding to JSON)" : ""}`, 400); }
+    if (!/json/i.test(ctype)) {
+      req.resume();
+      throw new IngestError(
+        "malformed",
+        `content type ${ctype} is not JSON${network === "chirpstack" ? " (set the ChirpStack HTTP integration's payload encoding to JSON)" : ""}`,
+        400,
+      );
+    }
     const body = await readBody(req, o.maxBodyBytes);
     let uplink: Uplink;
     if (network === "chirpstack") {
       const event = url.searchParams.get("event");
       if (!event) throw new IngestError("malformed", "ChirpStack event type missing: the HTTP integration posts to ?event=<type>", 400);
-      if (event !== "up") { send(res, 200, { status: "ignored", event }); return; }
+      if (event !== "up") {
+        send(res, 200, { status: "ignored", event });
+        return;
+      }
       uplink = parseChirpStackUp(parseJson(body, "ChirpStack uplink event"));
     } else {
       const json = parseJson(body, "The Things Stack uplink message");
@@ -90,29 +124,46 @@ export function createHttpServer(o: HttpOptions): Server {
     const device = url.searchParams.get("device") ?? undefined;
     if (p === "/api/devices") {
       const devices = await o.storage.listDevices(utcDayStart(Date.now()));
-      send(res, 200, devices.map((d) => ({ ...d, fairUseS: TTN_FAIR_USE_S, fairUseShare: d.airtimeTodayS / TTN_FAIR_USE_S })));
+      send(
+        res,
+        200,
+        devices.map((d) => ({ ...d, fairUseS: TTN_FAIR_USE_S, fairUseShare: d.airtimeTodayS / TTN_FAIR_USE_S })),
+      );
       return;
     }
-    if (p === "/api/images") { send(res, 200, (await o.storage.listImages({ deviceId: device, limit })).map(imageJson)); return; }
+    if (p === "/api/images") {
+      send(res, 200, (await o.storage.listImages({ deviceId: device, limit })).map(imageJson));
+      return;
+    }
     if (p === "/api/uplinks") {
       const status = url.searchParams.get("status");
-      if (status !== null && status !== "packet" && status !== "rejected") throw new IngestError("malformed", `status must be "packet" or "rejected", got "${status}"`, 400);
+      if (status !== null && status !== "packet" && status !== "rejected")
+        throw new IngestError("malformed", `status must be "packet" or "rejected", got "${status}"`, 400);
       send(res, 200, await o.storage.listUplinks({ deviceId: device, status: status ?? undefined, limit }));
       return;
     }
-    if (p === "/api/status") { send(res, 200, o.status()); return; }
+    if (p === "/api/status") {
+      send(res, 200, o.status());
+      return;
+    }
     const m = /^\/api\/images\/(\d+)(\/png)?$/.exec(p);
     if (m) {
       const id = Number(m[1]);
       if (m[2]) {
         const png = await o.storage.getPng(id);
-        if (!png) { send(res, 404, { error: "not-found", message: `image ${id} has no preview yet` }); return; }
+        if (!png) {
+          send(res, 404, { error: "not-found", message: `image ${id} has no preview yet` });
+          return;
+        }
         res.writeHead(200, { "content-type": "image/png", "content-length": png.length, "cache-control": "no-cache" });
         res.end(png);
         return;
       }
       const img = await o.storage.getImage(id);
-      if (!img) { send(res, 404, { error: "not-found", message: `no image ${id}` }); return; }
+      if (!img) {
+        send(res, 404, { error: "not-found", message: `no image ${id}` });
+        return;
+      }
       send(res, 200, { ...imageJson(img), uplinks: await o.storage.listUplinks({ imageRowId: id, limit: 500 }) });
       return;
     }
@@ -124,7 +175,10 @@ export function createHttpServer(o: HttpOptions): Server {
     res.write(": tidepool gateway events\n\n");
     const unsubscribe = o.subscribe((event, data) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`));
     const ping = setInterval(() => res.write(": ping\n\n"), 15_000);
-    req.on("close", () => { clearInterval(ping); unsubscribe(); });
+    req.on("close", () => {
+      clearInterval(ping);
+      unsubscribe();
+    });
   }
 
   return createServer((req, res) => {
@@ -144,9 +198,18 @@ export function createHttpServer(o: HttpOptions): Server {
       send(res, known ? 405 : 404, { error: known ? "method" : "not-found", message: `${req.method} ${url.pathname} is not served here` });
     };
     route().catch((e: unknown) => {
-      if (res.headersSent) { res.destroy(); return; }
-      if (e instanceof IngestError) { send(res, e.status, { error: e.kind, message: e.message }, e.retryAfterS ? { "retry-after": String(e.retryAfterS) } : {}); return; }
-      if (e instanceof TidepoolError) { send(res, 400, { error: e.kind, message: e.message }); return; }
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      if (e instanceof IngestError) {
+        send(res, e.status, { error: e.kind, message: e.message }, e.retryAfterS ? { "retry-after": String(e.retryAfterS) } : {});
+        return;
+      }
+      if (e instanceof TidepoolError) {
+        send(res, 400, { error: e.kind, message: e.message });
+        return;
+      }
       o.log(`${req.method} ${url.pathname}: ${(e as Error).stack ?? e}`);
       send(res, 500, { error: "internal", message: "the gateway could not store this uplink; retry" });
     });

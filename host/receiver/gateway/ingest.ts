@@ -50,12 +50,18 @@ export class Ingestor {
 
   async ingest(u: Uplink, transport: Transport): Promise<IngestResult> {
     if (u.payload.length > MAX_PACKET_BYTES)
-      throw new IngestError("too-large", `payload of device ${u.deviceId} (fCnt ${u.fCnt}) is ${u.payload.length} bytes; a Tidepool packet is at most ${MAX_PACKET_BYTES}`, 413);
+      throw new IngestError(
+        "too-large",
+        `payload of device ${u.deviceId} (fCnt ${u.fCnt}) is ${u.payload.length} bytes; a Tidepool packet is at most ${MAX_PACKET_BYTES}`,
+        413,
+      );
     if (this.o.fPort !== null && u.fPort !== this.o.fPort)
       return { status: "ignored", uplinkId: null, deviceId: u.deviceId, newDevice: false, imageRowId: null };
     const wait = this.o.deviceLimiter.take(u.deviceId);
-    if (wait > 0) throw new IngestError("rate-limited", `device ${u.deviceId} is sending faster than ${this.o.deviceLimiter.rate} uplinks/s`, 429, Math.ceil(wait));
-    let packet: PacketIdentity | null = null, reject: { kind: string; reason: string } | null = null;
+    if (wait > 0)
+      throw new IngestError("rate-limited", `device ${u.deviceId} is sending faster than ${this.o.deviceLimiter.rate} uplinks/s`, 429, Math.ceil(wait));
+    let packet: PacketIdentity | null = null,
+      reject: { kind: string; reason: string } | null = null;
     try {
       const m = this.o.catalog.identify(u.payload, await this.frameOf(u.deviceId));
       const h = m.header;
@@ -66,19 +72,47 @@ export class Ingestor {
       reject = { kind: e.kind, reason: e.message };
     }
     const best = bestRx(u.rx);
-    const r = await this.o.storage.recordUplink({
-      deviceId: u.deviceId, deviceName: u.deviceName, network: u.network, transport,
-      fCnt: u.fCnt, fPort: u.fPort, payload: u.payload, payloadHash: createHash("sha1").update(u.payload).digest("hex"),
-      receivedAt: Date.now(), time: u.time,
-      gatewayId: best?.gatewayId ?? null, rssi: best?.rssi ?? null, snr: best?.snr ?? null, gateways: u.rx.length,
-      spreadingFactor: u.spreadingFactor, bandwidthHz: u.bandwidthHz,
-      airtimeS: u.airtimeS ?? uplinkAirtime(u.payload.length, u.spreadingFactor, u.bandwidthHz),
-      packet, reject,
-    }, this.o.imageGapMs);
+    const r = await this.o.storage.recordUplink(
+      {
+        deviceId: u.deviceId,
+        deviceName: u.deviceName,
+        network: u.network,
+        transport,
+        fCnt: u.fCnt,
+        fPort: u.fPort,
+        payload: u.payload,
+        payloadHash: createHash("sha1").update(u.payload).digest("hex"),
+        receivedAt: Date.now(),
+        time: u.time,
+        gatewayId: best?.gatewayId ?? null,
+        rssi: best?.rssi ?? null,
+        snr: best?.snr ?? null,
+        gateways: u.rx.length,
+        spreadingFactor: u.spreadingFactor,
+        bandwidthHz: u.bandwidthHz,
+        airtimeS: u.airtimeS ?? uplinkAirtime(u.payload.length, u.spreadingFactor, u.bandwidthHz),
+        packet,
+        reject,
+      },
+      this.o.imageGapMs,
+    );
     const result: IngestResult = {
       status: r.duplicate ? "duplicate" : packet ? "stored" : "rejected",
-      uplinkId: r.uplinkId, deviceId: u.deviceId, newDevice: r.newDevice, imageRowId: r.imageRowId,
-      ...(packet ? { packet: { imageId: packet.imageId, index: packet.packetIndex, first: packet.first, count: packet.count, frame: `${packet.frame.width}x${packet.frame.height}` } } : {}),
+      uplinkId: r.uplinkId,
+      deviceId: u.deviceId,
+      newDevice: r.newDevice,
+      imageRowId: r.imageRowId,
+      ...(packet
+        ? {
+            packet: {
+              imageId: packet.imageId,
+              index: packet.packetIndex,
+              first: packet.first,
+              count: packet.count,
+              frame: `${packet.frame.width}x${packet.frame.height}`,
+            },
+          }
+        : {}),
       ...(reject ? { reject } : {}),
     };
     this.o.onStored(result);

@@ -13,18 +13,31 @@ import type { RgbImage, Latent } from "../../core/types.ts";
 
 export const TASK_DECODER_PATH = repoPath("models", "decoder-task.onnx");
 
-export interface Label { index: number; name: string }
+export interface Label {
+  index: number;
+  name: string;
+}
 
 export class Labeller {
-  private constructor(private readonly decoder: ServerDecoder, private readonly classifier: Classifier, private readonly names: string[]) {}
+  private constructor(
+    private readonly decoder: ServerDecoder,
+    private readonly classifier: Classifier,
+    private readonly names: string[],
+  ) {}
 
   /** The labeller, or the reason it cannot run (a missing model): the gateway then serves images without labels. */
   static async load(o: { taskDecoderPath?: string; classifierPath?: string } = {}): Promise<Labeller | { unavailable: string }> {
-    const dec = o.taskDecoderPath ?? TASK_DECODER_PATH, cls = o.classifierPath ?? MOBILENET_PATH;
+    const dec = o.taskDecoderPath ?? TASK_DECODER_PATH,
+      cls = o.classifierPath ?? MOBILENET_PATH;
     if (!existsSync(dec)) return { unavailable: `no task decoder at ${dec}` };
     if (!existsSync(cls)) return { unavailable: `no MobileNetV2 classifier at ${cls}` };
     const namesFile = join(cls, "..", "imagenet_labels.txt");
-    const names = existsSync(namesFile) ? readFileSync(namesFile, "utf8").trim().split(/\r?\n/).map((l) => l.replace(/^n\d{8}\s+/, "").replace(/_/g, " ")) : [];
+    const names = existsSync(namesFile)
+      ? readFileSync(namesFile, "utf8")
+          .trim()
+          .split(/\r?\n/)
+          .map((l) => l.replace(/^n\d{8}\s+/, "").replace(/_/g, " "))
+      : [];
     return new Labeller(await loadDecoder(dec), await Classifier.load(cls), names);
   }
 
@@ -34,13 +47,22 @@ export class Labeller {
     return top.map((index) => ({ index, name: this.names[index] ?? `class ${index}` }));
   }
 
-  async close(): Promise<void> { await this.decoder.close?.(); }
+  async close(): Promise<void> {
+    await this.decoder.close?.();
+  }
 }
 
 async function classifierCrop(img: RgbImage): Promise<RgbImage> {
   const raw = { raw: { width: img.width, height: img.height, channels: 3 as const } };
-  const { data: d1, info: i1 } = await sharp(img.data, raw).resize(256, 256, { fit: "outside", kernel: "lanczos3" }).raw().toBuffer({ resolveWithObject: true });
-  const left = Math.round((i1.width - 224) / 2), top = Math.round((i1.height - 224) / 2);
-  const { data } = await sharp(d1, { raw: { width: i1.width, height: i1.height, channels: 3 } }).extract({ left, top, width: 224, height: 224 }).raw().toBuffer({ resolveWithObject: true });
+  const { data: d1, info: i1 } = await sharp(img.data, raw)
+    .resize(256, 256, { fit: "outside", kernel: "lanczos3" })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  const left = Math.round((i1.width - 224) / 2),
+    top = Math.round((i1.height - 224) / 2);
+  const { data } = await sharp(d1, { raw: { width: i1.width, height: i1.height, channels: 3 } })
+    .extract({ left, top, width: 224, height: 224 })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   return { width: 224, height: 224, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
 }

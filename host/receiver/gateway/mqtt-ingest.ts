@@ -37,7 +37,13 @@ export interface MqttIngest {
 }
 
 export function redactMqttUrl(url: string): string {
-  try { const u = new URL(url); if (u.password) u.password = "***"; return u.toString(); } catch { return url; }
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return url;
+  }
 }
 
 export function startMqttIngest(o: MqttIngestOptions): MqttIngest {
@@ -46,11 +52,18 @@ export function startMqttIngest(o: MqttIngestOptions): MqttIngest {
   const where = redactMqttUrl(o.url);
   const base = o.clientId ?? `tidepool-gateway-${process.pid}-${Math.random().toString(16).slice(2, 8)}`;
   const n = Math.max(1, o.connections ?? 4);
-  const clients: MqttClient[] = [], readies: Promise<void>[] = [];
+  const clients: MqttClient[] = [],
+    readies: Promise<void>[] = [];
   for (let k = 0; k < n; k++) {
     const client = mqtt.connect(o.url, {
-      protocolVersion: 5, username: o.username, password: o.password, clientId: `${base}-${k}`,
-      reconnectPeriod: 1000, connectTimeout: 10_000, resubscribe: true, clean: true,
+      protocolVersion: 5,
+      username: o.username,
+      password: o.password,
+      clientId: `${base}-${k}`,
+      reconnectPeriod: 1000,
+      connectTimeout: 10_000,
+      resubscribe: true,
+      clean: true,
     });
     clients.push(client);
 
@@ -60,20 +73,33 @@ export function startMqttIngest(o: MqttIngestOptions): MqttIngest {
       const topic = packet.topic;
       const handle = async () => {
         const body = typeof packet.payload === "string" ? Buffer.from(packet.payload) : packet.payload;
-        if (body.length > o.maxMessageBytes) throw new IngestError("too-large", `message of ${body.length} bytes exceeds the ${o.maxMessageBytes}-byte limit`, 413);
+        if (body.length > o.maxMessageBytes)
+          throw new IngestError("too-large", `message of ${body.length} bytes exceeds the ${o.maxMessageBytes}-byte limit`, 413);
         let json: unknown;
-        try { json = JSON.parse(body.toString("utf8")); } catch { throw new IngestError("malformed", "message is not JSON (set the integration's marshaler to JSON)", 400); }
+        try {
+          json = JSON.parse(body.toString("utf8"));
+        } catch {
+          throw new IngestError("malformed", "message is not JSON (set the integration's marshaler to JSON)", 400);
+        }
         const uplink = isChirpStackUpTopic(topic) ? parseChirpStackUp(json) : isThingsStackUpTopic(topic) ? parseThingsStackUp(json) : null;
         if (!uplink) return; // another topic the filter matched: not an uplink
         const r = await o.ingestor.ingest(uplink, "mqtt");
-        if (r.status === "rejected") stats.rejected++; else if (r.status !== "ignored") stats.stored++;
+        if (r.status === "rejected") stats.rejected++;
+        else if (r.status !== "ignored") stats.stored++;
       };
-      handle().then(() => done(), (e: unknown) => {
-        stats.errors++;
-        if (e instanceof IngestError) { o.log(`mqtt ${topic}: ${e.message}`); done(); return; } // bad input: dropped, never redelivered
-        o.log(`mqtt ${topic}: not stored: ${(e as Error).message}`);
-        done(e as Error); // storage failed: no PUBACK, the broker redelivers on reconnect
-      });
+      handle().then(
+        () => done(),
+        (e: unknown) => {
+          stats.errors++;
+          if (e instanceof IngestError) {
+            o.log(`mqtt ${topic}: ${e.message}`);
+            done();
+            return;
+          } // bad input: dropped, never redelivered
+          o.log(`mqtt ${topic}: not stored: ${(e as Error).message}`);
+          done(e as Error); // storage failed: no PUBACK, the broker redelivers on reconnect
+        },
+      );
     };
 
     let first = true;
@@ -81,18 +107,30 @@ export function startMqttIngest(o: MqttIngestOptions): MqttIngest {
       client.on("connect", () => {
         if (!first) stats.reconnects++;
         client.subscribe(topics, { qos: 1 }, (err) => {
-          if (err) { o.log(`mqtt ${where}: subscribe failed: ${err.message}`); if (first) reject(err); return; }
-          if (first) { first = false; if (k === 0) o.log(`mqtt: subscribed to ${topics.join(", ")} on ${where} (${n} connections)`); resolve(); }
+          if (err) {
+            o.log(`mqtt ${where}: subscribe failed: ${err.message}`);
+            if (first) reject(err);
+            return;
+          }
+          if (first) {
+            first = false;
+            if (k === 0) o.log(`mqtt: subscribed to ${topics.join(", ")} on ${where} (${n} connections)`);
+            resolve();
+          }
         });
       });
-      client.on("error", (e) => { if (k === 0 || !first) o.log(`mqtt ${where}: ${e.message}`); if (first && /not authori|bad user/i.test(e.message)) reject(e); });
+      client.on("error", (e) => {
+        if (k === 0 || !first) o.log(`mqtt ${where}: ${e.message}`);
+        if (first && /not authori|bad user/i.test(e.message)) reject(e);
+      });
     });
     if (k === 0) client.on("offline", () => o.log(`mqtt ${where}: offline, reconnecting`));
     ready.catch(() => {});
     readies.push(ready);
   }
   return {
-    clients, stats,
+    clients,
+    stats,
     ready: Promise.all(readies).then(() => {}),
     connected: () => clients.every((c) => c.connected),
     close: () => Promise.all(clients.map((c) => new Promise<void>((r) => c.end(false, {}, () => r())))).then(() => {}),

@@ -3,7 +3,12 @@
 export class RateLimiter {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
 
-  constructor(readonly rate: number, readonly burst: number, private readonly maxKeys = 10_000, private readonly now = () => performance.now()) {}
+  constructor(
+    readonly rate: number,
+    readonly burst: number,
+    private readonly maxKeys = 10_000,
+    private readonly now = () => performance.now(),
+  ) {}
 
   /** 0 when the uplink may pass, else the seconds until one token is back. */
   take(key: string): number {
@@ -19,7 +24,10 @@ export class RateLimiter {
       if (this.buckets.size >= this.maxKeys) this.buckets.delete(this.buckets.keys().next().value!);
     }
     this.buckets.set(key, b);
-    if (b.tokens >= 1) { b.tokens -= 1; return 0; }
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      return 0;
+    }
     return (1 - b.tokens) / this.rate;
   }
 }

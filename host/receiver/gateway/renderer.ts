@@ -38,7 +38,13 @@ export class ImageRenderer {
     if (this.closed || this.queued.has(imageRowId) || this.timers.has(imageRowId)) return;
     const wait = (this.lastRender.get(imageRowId) ?? -Infinity) + this.o.minIntervalMs - performance.now();
     if (wait > 0) {
-      this.timers.set(imageRowId, setTimeout(() => { this.timers.delete(imageRowId); this.enqueue(imageRowId); }, wait));
+      this.timers.set(
+        imageRowId,
+        setTimeout(() => {
+          this.timers.delete(imageRowId);
+          this.enqueue(imageRowId);
+        }, wait),
+      );
       return;
     }
     this.enqueue(imageRowId);
@@ -48,7 +54,9 @@ export class ImageRenderer {
     if (this.closed || this.queued.has(id)) return;
     this.queued.add(id);
     this.queue.push(id);
-    this.running ??= this.drain().finally(() => { this.running = null; });
+    this.running ??= this.drain().finally(() => {
+      this.running = null;
+    });
   }
 
   private async drain(): Promise<void> {
@@ -56,10 +64,15 @@ export class ImageRenderer {
       const id = this.queue.shift()!;
       this.queued.delete(id);
       const now = performance.now();
-      if (this.lastRender.size > 10_000) // forget images that no longer need spacing out
+      if (this.lastRender.size > 10_000)
+        // forget images that no longer need spacing out
         for (const [k, t] of this.lastRender) if (now - t > this.o.minIntervalMs) this.lastRender.delete(k);
       this.lastRender.set(id, now);
-      try { await this.render(id); } catch (e) { this.o.log(`image ${id}: decode failed: ${(e as Error).message}`); }
+      try {
+        await this.render(id);
+      } catch (e) {
+        this.o.log(`image ${id}: decode failed: ${(e as Error).message}`);
+      }
     }
   }
 
@@ -76,13 +89,28 @@ export class ImageRenderer {
     const image = await storage.getImage(id);
     if (!image) return;
     const stored = await storage.imagePackets(id);
-    const set = decodePacketSet(stored.map((p) => p.payload), tables, image.latent, { imageId: image.imageId });
+    const set = decodePacketSet(
+      stored.map((p) => p.payload),
+      tables,
+      image.latent,
+      { imageId: image.imageId },
+    );
     for (const r of set.rejected) await storage.markRejected([stored[r.input].uplinkId], r.kind, r.reason);
     const used = set.accepted.length + set.duplicates.length;
     if (set.accepted.length === 0 || !decoder) return;
     const rgb = await decoder.decode(set.latent, set.present, model);
-    const png = await sharp(rgb.data, { raw: { width: rgb.width, height: rgb.height, channels: 3 } }).png({ compressionLevel: 3 }).toBuffer();
-    const saved = await storage.savePreview(id, { png: new Uint8Array(png), width: rgb.width, height: rgb.height, packets: used, symbols: set.symbols, totalSymbols: set.latent.data.length, renderedAt: Date.now() });
+    const png = await sharp(rgb.data, { raw: { width: rgb.width, height: rgb.height, channels: 3 } })
+      .png({ compressionLevel: 3 })
+      .toBuffer();
+    const saved = await storage.savePreview(id, {
+      png: new Uint8Array(png),
+      width: rgb.width,
+      height: rgb.height,
+      packets: used,
+      symbols: set.symbols,
+      totalSymbols: set.latent.data.length,
+      renderedAt: Date.now(),
+    });
     if (saved) this.o.onUpdate(id, "preview");
     // Labels only for the latest state: skip them while newer packets wait for a decode.
     if (labeller && !this.queued.has(id) && !this.timers.has(id) && !this.closed) {

@@ -9,20 +9,32 @@ const n = (v: unknown) => (v === null || v === undefined ? null : Number(v));
 
 export function deviceRow(r: Row): DeviceRecord {
   return {
-    id: String(r.id), name: String(r.name), network: r.network as NetworkServer,
-    firstSeen: Number(r.first_seen), lastSeen: Number(r.last_seen),
+    id: String(r.id),
+    name: String(r.name),
+    network: r.network as NetworkServer,
+    firstSeen: Number(r.first_seen),
+    lastSeen: Number(r.last_seen),
     frame: r.frame_w === null || r.frame_w === undefined ? null : { width: Number(r.frame_w), height: Number(r.frame_h) },
   };
 }
 
 export function imageRow(r: Row, received: number[], rejected: number): ImageSummary {
   const latent = { width: Number(r.latent_w), height: Number(r.latent_h), channels: Number(r.latent_c) };
-  const renderedAt = n(r.rendered_at), firstPreview = n(r.first_preview_at);
+  const renderedAt = n(r.rendered_at),
+    firstPreview = n(r.first_preview_at);
   return {
-    id: Number(r.id), deviceId: String(r.device_id), imageId: Number(r.image_id), seq: Number(r.seq),
-    frame: { width: Number(r.frame_w), height: Number(r.frame_h) }, latent,
-    firstAt: Number(r.first_at), lastAt: Number(r.last_at), received, rejected,
-    symbols: Number(r.symbols), totalSymbols: latent.width * latent.height * latent.channels,
+    id: Number(r.id),
+    deviceId: String(r.device_id),
+    imageId: Number(r.image_id),
+    seq: Number(r.seq),
+    frame: { width: Number(r.frame_w), height: Number(r.frame_h) },
+    latent,
+    firstAt: Number(r.first_at),
+    lastAt: Number(r.last_at),
+    received,
+    rejected,
+    symbols: Number(r.symbols),
+    totalSymbols: latent.width * latent.height * latent.channels,
     preview: renderedAt === null ? null : { packets: Number(r.preview_packets), renderedAt, width: Number(r.png_w), height: Number(r.png_h) },
     firstPreviewMs: firstPreview === null ? null : firstPreview - Number(r.first_at),
     labels: r.labels ? { packets: Number(r.labels_packets), top5: JSON.parse(String(r.labels)) } : null,
@@ -31,11 +43,25 @@ export function imageRow(r: Row, received: number[], rejected: number): ImageSum
 
 export function uplinkRow(r: Row): UplinkSummary {
   return {
-    id: Number(r.id), deviceId: String(r.device_id), network: r.network as NetworkServer, transport: r.transport as Transport,
-    fCnt: Number(r.f_cnt), fPort: Number(r.f_port), receivedAt: Number(r.received_at), bytes: Number(r.bytes),
-    gatewayId: (r.gateway_id as string | null) ?? null, rssi: n(r.rssi), snr: n(r.snr), gateways: Number(r.gateways), copies: Number(r.copies),
-    spreadingFactor: n(r.sf), airtimeS: n(r.airtime_s),
-    status: r.status as "packet" | "rejected", rejectKind: (r.reject_kind as string | null) ?? null, rejectReason: (r.reject_reason as string | null) ?? null,
-    imageRowId: n(r.image_ref), packetIndex: n(r.packet_index),
+    id: Number(r.id),
+    deviceId: String(r.device_id),
+    network: r.network as NetworkServer,
+    transport: r.transport as Transport,
+    fCnt: Number(r.f_cnt),
+    fPort: Number(r.f_port),
+    receivedAt: Number(r.received_at),
+    bytes: Number(r.bytes),
+    gatewayId: (r.gateway_id as string | null) ?? null,
+    rssi: n(r.rssi),
+    snr: n(r.snr),
+    gateways: Number(r.gateways),
+    copies: Number(r.copies),
+    spreadingFactor: n(r.sf),
+    airtimeS: n(r.airtime_s),
+    status: r.status as "packet" | "rejected",
+    rejectKind: (r.reject_kind as string | null) ?? null,
+    rejectReason: (r.reject_reason as string | null) ?? null,
+    imageRowId: n(r.image_ref),
+    packetIndex: n(r.packet_index),
   };
 }

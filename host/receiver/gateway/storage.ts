@@ -6,20 +6,43 @@ import type { LatentShape } from "../../wire/bitstream/symbol-order.ts";
 import type { Frame } from "./frames.ts";
 import type { NetworkServer, Transport } from "./uplink.ts";
 
-export interface DeviceRecord { id: string; name: string; network: NetworkServer; firstSeen: number; lastSeen: number; frame: Frame | null }
+export interface DeviceRecord {
+  id: string;
+  name: string;
+  network: NetworkServer;
+  firstSeen: number;
+  lastSeen: number;
+  frame: Frame | null;
+}
 
 export interface PacketIdentity {
-  imageId: number; packetIndex: number; first: number; count: number;
-  frame: Frame; latent: LatentShape;
+  imageId: number;
+  packetIndex: number;
+  first: number;
+  count: number;
+  frame: Frame;
+  latent: LatentShape;
 }
 
 export interface UplinkRecord {
-  deviceId: string; deviceName: string; network: NetworkServer; transport: Transport;
-  fCnt: number; fPort: number; payload: Uint8Array; payloadHash: string;
+  deviceId: string;
+  deviceName: string;
+  network: NetworkServer;
+  transport: Transport;
+  fCnt: number;
+  fPort: number;
+  payload: Uint8Array;
+  payloadHash: string;
   /** When the gateway received it (ms); `time` is the network server's own stamp. */
-  receivedAt: number; time: number | null;
-  gatewayId: string | null; rssi: number | null; snr: number | null; gateways: number;
-  spreadingFactor: number | null; bandwidthHz: number | null; airtimeS: number | null;
+  receivedAt: number;
+  time: number | null;
+  gatewayId: string | null;
+  rssi: number | null;
+  snr: number | null;
+  gateways: number;
+  spreadingFactor: number | null;
+  bandwidthHz: number | null;
+  airtimeS: number | null;
   /** The Tidepool packet it carries, or why it is not one (exactly one of the two is set). */
   packet: PacketIdentity | null;
   reject: { kind: string; reason: string } | null;
@@ -33,28 +56,45 @@ export interface RecordResult {
   newDevice: boolean;
 }
 
-export interface StoredPacket { uplinkId: number; payload: Uint8Array }
+export interface StoredPacket {
+  uplinkId: number;
+  payload: Uint8Array;
+}
 
 export interface PreviewUpdate {
-  png: Uint8Array; width: number; height: number;
+  png: Uint8Array;
+  width: number;
+  height: number;
   /** Packets the preview was decoded from; a preview from fewer packets never replaces one from more. */
-  packets: number; symbols: number; totalSymbols: number; renderedAt: number;
+  packets: number;
+  symbols: number;
+  totalSymbols: number;
+  renderedAt: number;
 }
 
 export interface DeviceSummary extends DeviceRecord {
-  uplinks: number; rejected: number; duplicates: number; images: number;
+  uplinks: number;
+  rejected: number;
+  duplicates: number;
+  images: number;
   last: { rssi: number | null; snr: number | null; spreadingFactor: number | null; gatewayId: string | null; gateways: number } | null;
   airtimeTodayS: number;
 }
 
 export interface ImageSummary {
-  id: number; deviceId: string; imageId: number; seq: number;
-  frame: Frame; latent: LatentShape;
-  firstAt: number; lastAt: number;
+  id: number;
+  deviceId: string;
+  imageId: number;
+  seq: number;
+  frame: Frame;
+  latent: LatentShape;
+  firstAt: number;
+  lastAt: number;
   /** Distinct packet indices received (mod 256, as the header carries them). */
   received: number[];
   rejected: number;
-  symbols: number; totalSymbols: number;
+  symbols: number;
+  totalSymbols: number;
   preview: { packets: number; renderedAt: number; width: number; height: number } | null;
   /** Time from the image's first packet to its first preview (ms). */
   firstPreviewMs: number | null;
@@ -62,11 +102,26 @@ export interface ImageSummary {
 }
 
 export interface UplinkSummary {
-  id: number; deviceId: string; network: NetworkServer; transport: Transport; fCnt: number; fPort: number;
-  receivedAt: number; bytes: number; gatewayId: string | null; rssi: number | null; snr: number | null; gateways: number; copies: number;
-  spreadingFactor: number | null; airtimeS: number | null;
-  status: "packet" | "rejected"; rejectKind: string | null; rejectReason: string | null;
-  imageRowId: number | null; packetIndex: number | null;
+  id: number;
+  deviceId: string;
+  network: NetworkServer;
+  transport: Transport;
+  fCnt: number;
+  fPort: number;
+  receivedAt: number;
+  bytes: number;
+  gatewayId: string | null;
+  rssi: number | null;
+  snr: number | null;
+  gateways: number;
+  copies: number;
+  spreadingFactor: number | null;
+  airtimeS: number | null;
+  status: "packet" | "rejected";
+  rejectKind: string | null;
+  rejectReason: string | null;
+  imageRowId: number | null;
+  packetIndex: number | null;
 }
 
 export interface GatewayStorage {
@@ -100,7 +155,9 @@ export interface GatewayStorage {
 /** Missing packet indices: gaps below the highest index received (the tail is unknown until complete). */
 export function missingIndices(received: readonly number[]): number[] {
   if (received.length === 0) return [];
-  const have = new Set(received), top = Math.max(...received), out: number[] = [];
+  const have = new Set(received),
+    top = Math.max(...received),
+    out: number[] = [];
   for (let i = 0; i < top; i++) if (!have.has(i)) out.push(i);
   return out;
 }

@@ -6,7 +6,9 @@ import { base64, deviceKey, IngestError, obj, optNum, optObj, optStr, time, uint
 export const TTS_UP_TOPIC = "v3/+/devices/+/up";
 const TOPIC = /^v3\/([^/]+)\/devices\/([^/]+)\/up$/;
 
-export function isThingsStackUpTopic(topic: string): boolean { return TOPIC.test(topic); }
+export function isThingsStackUpTopic(topic: string): boolean {
+  return TOPIC.test(topic);
+}
 
 /** "0.370688s" (protobuf Duration JSON) → seconds. */
 function duration(v: unknown, path: string): number | null {
@@ -30,12 +32,18 @@ export function parseThingsStackUp(json: unknown, where = "The Things Stack upli
     const o = obj(r, `${where}: uplink_message.rx_metadata[${i}]`);
     const gw = optObj(o.gateway_ids, `${where}: uplink_message.rx_metadata[${i}].gateway_ids`);
     return {
-      gatewayId: optStr(gw?.gateway_id, `${where}: rx_metadata[${i}].gateway_ids.gateway_id`) ?? optStr(gw?.eui, `${where}: rx_metadata[${i}].gateway_ids.eui`) ?? "unknown",
+      gatewayId:
+        optStr(gw?.gateway_id, `${where}: rx_metadata[${i}].gateway_ids.gateway_id`) ??
+        optStr(gw?.eui, `${where}: rx_metadata[${i}].gateway_ids.eui`) ??
+        "unknown",
       rssi: optNum(o.rssi ?? o.channel_rssi, `${where}: uplink_message.rx_metadata[${i}].rssi`),
       snr: optNum(o.snr, `${where}: uplink_message.rx_metadata[${i}].snr`),
     };
   });
-  const lora = optObj(optObj(optObj(u.settings, `${where}: uplink_message.settings`)?.data_rate, `${where}: uplink_message.settings.data_rate`)?.lora, `${where}: uplink_message.settings.data_rate.lora`);
+  const lora = optObj(
+    optObj(optObj(u.settings, `${where}: uplink_message.settings`)?.data_rate, `${where}: uplink_message.settings.data_rate`)?.lora,
+    `${where}: uplink_message.settings.data_rate.lora`,
+  );
   return {
     network: "tts",
     deviceId: deviceKey(devEui, deviceId, `${where}: end_device_ids.dev_eui`),

@@ -5,7 +5,11 @@ import { TidepoolError } from "../../core/errors.ts";
 export type NetworkServer = "chirpstack" | "tts";
 export type Transport = "http" | "mqtt";
 
-export interface RxMetadata { gatewayId: string; rssi: number | null; snr: number | null }
+export interface RxMetadata {
+  gatewayId: string;
+  rssi: number | null;
+  snr: number | null;
+}
 
 export interface Uplink {
   network: NetworkServer;
@@ -27,7 +31,12 @@ export interface Uplink {
 
 /** Bad input on an ingest path: `status` is the HTTP answer (400 malformed, 401 auth, 413 too large, 429 rate). */
 export class IngestError extends TidepoolError {
-  constructor(kind: "malformed" | "unauthorized" | "too-large" | "rate-limited", message: string, readonly status: 400 | 401 | 413 | 429, readonly retryAfterS?: number) {
+  constructor(
+    kind: "malformed" | "unauthorized" | "too-large" | "rate-limited",
+    message: string,
+    readonly status: 400 | 401 | 413 | 429,
+    readonly retryAfterS?: number,
+  ) {
     super(kind, message);
   }
 }
@@ -40,7 +49,8 @@ export function bestRx(rx: readonly RxMetadata[]): RxMetadata | null {
 }
 
 export function betterRx(a: RxMetadata, b: RxMetadata): boolean {
-  const sa = a.snr ?? -Infinity, sb = b.snr ?? -Infinity;
+  const sa = a.snr ?? -Infinity,
+    sb = b.snr ?? -Infinity;
   if (sa !== sb) return sa > sb;
   return (a.rssi ?? -Infinity) > (b.rssi ?? -Infinity);
 }
@@ -80,8 +90,7 @@ export function optNum(v: unknown, path: string): number | null {
 
 export function base64(v: unknown, path: string): Uint8Array {
   if (v === undefined || v === null || v === "") return new Uint8Array(0);
-  if (typeof v !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(v) || v.length % 4 === 1)
-    throw new IngestError("malformed", `${path} is not base64`, 400);
+  if (typeof v !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(v) || v.length % 4 === 1) throw new IngestError("malformed", `${path} is not base64`, 400);
   return new Uint8Array(Buffer.from(v, "base64"));
 }
 

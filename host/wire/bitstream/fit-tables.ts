@@ -18,22 +18,42 @@ export interface FitOptions {
 export const DEFAULT_FIT: Required<FitOptions> = { blockWidth: 2, blockHeight: 2, classes: 4, seed: 0x7d1e9001, prior: 4 };
 
 /** Neighbour statistics of one channel: by block position (start, first row, first column, interior). */
-interface ChannelStats { levels: number; none: Float64Array; left: Float64Array; up: Float64Array; both: Float64Array }
+interface ChannelStats {
+  levels: number;
+  none: Float64Array;
+  left: Float64Array;
+  up: Float64Array;
+  both: Float64Array;
+}
 
-export class FitError extends TidepoolError { constructor(m: string) { super("fit-tables", m, EXIT_FAILURE); } }
+export class FitError extends TidepoolError {
+  constructor(m: string) {
+    super("fit-tables", m, EXIT_FAILURE);
+  }
+}
 
 export function collectStats(latents: Iterable<Latent>, levels: ArrayLike<number>, bw: number, bh: number): { stats: ChannelStats[]; latents: number } {
-  const stats: ChannelStats[] = Array.from(levels, (L) => ({ levels: L, none: new Float64Array(L), left: new Float64Array(L * L), up: new Float64Array(L * L), both: new Float64Array(L * L * L) }));
+  const stats: ChannelStats[] = Array.from(levels, (L) => ({
+    levels: L,
+    none: new Float64Array(L),
+    left: new Float64Array(L * L),
+    up: new Float64Array(L * L),
+    both: new Float64Array(L * L * L),
+  }));
   let n = 0;
   for (const lat of latents) {
     if (lat.channels !== stats.length) throw new FitError(`latent has ${lat.channels} channels, the model ${stats.length}`);
-    const { width: W, height: H, data } = lat, plane = W * H;
+    const { width: W, height: H, data } = lat,
+      plane = W * H;
     stats.forEach((st, c) => {
-      const L = st.levels, base = c * plane;
+      const L = st.levels,
+        base = c * plane;
       for (let y = 0; y < H; y++) {
         const dy = y % bh;
         for (let x = 0; x < W; x++) {
-          const dx = x % bw, i = base + y * W + x, s = data[i];
+          const dx = x % bw,
+            i = base + y * W + x,
+            s = data[i];
           if (s >= L) throw new FitError(`channel ${c} symbol ${s} outside its ${L} levels`);
           if (dx && dy) st.both[(data[i - 1] * L + data[i - W]) * L + s]++;
           else if (dx) st.left[data[i - 1] * L + s]++;
@@ -55,7 +75,10 @@ function entropyBits(h: Float64Array, rows: number, L: number): number {
     let total = 0;
     for (let s = 0; s < L; s++) total += h[r * L + s];
     if (!total) continue;
-    for (let s = 0; s < L; s++) { const v = h[r * L + s]; if (v) bits -= v * Math.log2(v / total); }
+    for (let s = 0; s < L; s++) {
+      const v = h[r * L + s];
+      if (v) bits -= v * Math.log2(v / total);
+    }
   }
   return bits;
 }
@@ -63,7 +86,10 @@ function entropyBits(h: Float64Array, rows: number, L: number): number {
 function classMapFromCuts(L: number, cuts: number[]): Uint8Array {
   const m = new Uint8Array(L);
   let k = 0;
-  for (let v = 0; v < L; v++) { while (k < cuts.length && v >= cuts[k]) k++; m[v] = k; }
+  for (let v = 0; v < L; v++) {
+    while (k < cuts.length && v >= cuts[k]) k++;
+    m[v] = k;
+  }
   return m;
 }
 
@@ -95,11 +121,23 @@ function chooseClassMap(st: ChannelStats, K: number): Uint8Array {
   let combos = 1;
   for (let i = 0; i < K - 1; i++) combos = (combos * (L - 1 - i)) / (i + 1);
   if (combos <= 20000) {
-    let best: number[] = [], bestCost = Infinity;
+    let best: number[] = [],
+      bestCost = Infinity;
     const cuts: number[] = [];
     const walk = (from: number) => {
-      if (cuts.length === K - 1) { const c = cutsCost(st, cuts, K); if (c < bestCost) { bestCost = c; best = cuts.slice(); } return; }
-      for (let v = from; v <= L - (K - 1 - cuts.length); v++) { cuts.push(v); walk(v + 1); cuts.pop(); }
+      if (cuts.length === K - 1) {
+        const c = cutsCost(st, cuts, K);
+        if (c < bestCost) {
+          bestCost = c;
+          best = cuts.slice();
+        }
+        return;
+      }
+      for (let v = from; v <= L - (K - 1 - cuts.length); v++) {
+        cuts.push(v);
+        walk(v + 1);
+        cuts.pop();
+      }
     };
     walk(1);
     return classMapFromCuts(L, best);
@@ -109,9 +147,18 @@ function chooseClassMap(st: ChannelStats, K: number): Uint8Array {
   const total = marginal.reduce((a, b) => a + b, 0) || 1;
   const cuts: number[] = [];
   let acc = 0;
-  for (let v = 0; v < L - 1 && cuts.length < K - 1; v++) { acc += marginal[v]; if (acc / total >= (cuts.length + 1) / K) cuts.push(v + 1); }
+  for (let v = 0; v < L - 1 && cuts.length < K - 1; v++) {
+    acc += marginal[v];
+    if (acc / total >= (cuts.length + 1) / K) cuts.push(v + 1);
+  }
   while (cuts.length < K - 1) cuts.push(Math.min(L - 1, (cuts.at(-1) ?? 0) + 1));
-  return classMapFromCuts(L, [...new Set(cuts)].sort((a, b) => a - b).concat([]).slice(0, K - 1));
+  return classMapFromCuts(
+    L,
+    [...new Set(cuts)]
+      .sort((a, b) => a - b)
+      .concat([])
+      .slice(0, K - 1),
+  );
 }
 
 /** Integer frequencies summing to 2^15, every symbol at least 1. */
@@ -119,21 +166,29 @@ export function quantizeFrequencies(p: ArrayLike<number>): Uint16Array {
   const L = p.length;
   const f = new Int32Array(L);
   let sum = 0;
-  for (let s = 0; s < L; s++) { f[s] = Math.max(1, Math.round(p[s] * PROB_ONE)); sum += f[s]; }
+  for (let s = 0; s < L; s++) {
+    f[s] = Math.max(1, Math.round(p[s] * PROB_ONE));
+    sum += f[s];
+  }
   while (sum !== PROB_ONE) {
     // Move the difference onto the largest frequencies (smallest relative damage).
     let big = 0;
     for (let s = 1; s < L; s++) if (f[s] > f[big]) big = s;
     const d = sum > PROB_ONE ? -Math.min(sum - PROB_ONE, f[big] - 1) : PROB_ONE - sum;
     if (d === 0) throw new FitError(`cannot fit ${L} symbols into ${PROB_ONE} with frequency >= 1`);
-    f[big] += d; sum += d;
+    f[big] += d;
+    sum += d;
   }
   const cum = new Uint16Array(L + 1);
   for (let s = 0; s < L; s++) cum[s + 1] = cum[s] + f[s];
   return cum;
 }
 
-export interface FittedTables { bytes: Uint8Array; tables: EntropyTables; latents: number }
+export interface FittedTables {
+  bytes: Uint8Array;
+  tables: EntropyTables;
+  latents: number;
+}
 
 export function fitEntropyTables(latents: Iterable<Latent>, levels: ArrayLike<number>, options: FitOptions = {}): FittedTables {
   const o = { ...DEFAULT_FIT, ...options };

@@ -8,9 +8,18 @@ import { TidepoolError } from "../../core/errors.ts";
 import type { RateSource } from "./packet-rate.ts";
 
 /** Per-channel symbol counts of the training latents, +1 (Laplace) smoothing applied when costed. */
-export interface ChannelTables { levels: number[]; counts: number[][]; latents: number; source: string }
+export interface ChannelTables {
+  levels: number[];
+  counts: number[][];
+  latents: number;
+  source: string;
+}
 
-export class RateError extends TidepoolError { constructor(m: string) { super("rate-tables", m); } }
+export class RateError extends TidepoolError {
+  constructor(m: string) {
+    super("rate-tables", m);
+  }
+}
 
 /** Histograms each channel's symbols over the given latents; `levels[c]` is channel c's alphabet size. */
 export function fitTables(latents: Iterable<Latent>, levels: ArrayLike<number>, source: string): ChannelTables {
@@ -66,17 +75,30 @@ export class IdealRate implements RateSource {
     this.bits = symbolBits(tables);
     this.describe = `ESTIMATE: ideal code length under static per-channel tables (+1 smoothing) fitted on ${tables.latents} latents of ${tables.source}; no header`;
   }
-  bytes(latent: Latent, channels: number): number { return Math.ceil(idealBits(this.bits, latent, channels) / 8); }
+  bytes(latent: Latent, channels: number): number {
+    return Math.ceil(idealBits(this.bits, latent, channels) / 8);
+  }
 }
 
 /** Tables as JSON (for the fit cache); validated on the way back in. */
-export function tablesToJson(t: ChannelTables): string { return JSON.stringify(t); }
+export function tablesToJson(t: ChannelTables): string {
+  return JSON.stringify(t);
+}
 export function tablesFromJson(s: string, where: string): ChannelTables {
   let t: ChannelTables;
-  try { t = JSON.parse(s); } catch (e) { throw new RateError(`${where}: not JSON (${(e as Error).message})`); }
-  if (!Array.isArray(t?.levels) || !Array.isArray(t?.counts) || t.levels.length !== t.counts.length ||
-      t.counts.some((h, c) => !Array.isArray(h) || h.length !== t.levels[c] || h.some((n) => !Number.isInteger(n) || n < 0)) ||
-      !Number.isInteger(t.latents) || typeof t.source !== "string")
+  try {
+    t = JSON.parse(s);
+  } catch (e) {
+    throw new RateError(`${where}: not JSON (${(e as Error).message})`);
+  }
+  if (
+    !Array.isArray(t?.levels) ||
+    !Array.isArray(t?.counts) ||
+    t.levels.length !== t.counts.length ||
+    t.counts.some((h, c) => !Array.isArray(h) || h.length !== t.levels[c] || h.some((n) => !Number.isInteger(n) || n < 0)) ||
+    !Number.isInteger(t.latents) ||
+    typeof t.source !== "string"
+  )
     throw new RateError(`${where}: not a rate-table file`);
   return t;
 }

@@ -31,13 +31,20 @@ export type PacketErrorKind = "truncated" | "magic" | "version" | "header" | "cr
 /** The one error a packet decode may raise: the packet is dropped and reported, never trusted. */
 export class PacketDecodeError extends TidepoolError {
   declare readonly kind: PacketErrorKind;
-  constructor(kind: PacketErrorKind, message: string) { super(kind, message); }
+  constructor(kind: PacketErrorKind, message: string) {
+    super(kind, message);
+  }
 }
 
-export function varintLength(v: number): number { return v < 0x80 ? 1 : v < 0x4000 ? 2 : 3; }
+export function varintLength(v: number): number {
+  return v < 0x80 ? 1 : v < 0x4000 ? 2 : 3;
+}
 
 export function writeVarint(out: Uint8Array, at: number, v: number): number {
-  while (v >= 0x80) { out[at++] = (v & 0x7f) | 0x80; v >>>= 7; }
+  while (v >= 0x80) {
+    out[at++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
   out[at++] = v;
   return at;
 }
@@ -51,8 +58,16 @@ export function crc16Update(crc: number, b: number): number {
 /** CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF) of the pseudo-header and `bytes[0..end)`. */
 export function packetCrc(tablesId: number, latentWidth: number, latentHeight: number, bytes: Uint8Array, end: number): number {
   let crc = 0xffff;
-  const pseudo = [tablesId & 0xff, (tablesId >>> 8) & 0xff, (tablesId >>> 16) & 0xff, (tablesId >>> 24) & 0xff,
-    latentWidth & 0xff, latentWidth >>> 8, latentHeight & 0xff, latentHeight >>> 8];
+  const pseudo = [
+    tablesId & 0xff,
+    (tablesId >>> 8) & 0xff,
+    (tablesId >>> 16) & 0xff,
+    (tablesId >>> 24) & 0xff,
+    latentWidth & 0xff,
+    latentWidth >>> 8,
+    latentHeight & 0xff,
+    latentHeight >>> 8,
+  ];
   for (const b of pseudo) crc = crc16Update(crc, b);
   for (let i = 0; i < end; i++) crc = crc16Update(crc, bytes[i]);
   return crc;
@@ -69,15 +84,24 @@ export interface PacketHeader {
 }
 
 /** Assembles a packet from its fields and payload, CRC included. */
-export function buildPacket(h: Omit<PacketHeader, "payloadStart" | "payloadEnd">, payload: Uint8Array, tablesId: number, latentWidth: number, latentHeight: number): Uint8Array {
+export function buildPacket(
+  h: Omit<PacketHeader, "payloadStart" | "payloadEnd">,
+  payload: Uint8Array,
+  tablesId: number,
+  latentWidth: number,
+  latentHeight: number,
+): Uint8Array {
   const hdr = 3 + varintLength(h.first) + varintLength(h.count);
   const out = new Uint8Array(hdr + payload.length + CRC_BYTES);
-  out[0] = PACKET_TAG; out[1] = h.imageId & 0xff; out[2] = h.packetIndex & 0xff;
+  out[0] = PACKET_TAG;
+  out[1] = h.imageId & 0xff;
+  out[2] = h.packetIndex & 0xff;
   let at = writeVarint(out, 3, h.first);
   at = writeVarint(out, at, h.count);
   out.set(payload, at);
   const crc = packetCrc(tablesId, latentWidth, latentHeight, out, out.length - CRC_BYTES);
-  out[out.length - 2] = crc & 0xff; out[out.length - 1] = crc >>> 8;
+  out[out.length - 2] = crc & 0xff;
+  out[out.length - 1] = crc >>> 8;
   return out;
 }
 
@@ -98,16 +122,27 @@ function readVarint(b: Uint8Array, at: number, end: number, what: string): [numb
 /** Parses and CRC-checks a packet; throws PacketDecodeError naming what is wrong. */
 export function parsePacket(b: Uint8Array, tablesId: number, latentWidth: number, latentHeight: number): PacketHeader {
   if (!(b instanceof Uint8Array)) throw new PacketDecodeError("truncated", "not a byte array");
-  if (b.length < SHORTEST_PACKET_BYTES) throw new PacketDecodeError("truncated", `${b.length} bytes is shorter than the shortest packet (${SHORTEST_PACKET_BYTES} bytes with an empty payload)`);
-  if (b[0] >> 4 !== PACKET_MAGIC) throw new PacketDecodeError("magic", `first byte 0x${b[0].toString(16).padStart(2, "0")} is not a Tidepool packet (magic nibble 0x${PACKET_MAGIC.toString(16)})`);
+  if (b.length < SHORTEST_PACKET_BYTES)
+    throw new PacketDecodeError("truncated", `${b.length} bytes is shorter than the shortest packet (${SHORTEST_PACKET_BYTES} bytes with an empty payload)`);
+  if (b[0] >> 4 !== PACKET_MAGIC)
+    throw new PacketDecodeError(
+      "magic",
+      `first byte 0x${b[0].toString(16).padStart(2, "0")} is not a Tidepool packet (magic nibble 0x${PACKET_MAGIC.toString(16)})`,
+    );
   if ((b[0] & 0xf) !== PACKET_VERSION) throw new PacketDecodeError("version", `packet format version ${b[0] & 0xf}, this decoder reads ${PACKET_VERSION}`);
   const end = b.length - CRC_BYTES;
   const stored = b[end] | (b[end + 1] << 8);
   const actual = packetCrc(tablesId, latentWidth, latentHeight, b, end);
   if (stored !== actual)
-    throw new PacketDecodeError("crc", `CRC mismatch: stored 0x${stored.toString(16).padStart(4, "0")}, computed 0x${actual.toString(16).padStart(4, "0")} (corrupted, or coded with other entropy tables or another latent size than ${latentWidth}x${latentHeight})`);
-  const imageId = b[1], packetIndex = b[2];
-  let at = 3, first: number, count: number;
+    throw new PacketDecodeError(
+      "crc",
+      `CRC mismatch: stored 0x${stored.toString(16).padStart(4, "0")}, computed 0x${actual.toString(16).padStart(4, "0")} (corrupted, or coded with other entropy tables or another latent size than ${latentWidth}x${latentHeight})`,
+    );
+  const imageId = b[1],
+    packetIndex = b[2];
+  let at = 3,
+    first: number,
+    count: number;
   [first, at] = readVarint(b, at, end, "first");
   [count, at] = readVarint(b, at, end, "count");
   if (count < 1) throw new PacketDecodeError("header", "count is 0: a packet carries at least one symbol");

@@ -16,7 +16,10 @@ export interface RateSource {
 export class PacketRate implements RateSource {
   readonly name: string;
   readonly describe: string;
-  constructor(readonly tables: EntropyTables, readonly packetBytes = 222) {
+  constructor(
+    readonly tables: EntropyTables,
+    readonly packetBytes = 222,
+  ) {
     this.name = `packets-${packetBytes}`;
     this.describe = `real bytes of ${packetBytes}-byte Tidepool packets (range-coded with the model's ENTR context tables, headers and CRC included)`;
   }

@@ -7,7 +7,11 @@ import type { EntropyTables } from "./tables.ts";
 import type { Latent } from "../../core/types.ts";
 import { TidepoolError } from "../../core/errors.ts";
 
-export class PacketizeError extends TidepoolError { constructor(m: string) { super("packetize", m); } }
+export class PacketizeError extends TidepoolError {
+  constructor(m: string) {
+    super("packetize", m);
+  }
+}
 
 export interface PacketizeOptions {
   /** Frame counter carried in every header (mod 256). */
@@ -31,23 +35,31 @@ export interface PacketizeResult {
 export function packetize(latent: Latent, tables: EntropyTables, opts: PacketizeOptions): PacketizeResult {
   const { width, height, channels } = latent;
   if (channels !== tables.channels.length) throw new PacketizeError(`latent has ${channels} channels, the entropy tables ${tables.channels.length}`);
-  if (latent.data.length !== width * height * channels) throw new PacketizeError(`latent data has ${latent.data.length} bytes for ${channels}x${height}x${width}`);
+  if (latent.data.length !== width * height * channels)
+    throw new PacketizeError(`latent data has ${latent.data.length} bytes for ${channels}x${height}x${width}`);
   if (width > 0xffff || height > 0xffff) throw new PacketizeError(`latent ${width}x${height} too large for the packet pseudo-header`);
   const P = opts.packetBytes;
-  if (!Number.isInteger(P) || P < MIN_PACKET_BYTES || P > MAX_PACKET_BYTES) throw new PacketizeError(`packet size ${P} outside ${MIN_PACKET_BYTES}..${MAX_PACKET_BYTES} bytes`);
+  if (!Number.isInteger(P) || P < MIN_PACKET_BYTES || P > MAX_PACKET_BYTES)
+    throw new PacketizeError(`packet size ${P} outside ${MIN_PACKET_BYTES}..${MAX_PACKET_BYTES} bytes`);
   const budget = opts.budgetBytes ?? Infinity;
   const keep = opts.channels ?? channels;
   if (!Number.isInteger(keep) || keep < 0 || keep > channels) throw new PacketizeError(`cannot send ${keep} of ${channels} channels`);
   const g = symbolGeometry(latent, tables);
-  if (g.totalSlots > VARINT_LIMIT) throw new PacketizeError(`latent ${channels}x${height}x${width} has ${g.totalSlots} index slots; the header's varints stop at ${VARINT_LIMIT}`);
+  if (g.totalSlots > VARINT_LIMIT)
+    throw new PacketizeError(`latent ${channels}x${height}x${width} has ${g.totalSlots} index slots; the header's varints stop at ${VARINT_LIMIT}`);
   const order = new SymbolOrder(g, tables.seed);
   const plane = width * height;
   const end = keep * g.channelSlots;
   const pos: SlotPosition = { channel: 0, x: 0, y: 0, dx: 0, dy: 0 };
-  const nextCoded = (i: number) => { while (i < end && order.locate(i, pos).x < 0) i++; return i; };
+  const nextCoded = (i: number) => {
+    while (i < end && order.locate(i, pos).x < 0) i++;
+    return i;
+  };
 
   const packets: Uint8Array[] = [];
-  let sent = 0, symbols = 0, index = nextCoded(0);
+  let sent = 0,
+    symbols = 0,
+    index = nextCoded(0);
   while (index < end) {
     const cap = Math.min(P, budget - sent);
     if (cap < MIN_PACKET_BYTES) break;
@@ -65,7 +77,10 @@ export function packetize(latent: Latent, tables: EntropyTables, opts: Packetize
       const row = ch.cum[ctx];
       const snap = enc.snapshot();
       enc.encode(row[s], row[s + 1] - row[s]);
-      if (fixed + varintLength(count + 1) + enc.reservedLength() > cap) { enc.restore(snap); break; }
+      if (fixed + varintLength(count + 1) + enc.reservedLength() > cap) {
+        enc.restore(snap);
+        break;
+      }
       count++;
       index = nextCoded(index + 1);
     }

@@ -10,7 +10,14 @@ export const PROB_ONE = 1 << PROB_BITS;
 const TOP = 2 ** 24;
 const TWO32 = 2 ** 32;
 
-export interface EncoderState { low: number; range: number; cache: number; hasCache: boolean; ffCount: number; pos: number }
+export interface EncoderState {
+  low: number;
+  range: number;
+  cache: number;
+  hasCache: boolean;
+  ffCount: number;
+  pos: number;
+}
 
 export class RangeEncoder {
   private low = 0;
@@ -21,18 +28,27 @@ export class RangeEncoder {
   private out: Uint8Array;
   private pos = 0;
 
-  constructor(capacityHint = 256) { this.out = new Uint8Array(Math.max(16, capacityHint)); }
+  constructor(capacityHint = 256) {
+    this.out = new Uint8Array(Math.max(16, capacityHint));
+  }
 
   /** Codes a symbol with cumulative frequency `cf` and frequency `f` (f >= 1, cf + f <= 2^15). */
   encode(cf: number, f: number): void {
     const r = Math.floor(this.range / PROB_ONE);
     this.low += r * cf;
     this.range = r * f;
-    while (this.range < TOP) { this.range *= 256; this.shiftLow(); }
+    while (this.range < TOP) {
+      this.range *= 256;
+      this.shiftLow();
+    }
   }
 
   private emit(b: number) {
-    if (this.pos >= this.out.length) { const n = new Uint8Array(this.out.length * 2); n.set(this.out); this.out = n; }
+    if (this.pos >= this.out.length) {
+      const n = new Uint8Array(this.out.length * 2);
+      n.set(this.out);
+      this.out = n;
+    }
     this.out[this.pos++] = b;
   }
 
@@ -49,9 +65,13 @@ export class RangeEncoder {
     this.low = (this.low % TOP) * 256;
   }
 
-  snapshot(): EncoderState { return { low: this.low, range: this.range, cache: this.cache, hasCache: this.hasCache, ffCount: this.ffCount, pos: this.pos }; }
+  snapshot(): EncoderState {
+    return { low: this.low, range: this.range, cache: this.cache, hasCache: this.hasCache, ffCount: this.ffCount, pos: this.pos };
+  }
   /** Bytes already emitted are final (carries only reach the pending bytes), so restoring the fields suffices. */
-  restore(s: EncoderState): void { ({ low: this.low, range: this.range, cache: this.cache, hasCache: this.hasCache, ffCount: this.ffCount, pos: this.pos } = s); }
+  restore(s: EncoderState): void {
+    ({ low: this.low, range: this.range, cache: this.cache, hasCache: this.hasCache, ffCount: this.ffCount, pos: this.pos } = s);
+  }
 
   /** The flush point: the smallest k in 1..4 for which a multiple of 2^(32−8k) lies in [low, low + range). */
   private flushPoint(): { k: number; v: number } {
@@ -68,7 +88,9 @@ export class RangeEncoder {
    * pending bytes exceed it (zeros that finishing would trim). Bounding this keeps the device's writes
    * inside its buffer; the packetizer accepts a symbol only while this fits.
    */
-  reservedLength(): number { return Math.max(this.finishedLength(), this.pos + (this.hasCache ? 1 : 0) + this.ffCount); }
+  reservedLength(): number {
+    return Math.max(this.finishedLength(), this.pos + (this.hasCache ? 1 : 0) + this.ffCount);
+  }
 
   /** Bytes of the finished stream, i.e. what `finish()` would return, without changing the state. */
   finishedLength(): number {
@@ -100,7 +122,11 @@ export class RangeEncoder {
   }
 }
 
-export class RangeDecodeError extends TidepoolError { constructor(m: string) { super("range-decode", m); } }
+export class RangeDecodeError extends TidepoolError {
+  constructor(m: string) {
+    super("range-decode", m);
+  }
+}
 
 export class RangeDecoder {
   private code = 0;
@@ -110,12 +136,19 @@ export class RangeDecoder {
   /** Bytes pulled into the code register so far (the initial 4 plus one per renormalisation). */
   pulled = 0;
 
-  constructor(private readonly bytes: Uint8Array, private readonly start: number, private readonly end: number) {
+  constructor(
+    private readonly bytes: Uint8Array,
+    private readonly start: number,
+    private readonly end: number,
+  ) {
     this.pos = start;
     for (let i = 0; i < 4; i++) this.code = this.code * 256 + this.next();
   }
 
-  private next(): number { this.pulled++; return this.pos < this.end ? this.bytes[this.pos++] : (this.pos++, 0); }
+  private next(): number {
+    this.pulled++;
+    return this.pos < this.end ? this.bytes[this.pos++] : (this.pos++, 0);
+  }
 
   /** The scaled target in [0, 2^15); the caller maps it to a symbol and calls `consume`. */
   target(): number {
@@ -128,9 +161,14 @@ export class RangeDecoder {
   consume(cf: number, f: number): void {
     this.code -= this.r * cf;
     this.range = this.r * f;
-    while (this.range < TOP) { this.code = this.code * 256 + this.next(); this.range *= 256; }
+    while (this.range < TOP) {
+      this.code = this.code * 256 + this.next();
+      this.range *= 256;
+    }
   }
 
   /** Payload bytes the encoder cannot have produced for the symbols decoded so far (a corrupt or padded packet). */
-  excessBytes(): number { return Math.max(0, this.end - this.start - this.pulled); }
+  excessBytes(): number {
+    return Math.max(0, this.end - this.start - this.pulled);
+  }
 }

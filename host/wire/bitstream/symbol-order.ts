@@ -3,7 +3,11 @@
 // per-channel permutation (a lost packet costs scattered blocks, not a region). Within a block, raster.
 import type { EntropyTables } from "./tables.ts";
 
-export interface LatentShape { width: number; height: number; channels: number }
+export interface LatentShape {
+  width: number;
+  height: number;
+  channels: number;
+}
 
 export interface SymbolGeometry {
   width: number;
@@ -22,15 +26,19 @@ export interface SymbolGeometry {
 
 export function symbolGeometry(shape: LatentShape, tables: Pick<EntropyTables, "blockWidth" | "blockHeight">): SymbolGeometry {
   const { width, height, channels } = shape;
-  const bw = tables.blockWidth, bh = tables.blockHeight;
-  const blocksX = Math.ceil(width / bw), blocks = blocksX * Math.ceil(height / bh);
-  const blockSlots = bw * bh, channelSlots = blocks * blockSlots;
+  const bw = tables.blockWidth,
+    bh = tables.blockHeight;
+  const blocksX = Math.ceil(width / bw),
+    blocks = blocksX * Math.ceil(height / bh);
+  const blockSlots = bw * bh,
+    channelSlots = blocks * blockSlots;
   return { width, height, channels, blockWidth: bw, blockHeight: bh, blocksX, blocks, blockSlots, channelSlots, totalSlots: channels * channelSlots };
 }
 
 /** xorshift32 step (Marsaglia): integer-only, identical in AssemblyScript. */
 export function xorshift32(x: number): number {
-  x ^= x << 13; x >>>= 0;
+  x ^= x << 13;
+  x >>>= 0;
   x ^= x >>> 17;
   x ^= x << 5;
   return x >>> 0;
@@ -50,21 +58,35 @@ export function blockPermutation(seed: number, channel: number, n: number): Uint
   for (let j = n - 1; j > 0; j--) {
     s = xorshift32(s);
     const k = s % (j + 1);
-    const t = perm[j]; perm[j] = perm[k]; perm[k] = t;
+    const t = perm[j];
+    perm[j] = perm[k];
+    perm[k] = t;
   }
   return perm;
 }
 
 /** Where an index slot lands: channel, latent x/y (or −1 when the slot is padding), and its block offsets. */
-export interface SlotPosition { channel: number; x: number; y: number; dx: number; dy: number }
+export interface SlotPosition {
+  channel: number;
+  x: number;
+  y: number;
+  dx: number;
+  dy: number;
+}
 
 export class SymbolOrder {
   private perms = new Map<number, Uint16Array>();
-  constructor(readonly g: SymbolGeometry, readonly seed: number) {}
+  constructor(
+    readonly g: SymbolGeometry,
+    readonly seed: number,
+  ) {}
 
   perm(channel: number): Uint16Array {
     let p = this.perms.get(channel);
-    if (!p) { p = blockPermutation(this.seed, channel, this.g.blocks); this.perms.set(channel, p); }
+    if (!p) {
+      p = blockPermutation(this.seed, channel, this.g.blocks);
+      this.perms.set(channel, p);
+    }
     return p;
   }
 
@@ -76,11 +98,22 @@ export class SymbolOrder {
     const j = Math.floor(r / g.blockSlots);
     const i = r - j * g.blockSlots;
     const block = this.perm(c)[j];
-    const by = Math.floor(block / g.blocksX), bx = block - by * g.blocksX;
-    const dy = Math.floor(i / g.blockWidth), dx = i - dy * g.blockWidth;
-    const x = bx * g.blockWidth + dx, y = by * g.blockHeight + dy;
-    out.channel = c; out.dx = dx; out.dy = dy;
-    if (x < g.width && y < g.height) { out.x = x; out.y = y; } else { out.x = -1; out.y = -1; }
+    const by = Math.floor(block / g.blocksX),
+      bx = block - by * g.blocksX;
+    const dy = Math.floor(i / g.blockWidth),
+      dx = i - dy * g.blockWidth;
+    const x = bx * g.blockWidth + dx,
+      y = by * g.blockHeight + dy;
+    out.channel = c;
+    out.dx = dx;
+    out.dy = dy;
+    if (x < g.width && y < g.height) {
+      out.x = x;
+      out.y = y;
+    } else {
+      out.x = -1;
+      out.y = -1;
+    }
     return out;
   }
 }
@@ -89,8 +122,17 @@ export class SymbolOrder {
  * Context of a symbol: its left / up neighbours count only when they are in the same block and were
  * coded in the same packet (index ≥ the packet's first index), so every packet decodes alone.
  */
-export function contextOf(classes: number, classMap: Uint8Array, data: Uint8Array, plane: number, width: number,
-  p: SlotPosition, index: number, first: number, blockWidth: number): number {
+export function contextOf(
+  classes: number,
+  classMap: Uint8Array,
+  data: Uint8Array,
+  plane: number,
+  width: number,
+  p: SlotPosition,
+  index: number,
+  first: number,
+  blockWidth: number,
+): number {
   const base = p.channel * plane + p.y * width + p.x;
   const hasL = p.dx > 0 && index - 1 >= first;
   const hasU = p.dy > 0 && index - blockWidth >= first;

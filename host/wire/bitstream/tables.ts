@@ -46,7 +46,12 @@ export interface EntropyTables {
 }
 
 export class TablesError extends TidepoolError {
-  constructor(message: string, readonly source = "entropy tables") { super("entropy-tables", `${source}: ${message}`); }
+  constructor(
+    message: string,
+    readonly source = "entropy tables",
+  ) {
+    super("entropy-tables", `${source}: ${message}`);
+  }
 }
 
 /** Contexts of a channel with K classes: none, left-only (K), up-only (K), left×up (K²). */
@@ -55,21 +60,34 @@ export const contextCount = (classes: number) => 1 + 2 * classes + classes * cla
 export function serializeTables(t: Omit<EntropyTables, "id">): Uint8Array {
   const C = t.channels.length;
   let size = TABLES_HEADER_BYTES + C * CHANNEL_ENTRY_BYTES;
-  const mapOff: number[] = [], cumOff: number[] = [];
-  for (const ch of t.channels) { mapOff.push(size); size += ch.levels; }
+  const mapOff: number[] = [],
+    cumOff: number[] = [];
+  for (const ch of t.channels) {
+    mapOff.push(size);
+    size += ch.levels;
+  }
   size += size & 1;
-  for (const ch of t.channels) { cumOff.push(size); size += 2 * ch.cum.length * (ch.levels + 1); }
+  for (const ch of t.channels) {
+    cumOff.push(size);
+    size += 2 * ch.cum.length * (ch.levels + 1);
+  }
   const out = new Uint8Array(size);
   const dv = new DataView(out.buffer);
   for (let i = 0; i < 4; i++) out[i] = TABLES_MAGIC.charCodeAt(i);
   dv.setUint16(4, TABLES_VERSION, true);
   dv.setUint16(L.ENTR_CHANNELS_AT, C, true);
-  out[L.ENTR_BLOCK_WIDTH_AT] = t.blockWidth; out[L.ENTR_BLOCK_HEIGHT_AT] = t.blockHeight; out[10] = PROB_BITS; out[11] = 0;
+  out[L.ENTR_BLOCK_WIDTH_AT] = t.blockWidth;
+  out[L.ENTR_BLOCK_HEIGHT_AT] = t.blockHeight;
+  out[10] = PROB_BITS;
+  out[11] = 0;
   dv.setUint32(L.ENTR_SEED_AT, t.seed >>> 0, true);
   t.channels.forEach((ch, c) => {
     const e = TABLES_HEADER_BYTES + c * CHANNEL_ENTRY_BYTES;
-    dv.setUint16(e, ch.levels, true); out[e + 2] = ch.classes; out[e + 3] = ch.cum.length;
-    dv.setUint32(e + L.ENTR_ENTRY_MAP_AT, mapOff[c], true); dv.setUint32(e + L.ENTR_ENTRY_CUM_AT, cumOff[c], true);
+    dv.setUint16(e, ch.levels, true);
+    out[e + 2] = ch.classes;
+    out[e + 3] = ch.cum.length;
+    dv.setUint32(e + L.ENTR_ENTRY_MAP_AT, mapOff[c], true);
+    dv.setUint32(e + L.ENTR_ENTRY_CUM_AT, cumOff[c], true);
     out.set(ch.classMap, mapOff[c]);
     ch.cum.forEach((row, k) => row.forEach((v, s) => dv.setUint16(cumOff[c] + 2 * (k * (ch.levels + 1) + s), v, true)));
   });
@@ -79,7 +97,9 @@ export function serializeTables(t: Omit<EntropyTables, "id">): Uint8Array {
 }
 
 function parseRaw(b: Uint8Array, source: string): EntropyTables {
-  const fail = (m: string): never => { throw new TablesError(m, source); };
+  const fail = (m: string): never => {
+    throw new TablesError(m, source);
+  };
   if (b.length < TABLES_HEADER_BYTES) fail(`truncated: ${b.length} bytes is shorter than the ${TABLES_HEADER_BYTES}-byte header`);
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const magic = String.fromCharCode(...b.subarray(0, 4));
@@ -88,7 +108,8 @@ function parseRaw(b: Uint8Array, source: string): EntropyTables {
   if (version !== TABLES_VERSION) fail(`unsupported version ${version} at offset 4 (this build reads ${TABLES_VERSION})`);
   const C = dv.getUint16(L.ENTR_CHANNELS_AT, true);
   if (C < 1) fail("no channels");
-  const blockWidth = b[L.ENTR_BLOCK_WIDTH_AT], blockHeight = b[L.ENTR_BLOCK_HEIGHT_AT];
+  const blockWidth = b[L.ENTR_BLOCK_WIDTH_AT],
+    blockHeight = b[L.ENTR_BLOCK_HEIGHT_AT];
   if (blockWidth < 1 || blockHeight < 1 || blockWidth * blockHeight > 256) fail(`block ${blockWidth}x${blockHeight} invalid (1..256 positions)`);
   if (b[10] !== PROB_BITS) fail(`probability precision ${b[10]} bits at offset 10, this build codes with ${PROB_BITS}`);
   const seed = dv.getUint32(L.ENTR_SEED_AT, true);
@@ -100,14 +121,18 @@ function parseRaw(b: Uint8Array, source: string): EntropyTables {
   const channels: ChannelTables[] = [];
   for (let c = 0; c < C; c++) {
     const e = TABLES_HEADER_BYTES + c * CHANNEL_ENTRY_BYTES;
-    const levels = dv.getUint16(e, true), classes = b[e + 2], contexts = b[e + 3];
-    const mapAt = dv.getUint32(e + L.ENTR_ENTRY_MAP_AT, true), cumAt = dv.getUint32(e + L.ENTR_ENTRY_CUM_AT, true);
+    const levels = dv.getUint16(e, true),
+      classes = b[e + 2],
+      contexts = b[e + 3];
+    const mapAt = dv.getUint32(e + L.ENTR_ENTRY_MAP_AT, true),
+      cumAt = dv.getUint32(e + L.ENTR_ENTRY_CUM_AT, true);
     const where = `channel ${c} (directory entry at offset ${e})`;
     if (levels < 2 || levels > MAX_LEVELS) fail(`${where}: ${levels} levels outside 2..${MAX_LEVELS}`);
     if (classes < 1 || classes > MAX_CLASSES) fail(`${where}: ${classes} neighbour classes outside 1..${MAX_CLASSES}`);
     if (contexts !== contextCount(classes)) fail(`${where}: ${contexts} contexts, ${classes} classes need ${contextCount(classes)}`);
     if (mapAt < dirEnd || mapAt + levels > b.length) fail(`${where}: class map at ${mapAt} (+${levels}) outside the tables`);
-    if (cumAt & 1 || cumAt < dirEnd || cumAt + 2 * contexts * (levels + 1) > b.length) fail(`${where}: frequency tables at ${cumAt} outside the tables or unaligned`);
+    if (cumAt & 1 || cumAt < dirEnd || cumAt + 2 * contexts * (levels + 1) > b.length)
+      fail(`${where}: frequency tables at ${cumAt} outside the tables or unaligned`);
     const classMap = b.slice(mapAt, mapAt + levels);
     const cum: Uint16Array[] = [];
     for (let k = 0; k < contexts; k++) {
@@ -121,15 +146,20 @@ function parseRaw(b: Uint8Array, source: string): EntropyTables {
 }
 
 export function validateTables(t: EntropyTables, source = "entropy tables"): void {
-  const fail = (m: string): never => { throw new TablesError(m, source); };
+  const fail = (m: string): never => {
+    throw new TablesError(m, source);
+  };
   t.channels.forEach((ch, c) => {
     if (ch.classMap.length !== ch.levels) fail(`channel ${c}: class map has ${ch.classMap.length} entries for ${ch.levels} levels`);
-    ch.classMap.forEach((v, s) => { if (v >= ch.classes) fail(`channel ${c}: symbol ${s} maps to class ${v}, only ${ch.classes} classes`); });
+    ch.classMap.forEach((v, s) => {
+      if (v >= ch.classes) fail(`channel ${c}: symbol ${s} maps to class ${v}, only ${ch.classes} classes`);
+    });
     if (ch.cum.length !== contextCount(ch.classes)) fail(`channel ${c}: ${ch.cum.length} contexts for ${ch.classes} classes`);
     ch.cum.forEach((row, k) => {
       if (row.length !== ch.levels + 1 || row[0] !== 0 || row[ch.levels] !== PROB_ONE)
         fail(`channel ${c} context ${k}: cumulative frequencies must run from 0 to ${PROB_ONE} over ${ch.levels + 1} entries`);
-      for (let s = 0; s < ch.levels; s++) if (row[s + 1] <= row[s]) fail(`channel ${c} context ${k}: symbol ${s} has frequency ${row[s + 1] - row[s]} (every symbol needs >= 1)`);
+      for (let s = 0; s < ch.levels; s++)
+        if (row[s + 1] <= row[s]) fail(`channel ${c} context ${k}: symbol ${s} has frequency ${row[s + 1] - row[s]} (every symbol needs >= 1)`);
     });
   });
 }

@@ -32,7 +32,12 @@ export interface LinkState {
   secondsLeftToday: number;
 }
 
-export interface LinkBudget { bytes: number; packets: number; airtimeS: number; limitedBy: "deadline" | "fair-use" | "none" }
+export interface LinkBudget {
+  bytes: number;
+  packets: number;
+  airtimeS: number;
+  limitedBy: "deadline" | "fair-use" | "none";
+}
 
 export const MIN_PACKET = 12;
 
@@ -67,23 +72,40 @@ export function fairUseShareS(s: LinkState): number {
 export function linkBudget(s: LinkState): LinkBudget {
   const r = s.radio;
   if (!(r.payloadBytes >= MIN_PACKET && r.payloadBytes <= 255) || !(r.dutyCycle > 0 && r.dutyCycle <= 1) || !(s.deadlineS > 0))
-    throw new TidepoolError("link-state", `link state: payload ${r.payloadBytes} B (12..255), duty cycle ${r.dutyCycle} (0..1], deadline ${s.deadlineS} s (> 0)`);
+    throw new TidepoolError(
+      "link-state",
+      `link state: payload ${r.payloadBytes} B (12..255), duty cycle ${r.dutyCycle} (0..1], deadline ${s.deadlineS} s (> 0)`,
+    );
   const allowance = fairUseShareS(s);
-  let t = Math.max(0, s.offTimeS), air = 0, bytes = 0, packets = 0;
+  let t = Math.max(0, s.offTimeS),
+    air = 0,
+    bytes = 0,
+    packets = 0;
   let limitedBy: LinkBudget["limitedBy"] = "none";
   // Whole packets while they fit; then the largest partial packet that still fits (binary search).
   for (;;) {
     const p = r.payloadBytes;
     const fits = (q: number) => t + airtimeS(r, q) <= s.deadlineS && air + airtimeS(r, q) <= allowance;
     if (!fits(p)) {
-      let lo = MIN_PACKET - 1, hi = p; // fits(lo) or lo < MIN_PACKET; !fits(hi)
-      while (hi - lo > 1) { const mid = (lo + hi) >> 1; if (fits(mid)) lo = mid; else hi = mid; }
-      if (lo >= MIN_PACKET) { bytes += lo; packets++; air += airtimeS(r, lo); }
+      let lo = MIN_PACKET - 1,
+        hi = p; // fits(lo) or lo < MIN_PACKET; !fits(hi)
+      while (hi - lo > 1) {
+        const mid = (lo + hi) >> 1;
+        if (fits(mid)) lo = mid;
+        else hi = mid;
+      }
+      if (lo >= MIN_PACKET) {
+        bytes += lo;
+        packets++;
+        air += airtimeS(r, lo);
+      }
       limitedBy = t + airtimeS(r, r.payloadBytes) > s.deadlineS ? "deadline" : "fair-use";
       break;
     }
     const a = airtimeS(r, p);
-    bytes += p; packets++; air += a;
+    bytes += p;
+    packets++;
+    air += a;
     t += a / r.dutyCycle;
     if (packets > 100000) break; // an unregulated link with a long deadline: far beyond any image
   }

@@ -32,7 +32,8 @@ export function lossPattern(l: LossSpec, n: number, seed: number): boolean[] {
   if (l.kind === "none") return new Array(n).fill(false);
   if (l.kind === "iid") return Array.from({ length: n }, () => rand() < l.rate);
   // Gilbert–Elliott: P(bad→good) = 1/burst, P(good→bad) = rate·P(bg)/(1−rate), start in the stationary state.
-  const pbg = 1 / l.burst, pgb = (l.rate * pbg) / (1 - l.rate);
+  const pbg = 1 / l.burst,
+    pgb = (l.rate * pbg) / (1 - l.rate);
   let bad = rand() < l.rate;
   return Array.from({ length: n }, () => {
     const lost = bad;

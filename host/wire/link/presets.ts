@@ -44,7 +44,8 @@ export const LINK_PRESETS: Record<string, LinkPreset> = {
   "lora-sf12": lora(12, 51, 0),
   sigfox: {
     name: "sigfox",
-    description: "Sigfox uplink (RC1, 100 bit/s DBPSK): 12-byte payload, ~14 B of preamble/sync/ID/auth/FCS, sent 3 times on different frequencies, 1% duty cycle (6 messages/hour)",
+    description:
+      "Sigfox uplink (RC1, 100 bit/s DBPSK): 12-byte payload, ~14 B of preamble/sync/ID/auth/FCS, sent 3 times on different frequencies, 1% duty cycle (6 messages/hour)",
     payloadBytes: 12,
     airtime: (p) => (3 * (p + 14) * 8) / 100,
     dutyCycle: 0.01,
@@ -52,7 +53,8 @@ export const LINK_PRESETS: Record<string, LinkPreset> = {
   },
   "802154": {
     name: "802154",
-    description: "IEEE 802.15.4 2.4 GHz O-QPSK 250 kbit/s: 64-byte packets as in PNC, 6 B PHY + 11 B MAC framing, unslotted CSMA backoff and ACK ≈ 2.5 ms per packet",
+    description:
+      "IEEE 802.15.4 2.4 GHz O-QPSK 250 kbit/s: 64-byte packets as in PNC, 6 B PHY + 11 B MAC framing, unslotted CSMA backoff and ACK ≈ 2.5 ms per packet",
     payloadBytes: 64,
     airtime: (p) => ((p + 6 + 11) * 8) / 250e3,
     dutyCycle: 1,
@@ -60,7 +62,11 @@ export const LINK_PRESETS: Record<string, LinkPreset> = {
   },
 };
 
-export class LinkError extends TidepoolError { constructor(m: string) { super("link", m); } }
+export class LinkError extends TidepoolError {
+  constructor(m: string) {
+    super("link", m);
+  }
+}
 
 export function getLink(name: string): LinkPreset {
   const p = LINK_PRESETS[name];

@@ -17,7 +17,9 @@ export interface Delivery {
 export function transmit(sizes: readonly number[], link: LinkPreset, loss: LossSpec, deadline: number, seed: number): Delivery {
   const lost = lossPattern(loss, sizes.length, seed);
   const delivered: number[] = [];
-  let t = 0, sent = 0, seconds = 0;
+  let t = 0,
+    sent = 0,
+    seconds = 0;
   for (let i = 0; i < sizes.length; i++) {
     const end = t + link.airtime(sizes[i]);
     if (end > deadline) break;
@@ -31,7 +33,11 @@ export function transmit(sizes: readonly number[], link: LinkPreset, loss: LossS
 
 /** Seconds to send all packets (the end of the last one), lossless. */
 export function sendTime(sizes: readonly number[], link: LinkPreset): number {
-  let t = 0, end = 0;
-  for (const s of sizes) { end = t + link.airtime(s); t += packetPeriod(link, s); }
+  let t = 0,
+    end = 0;
+  for (const s of sizes) {
+    end = t + link.airtime(s);
+    t += packetPeriod(link, s);
+  }
   return end;
 }

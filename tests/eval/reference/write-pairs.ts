@@ -5,7 +5,10 @@ import { join } from "node:path";
 import { msssimPairs } from "../msssim-pairs.ts";
 
 const dir = process.argv[2];
-if (!dir) { console.error("usage: write-pairs.ts DIR"); process.exit(2); }
+if (!dir) {
+  console.error("usage: write-pairs.ts DIR");
+  process.exit(2);
+}
 mkdirSync(dir, { recursive: true });
 const index = [];
 for (const [i, p] of (await msssimPairs()).entries()) {
