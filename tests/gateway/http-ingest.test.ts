@@ -6,6 +6,7 @@ import { join } from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway, type Gateway } from "../../host/receiver/gateway/gateway.ts";
+import { DEFAULT_GREY_MODEL_PATH, DEFAULT_MODEL_PATH } from "../../host/build/build.ts";
 import { chirpstackUp, photoPackets, ttsUp } from "./packets.ts";
 
 const TOKEN = "s3cret-token";
@@ -105,6 +106,21 @@ describe("webhook ingest", () => {
     const device = (await get("/api/devices")).find((d: any) => d.id === dev);
     expect(device).toMatchObject({ duplicates: Math.ceil(packets.length / 2), rejected: 2, images: 1, fairUseS: 30 });
     expect(device.airtimeTodayS).toBeGreaterThan(0);
+  });
+
+  it("decodes a grey camera's packets (grey model, 324x244) beside the colour cameras' on the same gateway", async () => {
+    const packets = await photoPackets({ imageId: 3, width: 324, height: 244, modelPath: DEFAULT_GREY_MODEL_PATH });
+    const dev = "70b3d57ed00000a8";
+    for (const [i, p] of packets.entries()) {
+      const r = await post("/ingest/chirpstack?event=up", chirpstackUp(p, { devEui: dev, fCnt: 500 + i }));
+      expect(r.json).toMatchObject({ status: "stored", packet: { imageId: 3, index: i, frame: "324x244" } });
+    }
+    await gw.idle();
+    const [image] = await get(`/api/images?device=${dev}`);
+    expect(image).toMatchObject({ complete: true, frame: { width: 324, height: 244 } });
+    expect(image.preview.packets).toBe(packets.length);
+    const status = await get("/api/status");
+    expect(status.models.map((m: { source: string }) => m.source)).toEqual([DEFAULT_MODEL_PATH, DEFAULT_GREY_MODEL_PATH]);
   });
 
   it("rejects, when the image is decoded, a packet whose symbols disagree with those already received", async () => {

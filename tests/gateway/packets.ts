@@ -12,12 +12,14 @@ import { referenceEncode } from "../../host/build/reference/encoder.ts";
 const cache = new Map<string, Uint8Array[]>();
 
 /** Packets of one photo (sample `photo`) for image id `imageId`, `packetBytes` each at most. */
-export async function photoPackets(o: { imageId?: number; packetBytes?: number; photo?: number; width?: number; height?: number } = {}): Promise<Uint8Array[]> {
-  const { imageId = 1, packetBytes = 222, photo = 0, width = 320, height = 240 } = o;
-  const key = `${imageId}:${packetBytes}:${photo}:${width}x${height}`;
+export async function photoPackets(
+  o: { imageId?: number; packetBytes?: number; photo?: number; width?: number; height?: number; modelPath?: string } = {},
+): Promise<Uint8Array[]> {
+  const { imageId = 1, packetBytes = 222, photo = 0, width = 320, height = 240, modelPath = DEFAULT_MODEL_PATH } = o;
+  const key = `${imageId}:${packetBytes}:${photo}:${width}x${height}:${modelPath}`;
   const hit = cache.get(key);
   if (hit) return hit;
-  const model = readModel(new Uint8Array(readFileSync(DEFAULT_MODEL_PATH)), DEFAULT_MODEL_PATH);
+  const model = readModel(new Uint8Array(readFileSync(modelPath)), modelPath);
   const img = await loadRgb(samplePhotos()[photo], { width, height });
   const latent = referenceEncode(model, toFrame(img, "rgb888"), width, height, "rgb888");
   const { packets } = packetize(latent, modelTables(model), { imageId, packetBytes });

@@ -3,7 +3,7 @@ import { DEFAULTS, startGateway } from "../../receiver/gateway/gateway.ts";
 import { intOption, parseCommandArgs, UserError, type Command } from "../command.ts";
 
 const usage =
-  "tidepool gateway [--port N] [--host ADDR] [--db FILE|postgres://…] [--token T] [--mqtt URL [--mqtt-user U] [--mqtt-password P] [--mqtt-group G] [--mqtt-connections N]] [--fport N] [--frame DEVICE=WxH]... [--model FILE] [--no-previews] [--no-labels] [--rate N] [--device-rate N] [--sync full]";
+  "tidepool gateway [--port N] [--host ADDR] [--db FILE|postgres://…] [--token T] [--mqtt URL [--mqtt-user U] [--mqtt-password P] [--mqtt-group G] [--mqtt-connections N]] [--fport N] [--frame DEVICE=WxH]... [--model FILE]... (default: the colour and grey models) [--no-previews] [--no-labels] [--rate N] [--device-rate N] [--sync full]";
 
 export const command: Command = {
   name: "gateway",
@@ -24,7 +24,7 @@ export const command: Command = {
         "mqtt-connections": { type: "string" },
         frame: { type: "string", multiple: true },
         fport: { type: "string" },
-        model: { type: "string" },
+        model: { type: "string", multiple: true },
         "no-labels": { type: "boolean" },
         "no-previews": { type: "boolean" },
         rate: { type: "string" },

@@ -1,9 +1,9 @@
-// Which camera frame a packet was coded for. The packet CRC covers a pseudo-header with the tables id
-// and the latent width/height (docs/bitstream.md §5), so the gateway must know each device's model and
-// frame. The model is the one the gateway runs (the shipped one by default); the frame is configured per
-// device, or inferred: every board's camera frame (boards/*.json) is tried until the CRC matches, and the
-// device keeps that frame. Only the header, the CRC and the slot range are checked here (microseconds, on
-// the ingest path); the symbols are decoded with the rest of the image, which rejects a bad payload then.
+// Which model and camera frame a packet was coded for. The packet CRC covers a pseudo-header with the
+// tables id and the latent width/height (docs/bitstream.md §5), so the gateway tries each model it runs
+// (the shipped colour and grey models by default) and each frame until the CRC matches: the frame is
+// configured per device, or inferred from every board's camera frame (boards/*.json), and the device
+// // keeps that frame. The model is found again from the CRC wherever it is needed. Only the header, the
+// CRC and the slot range are checked here (microseconds, on the ingest path); the symbols are decoded with the rest of the image, which rejects a bad payload then.
 import { loadBoards } from "../../core/boards.ts";
 import { PacketDecoder } from "../packet-decoder.ts";
 import { PacketDecodeError, parsePacket, type PacketHeader } from "../../wire/bitstream/packet-format.ts";
@@ -16,10 +16,17 @@ export interface Frame {
   width: number;
   height: number;
 }
+/** A model the gateway decodes, with its entropy tables. */
+export interface Codec {
+  model: Model;
+  tables: EntropyTables;
+  source: string;
+}
 export interface FrameMatch {
   frame: Frame;
   latent: LatentShape;
   header: PacketHeader;
+  codec: Codec;
 }
 
 export const frameName = (f: Frame) => `${f.width}x${f.height}`;
@@ -30,8 +37,7 @@ export class FrameCatalog {
   private readonly decoders = new Map<string, PacketDecoder>();
 
   constructor(
-    readonly model: Model,
-    readonly tables: EntropyTables,
+    readonly codecs: Codec[],
     candidates: Frame[] = boardFrames(),
   ) {
     const seen = new Set<string>();
@@ -43,16 +49,17 @@ export class FrameCatalog {
     });
   }
 
-  latentOf(frame: Frame): LatentShape {
-    return latentShape(this.model, frame.width, frame.height);
+  /** The latent of a frame under a model (the first by default; the shipped models share their strides). */
+  latentOf(frame: Frame, codec: Codec = this.codecs[0]): LatentShape {
+    return latentShape(codec.model, frame.width, frame.height);
   }
 
-  decoderFor(frame: Frame): PacketDecoder {
-    const latent = this.latentOf(frame),
-      key = frameName(latent);
+  decoderFor(frame: Frame, codec: Codec = this.codecs[0]): PacketDecoder {
+    const latent = this.latentOf(frame, codec),
+      key = `${codec.tables.id}:${frameName(latent)}`;
     let d = this.decoders.get(key);
     if (!d) {
-      d = new PacketDecoder(this.tables, latent);
+      d = new PacketDecoder(codec.tables, latent);
       this.decoders.set(key, d);
     }
     return d;
@@ -65,27 +72,47 @@ export class FrameCatalog {
   identify(bytes: Uint8Array, known: Frame | null): FrameMatch {
     const tries = known ? [known] : this.candidates;
     for (const frame of tries) {
-      try {
-        const latent = this.latentOf(frame);
-        const header = parsePacket(bytes, this.tables.id, latent.width, latent.height);
-        const order = this.decoderFor(frame).order,
-          total = order.g.totalSlots;
-        if (header.first >= total) throw new PacketDecodeError("header", `first index ${header.first} is past the last slot ${total - 1}`);
-        if (order.locate(header.first, { channel: 0, x: 0, y: 0, dx: 0, dy: 0 }).x < 0)
-          throw new PacketDecodeError("header", `first index ${header.first} is a padding slot, not a coded position`);
-        if (header.count > total - header.first)
-          throw new PacketDecodeError("header", `count ${header.count} runs past the end of the latent (first ${header.first}, ${total} slots)`);
-        return { frame, latent, header };
-      } catch (e) {
-        if (!(e instanceof PacketDecodeError)) throw e;
-        if (e.kind !== "crc") throw e; // not frame-dependent, or the CRC matched and the content is bad
+      for (const codec of this.codecs) {
+        const match = this.tryFrame(bytes, frame, codec);
+        if (match) return match;
       }
     }
     const sizes = tries.map((f) => `${frameName(f)} (latent ${frameName(this.latentOf(f))})`).join(", ");
-    throw new PacketDecodeError(
-      "crc",
-      `CRC matches no frame tried (${sizes}) with entropy tables 0x${this.tables.id.toString(16).padStart(8, "0")}: corrupted, or coded with another model or frame`,
-    );
+    const ids = this.codecs.map((c) => `0x${c.tables.id.toString(16).padStart(8, "0")}`).join(", ");
+    throw new PacketDecodeError("crc", `CRC matches no frame tried (${sizes}) with the entropy tables ${ids}: corrupted, or coded with another model or frame`);
+  }
+
+  /** The model a stored image's packets were coded with: the first packet whose CRC matches one. */
+  codecOf(packets: readonly Uint8Array[], frame: Frame): Codec | null {
+    for (const p of packets)
+      for (const codec of this.codecs) {
+        try {
+          if (this.tryFrame(p, frame, codec)) return codec;
+        } catch (e) {
+          if (!(e instanceof PacketDecodeError)) throw e;
+        }
+      }
+    return null;
+  }
+
+  /** The match for one frame and model; null when the CRC does not match (another frame or model). */
+  private tryFrame(bytes: Uint8Array, frame: Frame, codec: Codec): FrameMatch | null {
+    try {
+      const latent = this.latentOf(frame, codec);
+      const header = parsePacket(bytes, codec.tables.id, latent.width, latent.height);
+      const order = this.decoderFor(frame, codec).order,
+        total = order.g.totalSlots;
+      if (header.first >= total) throw new PacketDecodeError("header", `first index ${header.first} is past the last slot ${total - 1}`);
+      if (order.locate(header.first, { channel: 0, x: 0, y: 0, dx: 0, dy: 0 }).x < 0)
+        throw new PacketDecodeError("header", `first index ${header.first} is a padding slot, not a coded position`);
+      if (header.count > total - header.first)
+        throw new PacketDecodeError("header", `count ${header.count} runs past the end of the latent (first ${header.first}, ${total} slots)`);
+      return { frame, latent, header, codec };
+    } catch (e) {
+      if (!(e instanceof PacketDecodeError)) throw e;
+      if (e.kind !== "crc") throw e; // not frame-dependent, or the CRC matched and the content is bad
+      return null;
+    }
   }
 }
 

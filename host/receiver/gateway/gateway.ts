@@ -3,14 +3,13 @@
 // labels, the page and its API. Returns the URL and a close() that stops everything it started.
 import { existsSync, readFileSync } from "node:fs";
 import type { Server } from "node:http";
-import { modelTables, type EntropyTables } from "../../wire/bitstream/tables.ts";
-import { DEFAULT_MODEL_PATH } from "../../build/build.ts";
+import { modelTables } from "../../wire/bitstream/tables.ts";
+import { DEFAULT_GREY_MODEL_PATH, DEFAULT_MODEL_PATH } from "../../build/build.ts";
 import { FailureError, UsageError } from "../../core/errors.ts";
 import { DEFAULT_DECODER_PATH, loadDecoder } from "../decoder.ts";
 import type { ServerDecoder } from "../../core/types.ts";
 import { readModel } from "../../model/format.ts";
-import type { Model } from "../../core/model-types.ts";
-import { FrameCatalog, frameName, parseFrameName, type Frame } from "./frames.ts";
+import { type Codec, FrameCatalog, frameName, parseFrameName, type Frame } from "./frames.ts";
 import { createHttpServer, listen } from "./http-server.ts";
 import { Ingestor, type IngestResult } from "./ingest.ts";
 import { Labeller } from "./labels.ts";
@@ -35,7 +34,8 @@ export interface GatewayOptions {
   /** Ingest credential (Bearer token or webhook secret header); null: no authentication (loopback only). */
   token?: string | null;
   mqtt?: { url: string; username?: string; password?: string; group?: string; topics?: string[]; connections?: number } | null;
-  modelPath?: string;
+  /** The model(s) whose packets the gateway decodes; default: the shipped colour model and, when installed, the grey one. */
+  modelPath?: string | string[];
   /** Reconstruction decoder for previews; null disables previews. */
   decoderPath?: string | null;
   /** Top-5 labels with the task decoder and MobileNetV2 (default on when both models are installed). */
@@ -84,11 +84,11 @@ export const DEFAULTS = {
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
-function loadModelAndTables(path: string): { model: Model; tables: EntropyTables } {
+function loadCodec(path: string): Codec {
   if (!existsSync(path)) throw new FailureError("model", `no model at ${path}`);
   const model = readModel(new Uint8Array(readFileSync(path)), path);
   if (!model.entropy) throw new FailureError("model", `${path} has no entropy tables (ENTR section): packets cannot be decoded; run \`tidepool fit-tables\``);
-  return { model, tables: modelTables(model, path) };
+  return { model, tables: modelTables(model, path), source: path };
 }
 
 export async function startGateway(options: GatewayOptions = {}): Promise<Gateway> {
@@ -104,8 +104,11 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     if (!frame) throw new UsageError(`frame "${f}" of device ${dev} is not WIDTHxHEIGHT`);
     frames.set(dev.toLowerCase().match(/^[0-9a-f]{16}$/) ? dev.toLowerCase() : dev, frame);
   }
-  const { model, tables } = loadModelAndTables(options.modelPath ?? DEFAULT_MODEL_PATH);
-  const catalog = new FrameCatalog(model, tables, options.candidateFrames);
+  const modelPaths =
+    options.modelPath === undefined
+      ? [DEFAULT_MODEL_PATH, ...(existsSync(DEFAULT_GREY_MODEL_PATH) ? [DEFAULT_GREY_MODEL_PATH] : [])]
+      : ([] as string[]).concat(options.modelPath);
+  const catalog = new FrameCatalog(modelPaths.map(loadCodec), options.candidateFrames);
   const notes: string[] = [];
 
   let decoder: ServerDecoder | null = null,
@@ -134,8 +137,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   };
   const renderer = new ImageRenderer({
     storage,
-    model,
-    tables,
+    catalog,
     decoder,
     labeller,
     minIntervalMs: o.minRenderIntervalMs,
@@ -172,7 +174,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     status: () => ({
       storage: { kind: storage.kind, where: storage.where },
       notes,
-      model: { tablesId: tables.id.toString(16).padStart(8, "0"), frames: catalog.candidates.map(frameName) },
+      models: catalog.codecs.map((c) => ({ source: c.source, tablesId: c.tables.id.toString(16).padStart(8, "0") })),
+      frames: catalog.candidates.map(frameName),
       mqtt: mqttIngest ? { ...mqttIngest.stats, connections: mqttIngest.clients.length, connected: mqttIngest.connected() } : null,
     }),
   });

@@ -5,16 +5,15 @@
 // instances share one image's packets and a restarted gateway pick up where it stopped.
 import sharp from "sharp";
 import { decodePacketSet } from "../packet-decoder.ts";
-import type { EntropyTables } from "../../wire/bitstream/tables.ts";
 import type { ServerDecoder } from "../../core/types.ts";
-import type { Model } from "../../core/model-types.ts";
+import type { FrameCatalog } from "./frames.ts";
 import type { Labeller } from "./labels.ts";
 import type { GatewayStorage } from "./storage.ts";
 
 export interface RendererOptions {
   storage: GatewayStorage;
-  model: Model;
-  tables: EntropyTables;
+  /** The models the gateway decodes: an image's model is the one its packets' CRC matches. */
+  catalog: FrameCatalog;
   /** The reconstruction decoder (models/decoder.onnx); null: packets are reassembled but no preview is drawn. */
   decoder: ServerDecoder | null;
   labeller: Labeller | null;
@@ -85,10 +84,16 @@ export class ImageRenderer {
   }
 
   private async render(id: number): Promise<void> {
-    const { storage, model, tables, decoder, labeller } = this.o;
+    const { storage, catalog, decoder, labeller } = this.o;
     const image = await storage.getImage(id);
     if (!image) return;
     const stored = await storage.imagePackets(id);
+    const codec = catalog.codecOf(
+      stored.map((p) => p.payload),
+      image.frame,
+    );
+    if (!codec) return; // no packet of this image matches a model any more (never stored: ingest checks the CRC)
+    const { model, tables } = codec;
     const set = decodePacketSet(
       stored.map((p) => p.payload),
       tables,
