@@ -76,7 +76,7 @@ export class BridgeClient {
   }
 
   /** Imports and starts the bridge on a board whose raw REPL is entered. */
-  static async start(repl: RawRepl, board: string, timeoutMs = 15_000): Promise<BridgeClient> {
+  static async start(repl: RawRepl, board: string, timeoutMs = 30_000): Promise<BridgeClient> {
     await repl.execNoFollow(`import sys\nsys.path.insert(0, 'tidepool')\nimport tidepool_bridge\ntidepool_bridge.serve(${JSON.stringify(board)})\n`);
     repl.link.drain();
     const client = new BridgeClient(repl.link, timeoutMs);

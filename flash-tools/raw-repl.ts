@@ -9,7 +9,8 @@ export interface ReplTimeouts {
   execMs: number;
   interCharMs: number;
 }
-export const DEFAULT_TIMEOUTS: ReplTimeouts = { enterMs: 10_000, execMs: 10_000, interCharMs: 10_000 };
+// Generous: a slow board (or a virtual one on a busy host) hashing a file must not be mistaken for a dead one.
+export const DEFAULT_TIMEOUTS: ReplTimeouts = { enterMs: 30_000, execMs: 30_000, interCharMs: 30_000 };
 
 export class RawReplError extends TidepoolError {
   constructor(m: string) {

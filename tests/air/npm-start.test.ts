@@ -16,7 +16,7 @@ describe("npm start", () => {
     const tsx = repoPath("node_modules", "tsx", "dist", "cli.mjs");
     const r = await runCommand(process.execPath, [tsx, repoPath("host", "main-job.ts")], {
       env: { TIDEPOOL_PHOTOS: "1", TIDEPOOL_OUT: out, TIDEPOOL_LOSS: "none", TIDEPOOL_LINK: "lora-sf9" },
-      timeoutMs: 110_000,
+      timeoutMs: 200_000,
     });
     expect(r.code, r.out).toBe(0);
     for (let n = 1; n <= 9; n++) expect(r.stdout).toMatch(new RegExp(`^${n}\\. `, "m"));

@@ -44,7 +44,7 @@ beforeAll(async () => {
   const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/ingest/chirpstack`;
   vb = await VirtualBoard.start({ board, baud: 921_600, modem: { uplinkUrl: url, token: "tok", devEui: "2cf7f12032300001", dataRate: 3 } });
   link = await SerialLink.open(vb.path, 921_600);
-  repl = new RawRepl(link, { enterMs: 10_000, execMs: 20_000, interCharMs: 10_000 });
+  repl = new RawRepl(link, { enterMs: 30_000, execMs: 30_000, interCharMs: 30_000 });
   await repl.enter(true);
 });
 

@@ -27,7 +27,7 @@ const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
 async function connect() {
   link = await SerialLink.open(target.port, target.baud);
-  repl = new RawRepl(link, { enterMs: 10_000, execMs: 20_000, interCharMs: 10_000 });
+  repl = new RawRepl(link, { enterMs: 30_000, execMs: 30_000, interCharMs: 30_000 });
 }
 
 /** After a cut line the board may still be in the bridge: ask it to exit, then enter the raw REPL. */
