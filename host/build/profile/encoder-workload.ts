@@ -1,7 +1,6 @@
 // The Tidepool encoder as a profiling workload: frames pushed row by row through its ABI.
 import type { BuildResult } from "../build.ts";
-import { BYTES_PER_PIXEL, FORMAT_CODE } from "../../core/pixel-format.ts";
-import type { LayerWork, Workload } from "./profile.ts";
+import { pushFrame, type LayerWork, type Workload } from "./profile.ts";
 import { layerShapes } from "../../model/geometry.ts";
 import { LAYER_FUNCTION } from "../kernels/generate.ts";
 import { policyInit } from "../policy/layout.ts";
@@ -34,7 +33,6 @@ export function encoderLayers(built: BuildResult): LayerWork[] {
 
 export function encoderWorkload(built: BuildResult, frames: Uint8Array[]): Workload {
   const { width, height, format } = built.map;
-  const rowBytes = width * BYTES_PER_PIXEL[format];
   return {
     name: "tidepool",
     wasm: built.wasm,
@@ -46,13 +44,7 @@ export function encoderWorkload(built: BuildResult, frames: Uint8Array[]): Workl
     // The policy's descriptor, costs and section sit above the canary line; keep them.
     restore: [policyInit(built.model, built.map)].filter((x) => x !== null),
     run(ex, i) {
-      if (ex.tp_init(width, height, FORMAT_CODE[format]) < 0) throw new Error("tp_init failed");
-      const mem = new Uint8Array(ex.memory.buffer);
-      const ptr = ex.tp_row_ptr();
-      for (let y = 0; y < height; y++) {
-        mem.set(frames[i].subarray(y * rowBytes, (y + 1) * rowBytes), ptr);
-        if (ex.tp_push_row() < 0) throw new Error("tp_push_row failed");
-      }
+      pushFrame(ex, frames[i], width, height, format);
       // A module with an adaptive policy runs it after each frame, as the board does (docs/adaptive.md).
       if (typeof ex.tp_policy_check === "function" && ex.tp_policy_check() === 0 && ex.tp_policy_choose() < 0) throw new Error("tp_policy_choose failed");
       return ex.tp_latent_len();

@@ -5,6 +5,7 @@ import { CATEGORIES, NOT_INSTRUCTIONS, type Category } from "./categories.ts";
 import { costTable, type RuntimeMode } from "./cost-models.ts";
 import type { CostTable, Instrumented } from "./instrument.ts";
 import { instrumentCached } from "./instrument-cache.ts";
+import { BYTES_PER_PIXEL, FORMAT_CODE, type PixelFormat } from "../../core/pixel-format.ts";
 
 export interface Workload {
   name: string;
@@ -173,4 +174,16 @@ export async function profileWorkload(w: Workload, board: Board, runtime: Runtim
     maxCallDepth: ex.__max_depth.value as number,
     outputBytes,
   };
+}
+
+/** Pushes one camera frame row by row through a module's row ABI (tp_init, tp_row_ptr, tp_push_row). */
+export function pushFrame(ex: Record<string, any>, frame: Uint8Array, width: number, height: number, format: PixelFormat): void {
+  if (ex.tp_init(width, height, FORMAT_CODE[format]) < 0) throw new Error("tp_init failed");
+  const rowBytes = width * BYTES_PER_PIXEL[format];
+  const mem = new Uint8Array(ex.memory.buffer);
+  const ptr = ex.tp_row_ptr();
+  for (let y = 0; y < height; y++) {
+    mem.set(frame.subarray(y * rowBytes, (y + 1) * rowBytes), ptr);
+    if (ex.tp_push_row() < 0) throw new Error("tp_push_row failed");
+  }
 }
