@@ -15,7 +15,7 @@ import type {
   UplinkRecord,
   UplinkSummary,
 } from "./storage.ts";
-import { deviceRow, imageRow, uplinkRow, type Row } from "./storage-rows.ts";
+import { deviceRow, imageRow, UPLINK_COLUMNS, uplinkRow, uplinkValues, type Row } from "./storage-rows.ts";
 
 // BIGINT (int8) and NUMERIC as JS numbers: every value the gateway stores is well below 2^53.
 const types = {
@@ -151,34 +151,8 @@ export class PostgresStorage implements GatewayStorage {
         }
         const row = (
           await c.query(
-            `INSERT INTO uplinks (device_id, network, transport, f_cnt, f_port, payload, payload_hash, received_at, ns_time,
-          gateway_id, rssi, snr, gateways, sf, bandwidth, airtime_s, status, reject_kind, reject_reason, image_ref, packet_index, first_slot, symbol_count)
-          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) RETURNING id`,
-            [
-              u.deviceId,
-              u.network,
-              u.transport,
-              u.fCnt,
-              u.fPort,
-              Buffer.from(u.payload),
-              u.payloadHash,
-              u.receivedAt,
-              u.time,
-              u.gatewayId,
-              u.rssi,
-              u.snr,
-              u.gateways,
-              u.spreadingFactor,
-              u.bandwidthHz,
-              u.airtimeS,
-              p ? "packet" : "rejected",
-              u.reject?.kind ?? null,
-              u.reject?.reason ?? null,
-              imageRowId,
-              p?.packetIndex ?? null,
-              p?.first ?? null,
-              p?.count ?? null,
-            ],
+            `INSERT INTO uplinks (${UPLINK_COLUMNS.join(", ")}) VALUES (${UPLINK_COLUMNS.map((_, k) => `$${k + 1}`).join(", ")}) RETURNING id`,
+            uplinkValues(u, imageRowId, Buffer.from(u.payload)),
           )
         ).rows[0];
         result = { uplinkId: Number(row.id), duplicate: false, imageRowId, newDevice };

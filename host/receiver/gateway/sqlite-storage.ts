@@ -16,7 +16,7 @@ import type {
   UplinkRecord,
   UplinkSummary,
 } from "./storage.ts";
-import { deviceRow, imageRow, uplinkRow, type Row } from "./storage-rows.ts";
+import { deviceRow, imageRow, UPLINK_COLUMNS, uplinkRow, uplinkValues, type Row } from "./storage-rows.ts";
 
 interface PendingRecord {
   u: UplinkRecord;
@@ -64,9 +64,7 @@ export class SqliteStorage implements GatewayStorage {
     const newImage = db.prepare(`INSERT INTO images (device_id, image_id, seq, frame_w, frame_h, latent_w, latent_h, latent_c, first_at, last_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`);
     const touchImage = db.prepare("UPDATE images SET last_at = max(last_at, ?) WHERE id = ?");
-    const insert = db.prepare(`INSERT INTO uplinks (device_id, network, transport, f_cnt, f_port, payload, payload_hash, received_at, ns_time,
-      gateway_id, rssi, snr, gateways, sf, bandwidth, airtime_s, status, reject_kind, reject_reason, image_ref, packet_index, first_slot, symbol_count)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`);
+    const insert = db.prepare(`INSERT INTO uplinks (${UPLINK_COLUMNS.join(", ")}) VALUES (${UPLINK_COLUMNS.map(() => "?").join(", ")}) RETURNING id`);
 
     this.record = (u: UplinkRecord, gap: number): RecordResult => {
       const newDevice = insertDevice.run(u.deviceId, u.deviceName, u.network, u.receivedAt, u.receivedAt).changes > 0;
@@ -106,31 +104,7 @@ export class SqliteStorage implements GatewayStorage {
           ).id;
         }
       }
-      const row = insert.get(
-        u.deviceId,
-        u.network,
-        u.transport,
-        u.fCnt,
-        u.fPort,
-        u.payload,
-        u.payloadHash,
-        u.receivedAt,
-        u.time,
-        u.gatewayId,
-        u.rssi,
-        u.snr,
-        u.gateways,
-        u.spreadingFactor,
-        u.bandwidthHz,
-        u.airtimeS,
-        p ? "packet" : "rejected",
-        u.reject?.kind ?? null,
-        u.reject?.reason ?? null,
-        imageRowId,
-        p?.packetIndex ?? null,
-        p?.first ?? null,
-        p?.count ?? null,
-      ) as { id: number };
+      const row = insert.get(...uplinkValues(u, imageRowId)) as { id: number };
       return { uplinkId: row.id, duplicate: false, imageRowId, newDevice };
     };
     // Group commit: the uplinks that arrive while one batch is being written share the next transaction.

@@ -1,6 +1,6 @@
 // Database rows → the storage interface's records (shared by the SQLite and PostgreSQL implementations;
 // column names are the same in both, BIGINTs arrive as numbers in both).
-import type { DeviceRecord, ImageSummary, UplinkSummary } from "./storage.ts";
+import type { DeviceRecord, ImageSummary, UplinkRecord, UplinkSummary } from "./storage.ts";
 import type { NetworkServer, Transport } from "./uplink.ts";
 
 export type Row = Record<string, unknown>;
@@ -64,4 +64,61 @@ export function uplinkRow(r: Row): UplinkSummary {
     imageRowId: n(r.image_ref),
     packetIndex: n(r.packet_index),
   };
+}
+
+/** The uplinks table's columns in insert order (schema.ts), shared by both drivers' INSERT. */
+export const UPLINK_COLUMNS = [
+  "device_id",
+  "network",
+  "transport",
+  "f_cnt",
+  "f_port",
+  "payload",
+  "payload_hash",
+  "received_at",
+  "ns_time",
+  "gateway_id",
+  "rssi",
+  "snr",
+  "gateways",
+  "sf",
+  "bandwidth",
+  "airtime_s",
+  "status",
+  "reject_kind",
+  "reject_reason",
+  "image_ref",
+  "packet_index",
+  "first_slot",
+  "symbol_count",
+] as const;
+
+/** One uplink's values for UPLINK_COLUMNS; `payload` as the driver wants it (pg takes a Buffer). */
+export function uplinkValues(u: UplinkRecord, imageRowId: number | null, payload: Uint8Array = u.payload): unknown[] {
+  const p = u.packet;
+  return [
+    u.deviceId,
+    u.network,
+    u.transport,
+    u.fCnt,
+    u.fPort,
+    payload,
+    u.payloadHash,
+    u.receivedAt,
+    u.time,
+    u.gatewayId,
+    u.rssi,
+    u.snr,
+    u.gateways,
+    u.spreadingFactor,
+    u.bandwidthHz,
+    u.airtimeS,
+    p ? "packet" : "rejected",
+    u.reject?.kind ?? null,
+    u.reject?.reason ?? null,
+    imageRowId,
+    p?.packetIndex ?? null,
+    p?.first ?? null,
+    p?.count ?? null,
+  ];
 }
