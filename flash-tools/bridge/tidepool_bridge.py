@@ -308,8 +308,8 @@ class Bridge:
 class Wasm3Runtime:
     """The bridge's one view of a WASM runtime: load a module file, call an export, write and read its
     linear memory. It speaks micropython-wasm3's API (`wasm3.Module(blob, stack_bytes=…)`,
-    `m.function(name)(…)`, `m.memory` a live bytearray), which the virtual board's `wasm3` mirrors; a
-    native AOT build of the encoder (wasm2mpy) fits by offering the same Module API."""
+    `m.function(name)(…)`, `m.memory` a live bytearray), which the virtual board's `wasm3` mirrors; the
+    native AOT build of the encoder (NativeRuntime, a .mpy) offers the same Module API."""
 
     STACK_BYTES = 4096
 
@@ -349,6 +349,57 @@ class Wasm3Runtime:
         if off < 0 or off + n > len(mem):
             raise ValueError("read outside the module's memory at %d" % off)
         return bytes(mem[off:off + n])
+
+
+class NativeRuntime(Wasm3Runtime):
+    """The encoder compiled ahead of time: a MicroPython native module (`tidepool native --mpy`) whose
+    `Module()` offers the same API as wasm3's (`function(name)(…)`, `memory`, `mem_size`, `close`), so
+    only loading differs: the .mpy is imported from the bridge directory, its code runs natively."""
+
+    def load_file(self, path):
+        if self.loaded == path:
+            return
+        if self.m is not None:
+            self.m.close()
+        self.m, self.loaded, self.fns = None, None, {}
+        folder, name = path.rsplit("/", 1)
+        name = name[:-4]
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+        sys.modules.pop(name, None)  # a re-uploaded file is imported afresh
+        gc.collect()
+        self.m = __import__(name).Module()
+        self.loaded = path
+
+
+class Runtimes:
+    """Picks the runtime by the module file the ENCODE names: a .mpy runs natively, a .wasm in wasm3
+    (when the firmware has it). Both are held, so switching closes the other's module first."""
+
+    def __init__(self, wasm3=None):
+        self.wasm = Wasm3Runtime(wasm3) if wasm3 is not None else None
+        self.native = NativeRuntime(None)
+        self.active = None
+
+    def load_file(self, path):
+        rt = self.native if path.endswith(".mpy") else self.wasm
+        if rt is None:
+            raise ValueError("no WASM runtime (wasm3) on this board: install the encoder as a .mpy (tidepool native --mpy)")
+        other = self.wasm if rt is self.native else self.native
+        if other is not None and other.m is not None:
+            other.m.close()
+            other.m, other.loaded, other.fns = None, None, {}
+        rt.load_file(path)
+        self.active = rt
+
+    def call(self, name, *args):
+        return self.active.call(name, *args)
+
+    def write(self, off, data):
+        self.active.write(off, data)
+
+    def read(self, off, n):
+        return self.active.read(off, n)
 
 
 class LoraE5:
@@ -512,8 +563,11 @@ def serve_stream(bridge, read):
 
 
 def serve(board="unknown"):
-    import wasm3
-    runtime = Wasm3Runtime(wasm3)
+    try:
+        import wasm3
+    except ImportError:
+        wasm3 = None  # a firmware without wasm3 still runs the encoder as a native module (.mpy)
+    runtime = Runtimes(wasm3)
     try:
         import tidepool_vboard as vb
     except ImportError:

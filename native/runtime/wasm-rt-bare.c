@@ -11,14 +11,26 @@
 #error "define TP_MEMORY_BYTES: the module's linear memory size (pages x 65536)"
 #endif
 
+/* Runtime state. Static by default; a MicroPython native module compiles it with TP_STATE empty, as
+ * MicroPython's linker (mpy_ld) reaches zero-initialised data only through global symbols. */
+#ifndef TP_STATE
+#define TP_STATE static
+#endif
+
+#ifdef TP_MEMORY_EXTERNAL
+/* The platform gives the block before instantiating (a MicroPython native module: a GC heap block). */
+extern uint8_t* tp_linear_memory;
+#define linear_memory tp_linear_memory
+#else
 static uint8_t linear_memory[TP_MEMORY_BYTES] __attribute__((aligned(8)));
-static bool memory_in_use;
-static bool initialized;
+#endif
+TP_STATE bool tp_rt_memory_in_use;
+TP_STATE bool tp_rt_initialized;
 uint32_t wasm_rt_call_stack_depth;
 
-void wasm_rt_init(void) { initialized = true; }
-bool wasm_rt_is_initialized(void) { return initialized; }
-void wasm_rt_free(void) { initialized = false; }
+void wasm_rt_init(void) { tp_rt_initialized = true; }
+bool wasm_rt_is_initialized(void) { return tp_rt_initialized; }
+void wasm_rt_free(void) { tp_rt_initialized = false; }
 
 const char* wasm_rt_strerror(wasm_rt_trap_t trap) {
   switch (trap) {
@@ -43,8 +55,8 @@ void wasm_rt_trap(wasm_rt_trap_t trap) { tp_fatal("wasm trap", wasm_rt_strerror(
 #define TP_MAX_FUNC_TYPES 48
 #define TP_MAX_TYPE_ARITY 12
 typedef struct { uint32_t params, results; uint8_t types[TP_MAX_TYPE_ARITY]; } tp_func_type;
-static tp_func_type func_types[TP_MAX_FUNC_TYPES];
-static uint32_t func_type_count;
+TP_STATE tp_func_type tp_rt_func_types[TP_MAX_FUNC_TYPES];
+TP_STATE uint32_t tp_rt_func_type_count;
 
 uint32_t wasm_rt_register_func_type(uint32_t params, uint32_t results, ...) {
   tp_func_type t;
@@ -55,22 +67,22 @@ uint32_t wasm_rt_register_func_type(uint32_t params, uint32_t results, ...) {
   va_start(ap, results);
   for (uint32_t i = 0; i < params + results; i++) t.types[i] = (uint8_t)va_arg(ap, int);
   va_end(ap);
-  for (uint32_t i = 0; i < func_type_count; i++)
-    if (memcmp(&func_types[i], &t, sizeof t) == 0) return i + 1;
-  if (func_type_count == TP_MAX_FUNC_TYPES) tp_fatal("wasm runtime", "too many function types");
-  func_types[func_type_count] = t;
-  return ++func_type_count;
+  for (uint32_t i = 0; i < tp_rt_func_type_count; i++)
+    if (memcmp(&tp_rt_func_types[i], &t, sizeof t) == 0) return i + 1;
+  if (tp_rt_func_type_count == TP_MAX_FUNC_TYPES) tp_fatal("wasm runtime", "too many function types");
+  tp_rt_func_types[tp_rt_func_type_count] = t;
+  return ++tp_rt_func_type_count;
 }
 
 void wasm_rt_allocate_memory(wasm_rt_memory_t* memory, uint32_t initial_pages, uint32_t max_pages) {
-  if (memory_in_use) tp_fatal("wasm runtime", "one linear memory only");
+  if (tp_rt_memory_in_use) tp_fatal("wasm runtime", "one linear memory only");
   if ((uint64_t)initial_pages * 65536u > TP_MEMORY_BYTES) tp_fatal("wasm runtime", "module memory larger than TP_MEMORY_BYTES");
-  memset(linear_memory, 0, sizeof linear_memory);
+  memset(linear_memory, 0, TP_MEMORY_BYTES);
   memory->data = linear_memory;
   memory->pages = initial_pages;
   memory->max_pages = max_pages;
   memory->size = initial_pages * 65536u;
-  memory_in_use = true;
+  tp_rt_memory_in_use = true;
 }
 
 uint32_t wasm_rt_grow_memory(wasm_rt_memory_t* memory, uint32_t delta) {
@@ -83,23 +95,23 @@ uint32_t wasm_rt_grow_memory(wasm_rt_memory_t* memory, uint32_t delta) {
   return old;
 }
 
-void wasm_rt_free_memory(wasm_rt_memory_t* memory) { (void)memory; memory_in_use = false; }
+void wasm_rt_free_memory(wasm_rt_memory_t* memory) { (void)memory; tp_rt_memory_in_use = false; }
 
 /* Tables: Tidepool modules have at most a small funcref table; a static pool serves it. */
 #define TP_TABLE_SLOTS 64
-static wasm_rt_funcref_t table_pool[TP_TABLE_SLOTS];
-static uint32_t table_used;
+TP_STATE wasm_rt_funcref_t tp_rt_table_pool[TP_TABLE_SLOTS];
+TP_STATE uint32_t tp_rt_table_used;
 
 void wasm_rt_allocate_funcref_table(wasm_rt_funcref_table_t* table, uint32_t elements, uint32_t max_elements) {
-  if (elements > TP_TABLE_SLOTS - table_used) tp_fatal("wasm runtime", "funcref table larger than the static pool");
-  table->data = &table_pool[table_used];
-  table_used += elements;
+  if (elements > TP_TABLE_SLOTS - tp_rt_table_used) tp_fatal("wasm runtime", "funcref table larger than the static pool");
+  table->data = &tp_rt_table_pool[tp_rt_table_used];
+  tp_rt_table_used += elements;
   for (uint32_t i = 0; i < elements; i++) table->data[i] = wasm_rt_funcref_null_value;
   table->size = elements;
   table->max_size = max_elements;
 }
 
-void wasm_rt_free_funcref_table(wasm_rt_funcref_table_t* table) { table_used -= table->size; table->size = 0; }
+void wasm_rt_free_funcref_table(wasm_rt_funcref_table_t* table) { tp_rt_table_used -= table->size; table->size = 0; }
 
 uint32_t wasm_rt_grow_funcref_table(wasm_rt_funcref_table_t* table, uint32_t delta, wasm_rt_funcref_t init) {
   (void)table; (void)delta; (void)init;

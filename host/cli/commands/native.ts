@@ -8,12 +8,15 @@ import { buildNative, NATIVE_DIR } from "../../build/native/compile.ts";
 import { NATIVE_TARGETS, nativeTargetForBoard, type NativeTargetName } from "../../build/native/targets.ts";
 import { parseCommandArgs, parseFrame, UserError, type Command } from "../command.ts";
 import { atomicWrite } from "../../core/atomic-write.ts";
+import { buildNativeMpy, mpyModuleName } from "../../build/native/mpy.ts";
+import type { BuildResult } from "../../build/build.ts";
+import type { NativeTarget } from "../../build/native/targets.ts";
 
-const usage = "tidepool native --board NAME [--isa m7|rv32|rv64] [--bounds-checks on|off] [--model FILE] [--frame WxH] [--format F] [--out DIR] [--json]";
+const usage = "tidepool native --board NAME [--isa m7|rv32|rv64] [--bounds-checks on|off] [--model FILE] [--frame WxH] [--format F] [--mpy] [--out DIR] [--json]";
 
 export const command: Command = {
   name: "native",
-  summary: "build the encoder as a C library for a board runtime (wasm2c + GCC): header, static library, code size and RAM",
+  summary: "build the encoder as a C library for a board runtime (wasm2c + GCC), or with --mpy as a MicroPython native module: code size and RAM",
   usage,
   async run(argv) {
     const { values } = parseCommandArgs(
@@ -26,6 +29,7 @@ export const command: Command = {
         frame: { type: "string" },
         format: { type: "string" },
         out: { type: "string" },
+        mpy: { type: "boolean" },
         json: { type: "boolean" },
       },
       usage,
@@ -43,10 +47,11 @@ export const command: Command = {
     const frame = values.frame ? parseFrame(values.frame) : undefined;
     const format = values.format ? parsePixelFormat(values.format) : undefined;
     const built = await buildEncoder({ board, modelPath: values.model, width: frame?.width, height: frame?.height, format });
-    const nb = buildNative({ wasm: built.wasm, target, boundsChecks, workload: "encoder" });
-
     const dir = resolve(values.out ?? repoPath("build", board.name, "native"));
     mkdirSync(dir, { recursive: true });
+    if (values.mpy) return writeMpy(built, board.name, target, boundsChecks, dir, !!values.json);
+    const nb = buildNative({ wasm: built.wasm, target, boundsChecks, workload: "encoder" });
+
     const lib = join(dir, `libtidepool-${board.name}.a`),
       header = join(dir, "tidepool_native.h"),
       reportPath = join(dir, `tidepool-${board.name}.native.json`);
@@ -91,3 +96,46 @@ export const command: Command = {
     return 0;
   },
 };
+
+/** The .mpy native module and its report: what the board's heap holds once it is imported and opened. */
+function writeMpy(built: BuildResult, board: string, target: NativeTarget, boundsChecks: "on" | "off", dir: string, json: boolean): number {
+  const name = mpyModuleName(board);
+  const mb = buildNativeMpy({ wasm: built.wasm, target, boundsChecks, name });
+  const mpy = join(dir, `${name}.mpy`),
+    reportPath = join(dir, `${name}.mpy.json`);
+  atomicWrite(mpy, readFileSync(mb.mpy));
+  const report = {
+    board,
+    isa: target.isa,
+    target: target.name,
+    arch: mb.arch,
+    boundsChecks,
+    compiler: mb.cc,
+    linker: mb.mpyLd,
+    frame: `${built.map.width}x${built.map.height}`,
+    format: built.map.format,
+    mpy,
+    import: name,
+    exports: mb.exports,
+    mpyFileBytes: mb.mpyBytes,
+    ramBytes: {
+      // MicroPython copies a native module's text into RAM at import (code and constants).
+      text: mb.textBytes,
+      code: mb.code,
+      constants: mb.constants,
+      bss: mb.bssBytes,
+      linearMemory: mb.linearMemoryBytes,
+      arenaInUse: built.map.arenaBytes,
+      total: mb.textBytes + mb.bssBytes + mb.linearMemoryBytes,
+    },
+  };
+  atomicWrite(reportPath, JSON.stringify(report, null, 2) + "\n");
+  if (json) console.log(JSON.stringify({ ...report, report: reportPath }, null, 2));
+  else {
+    console.log(`built ${mpy} (MicroPython native module, arch ${mb.arch}, bounds checks ${boundsChecks}): import ${name}; ${name}.Module()`);
+    console.log(
+      `.mpy ${mb.mpyBytes} B; RAM once imported and opened ${report.ramBytes.total} B (text ${mb.textBytes}: code ${mb.code} + constants ${mb.constants}; bss ${mb.bssBytes}; linear memory ${mb.linearMemoryBytes}, arena in use ${built.map.arenaBytes})`,
+    );
+  }
+  return 0;
+}
