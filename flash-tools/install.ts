@@ -1,5 +1,5 @@
 // Installs Tidepool on a board: the bridge script over the raw REPL (base64 chunks into a temporary
-// file, sha256 checked on the board, then renamed), then the encoder module over the bridge.
+// file, sha256 checked on the board, then renamed), then the encoder module (.wasm or .mpy) over the bridge.
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { RawRepl } from "./raw-repl.ts";
@@ -47,12 +47,14 @@ export async function installTidepool(
   board: string,
   bridgeScript: Uint8Array,
   wasm: Uint8Array,
+  /** The module's name on the board: a .wasm runs in wasm3, a .mpy (`tidepool native --mpy`) natively. */
+  moduleName = "encoder.wasm",
 ): Promise<{ result: InstallResult; bridge: BridgeClient }> {
   const t0 = Date.now();
   await repl.exec(`import os\ntry:\n os.mkdir('${BRIDGE_DIR}')\nexcept OSError:\n pass`);
   const bridgeWritten = await replPutFile(repl, `${BRIDGE_DIR}/tidepool_bridge.py`, bridgeScript);
   const bridge = await BridgeClient.start(repl, board);
-  const moduleWritten = await bridge.putFile("encoder.wasm", wasm);
+  const moduleWritten = await bridge.putFile(moduleName, wasm);
   const bytes = (bridgeWritten ? bridgeScript.length : 0) + (moduleWritten ? wasm.length : 0);
   return { result: { bridgeWritten, moduleWritten, bytes, seconds: (Date.now() - t0) / 1000, verified: true }, bridge };
 }

@@ -1,0 +1,81 @@
+// The encoder as a MicroPython native module (.mpy) on MicroPython's QEMU Cortex-M7 firmware, driven
+// end to end as a board is: bridge installed over the raw REPL, the .mpy uploaded over the bridge,
+// frames encoded through the bridge protocol; packets and latent byte for byte against the host
+// WASM. Needs the Debian packages in .ci/apt-packages (python3-pyelftools for mpy_ld.py); without
+// them it fails naming the package.
+import { afterAll, describe, expect, it } from "vitest";
+import { buildEncoder } from "../../host/build/build.ts";
+import { buildNativeMpy, exportTable, mpyModuleName, requirePythonWithElftools, unstaticState } from "../../host/build/native/mpy.ts";
+import { NATIVE_TARGETS } from "../../host/build/native/targets.ts";
+import { requireTargetTools } from "../../host/build/native/toolchain.ts";
+import { devicePacketize } from "../../host/build/runtime/device-packetizer.ts";
+import { EncoderInstance } from "../../host/build/runtime/encoder-instance.ts";
+import { SerialLink } from "../../flash-tools/serial-link.ts";
+import { RawRepl } from "../../flash-tools/raw-repl.ts";
+import { bridgeSource, installTidepool } from "../../flash-tools/install.ts";
+import { mountRamFilesystem, QemuMicroPython } from "../../flash-tools/virtual-board/qemu-micropython.ts";
+import { packFrame, randomRgb } from "../helpers/frames.ts";
+import { readFileSync } from "node:fs";
+
+const W = 64,
+  H = 48;
+let board: QemuMicroPython | undefined;
+let link: SerialLink | undefined;
+
+afterAll(async () => {
+  await link?.close();
+  await board?.stop();
+});
+
+describe("native module (.mpy) on MicroPython's Cortex-M7 firmware under QEMU", () => {
+  it("the bridge loads the .mpy instead of wasm3 and its packets and latent equal the host WASM's", { timeout: 180_000 }, async () => {
+    requireTargetTools(NATIVE_TARGETS.m7); // names the Debian package of a missing compiler or QEMU
+    requirePythonWithElftools();
+    const built = await buildEncoder({ board: "openmv-h7", width: W, height: H, format: "rgb565" });
+    const name = mpyModuleName("openmv-h7");
+    const mb = buildNativeMpy({ wasm: built.wasm, target: NATIVE_TARGETS.m7, boundsChecks: "off", name });
+    expect(mb.arch).toBe("armv7emsp");
+    expect(mb.exports).toEqual(expect.arrayContaining(["tp_init", "tp_push_row", "tp_row_ptr", "tp_pk_begin", "tp_pk_next"]));
+    expect(mb.textBytes).toBeGreaterThan(mb.code);
+
+    board = await QemuMicroPython.start();
+    link = await SerialLink.open(board.path);
+    const repl = new RawRepl(link);
+    await repl.enter(false);
+    expect(await repl.exec("import sys\nprint(sys.implementation._machine)")).toMatch(/Cortex-M7/);
+    await mountRamFilesystem(repl);
+    const { bridge, result } = await installTidepool(repl, "openmv-h7", bridgeSource(), readFileSync(mb.mpy), `${name}.mpy`);
+    expect(result.moduleWritten).toBe(true);
+
+    const host = await EncoderInstance.load(built.wasm);
+    const runs = [
+      { packetBytes: 51, imageId: 9 },
+      { packetBytes: 222, imageId: 200, budgetBytes: 120 },
+    ];
+    for (const [i, run] of runs.entries()) {
+      const frame = packFrame(randomRgb(40 + i, W, H), W, H, "rgb565");
+      const got = await bridge.encode(W, H, "rgb565", frame, { module: `${name}.mpy`, ...run });
+      host.encode(frame, W, H, "rgb565");
+      const want = devicePacketize(host, run);
+      expect(got.packets.length).toBeGreaterThan(0);
+      expect(got.packets.map((p) => Buffer.from(p).toString("hex"))).toEqual(want.packets.map((p) => Buffer.from(p).toString("hex")));
+      expect([got.bytes, got.symbols, got.complete]).toEqual([want.bytes, want.symbols, want.complete]);
+    }
+    const frame = packFrame(randomRgb(7, W, H), W, H, "rgb565");
+    const got = await bridge.encode(W, H, "rgb565", frame, { module: `${name}.mpy`, output: "latent" });
+    const want = host.encode(frame, W, H, "rgb565");
+    expect(Buffer.from(got.latent!.data).equals(Buffer.from(want.data))).toBe(true);
+    // A .wasm on this firmware (no wasm3) is refused with the way out named.
+    await expect(bridge.encode(W, H, "rgb565", frame, { module: "encoder.wasm" })).rejects.toThrow(/no WASM runtime \(wasm3\).*--mpy/);
+    await bridge.exit(repl);
+  });
+
+  it("exports i32-only functions by name and makes wasm2c's file-scope state global for mpy_ld", () => {
+    const h = "u32 Z_tpZ_tp_init(Z_tp_instance_t*, u32, u32, u32);\nu32 Z_tpZ_tp_ready(Z_tp_instance_t*);\nu64 Z_tpZ_wide(Z_tp_instance_t*, u64);\n";
+    expect(exportTable(h)).toEqual({ names: ["tp_init", "tp_ready"], header: "TP_EXPORT(tp_init, 3)\nTP_EXPORT(tp_ready, 0)\n" });
+    expect(unstaticState("static u32 func_types[7];\nstatic bool s_module_initialized = false;\nstatic u32 w2c_f0(Z_tp_instance_t*, u32);\n")).toBe(
+      "u32 func_types[7];\nbool s_module_initialized = false;\nstatic u32 w2c_f0(Z_tp_instance_t*, u32);\n",
+    );
+    expect(mpyModuleName("openmv-h7")).toBe("tidepool_openmv_h7");
+  });
+});
