@@ -25,10 +25,15 @@ export const MPY_ARCH: Record<NativeTargetName, { arch: string; cflags: string[]
     floatImpl: "FLOAT",
   },
   // No atomics ("a"): GAP8/GAP9's cores are rv32imc. libgcc comes from Debian's rv32im multilib.
-  rv32: { arch: "rv32imc", cflags: ["-march=rv32imc", "-mabi=ilp32", "-mno-relax"], libgccFlags: ["-march=rv32im", "-mabi=ilp32"], floatImpl: "NONE" },
+  rv32: {
+    arch: "rv32imc",
+    cflags: ["-march=rv32imc", "-mabi=ilp32", "-mno-relax", "--specs=picolibc.specs"],
+    libgccFlags: ["-march=rv32im", "-mabi=ilp32"],
+    floatImpl: "NONE",
+  },
   rv64: {
     arch: "rv64imc",
-    cflags: ["-march=rv64imac", "-mabi=lp64", "-mcmodel=medany", "-mno-relax"],
+    cflags: ["-march=rv64imac", "-mabi=lp64", "-mcmodel=medany", "-mno-relax", "--specs=picolibc.specs"],
     libgccFlags: ["-march=rv64imac", "-mabi=lp64"],
     floatImpl: "NONE",
   },

@@ -12,7 +12,8 @@ import { buildNativeMpy, mpyModuleName } from "../../build/native/mpy.ts";
 import type { BuildResult } from "../../build/build.ts";
 import type { NativeTarget } from "../../build/native/targets.ts";
 
-const usage = "tidepool native --board NAME [--isa m7|rv32|rv64] [--bounds-checks on|off] [--model FILE] [--frame WxH] [--format F] [--mpy] [--out DIR] [--json]";
+const usage =
+  "tidepool native --board NAME [--isa m7|rv32|rv64] [--bounds-checks on|off] [--model FILE] [--frame WxH] [--format F] [--mpy] [--out DIR] [--json]";
 
 export const command: Command = {
   name: "native",
