@@ -8,7 +8,8 @@
  *   m.memory[off:off + n]               # a bytearray over the linear memory itself (live)
  *   m.mem_size; m.close()
  *
- * One module is open at a time (the runtime has one linear memory); a trap raises RuntimeError.
+ * One module is open at a time (the runtime has one linear memory: a new Module() closes the last);
+ * a trap raises RuntimeError.
  * tp_exports.h is generated with module.c: TP_EXPORT(name, arity) for each i32-only export. */
 #include "py/dynruntime.h"
 #include "module.h"
@@ -72,13 +73,16 @@ static module_obj_t *open_module(mp_obj_t self_in) {
     return self;
 }
 
+static mp_obj_t module_close(mp_obj_t self_in);
+
 static mp_obj_t module_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *args) {
     /* Module() or Module(blob, stack_bytes=…) as wasm3's: the code is this .mpy, a blob is ignored. */
     (void)n_args;
     (void)n_kw;
     (void)args;
     if (tp_open_module != NULL) {
-        mp_raise_msg(&mp_type_RuntimeError, "another Module is open: close it first");
+        /* One linear memory: a new Module closes the last (a bridge restarted without a reset left it open). */
+        module_close(MP_OBJ_FROM_PTR(tp_open_module));
     }
     module_obj_t *self = mp_obj_malloc(module_obj_t, type);
     self->instance = NULL;

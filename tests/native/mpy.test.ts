@@ -38,7 +38,7 @@ describe("native module (.mpy) on MicroPython's Cortex-M7 firmware under QEMU", 
     expect(mb.exports).toEqual(expect.arrayContaining(["tp_init", "tp_push_row", "tp_row_ptr", "tp_pk_begin", "tp_pk_next"]));
     expect(mb.textBytes).toBeGreaterThan(mb.code);
 
-    board = await QemuMicroPython.start();
+    board = await QemuMicroPython.start({ machine: "m7" });
     link = await SerialLink.open(board.path);
     const repl = new RawRepl(link);
     await repl.enter(false);
@@ -65,6 +65,83 @@ describe("native module (.mpy) on MicroPython's Cortex-M7 firmware under QEMU", 
     // A .wasm on this firmware (no wasm3) is refused with the way out named.
     await expect(bridge.encode(W, H, "rgb565", frame, { module: "encoder.wasm" })).rejects.toThrow(/no WASM runtime \(wasm3\).*--mpy/);
     await bridge.exit(repl);
+    // The module at the REPL: a second Module() closes the first (one linear memory), which then refuses calls.
+    const twice = await repl.exec(
+      `import ${name}\na = ${name}.Module()\nb = ${name}.Module()\ntry:\n a.function('tp_ready')()\nexcept RuntimeError as e:\n print(e)\nprint(b.mem_size == len(b.memory), b.function('tp_init')(${W}, ${H}, 1))`,
+    );
+    expect(twice.trim().split(/\r?\n/)).toEqual(["module is closed", "True 0"]);
+  });
+
+  it("the rv32imc module for GAP8/GAP9 runs on MicroPython's RV32 firmware, packets equal to the host WASM's", { timeout: 180_000 }, async () => {
+    requireTargetTools(NATIVE_TARGETS.rv32);
+    requirePythonWithElftools();
+    const built = await buildEncoder({ board: "gap8", width: W, height: H, format: "gray8" });
+    const name = mpyModuleName("gap8");
+    const mb = buildNativeMpy({ wasm: built.wasm, target: NATIVE_TARGETS.rv32, boundsChecks: "off", name });
+    expect(mb.arch).toBe("rv32imc");
+    const mpy = readFileSync(mb.mpy);
+    const frame = packFrame(randomRgb(11, W, H), W, H, "gray8");
+    // The .mpy and the frame reach the board in its ROM partition (the serial line is slow); the module
+    // is imported from there through a read-only VFS, as MicroPython's run-natmodtests.py does.
+    const rv = await QemuMicroPython.start({ machine: "rv32", rom: Buffer.concat([mpy, frame]) });
+    const rvLink = await SerialLink.open(rv.path);
+    try {
+      const repl = new RawRepl(rvLink);
+      await repl.enter(false);
+      expect(await repl.exec("import sys\nprint(sys.implementation._machine)")).toMatch(/rv32imac/);
+      const out = await repl.exec(`import vfs, io, binascii
+rom = vfs.rom_ioctl(2, 0)
+class File(io.IOBase):
+    def __init__(self):
+        self.off = 0
+    def ioctl(self, op, arg):
+        return 0 if op == 4 else -1
+    def readinto(self, buf):
+        n = min(len(buf), ${mpy.length} - self.off)
+        buf[:n] = rom[self.off:self.off + n]
+        self.off += n
+        return n
+class RomMpy:
+    def mount(self, readonly, mkfs):
+        pass
+    def chdir(self, path):
+        pass
+    def stat(self, path):
+        if path == '/${name}.mpy':
+            return (0,) * 10
+        raise OSError(2)
+    def open(self, path, mode):
+        return File()
+vfs.mount(RomMpy(), '/rommpy')
+sys.path.insert(0, '/rommpy')
+import ${name}
+m = ${name}.Module()
+f = m.function
+print(f('tp_init')(${W}, ${H}, 0))
+row = f('tp_row_ptr')()
+for y in range(${H}):
+    m.memory[row:row + ${W}] = rom[${mpy.length} + y * ${W}:${mpy.length} + (y + 1) * ${W}]
+    f('tp_push_row')()
+print(f('tp_pk_begin')(5, 51, 400, f('tp_latent_channels')()))
+packets = []
+while True:
+    n = f('tp_pk_next')()
+    if n <= 0:
+        break
+    p = f('tp_pk_ptr')()
+    packets.append(binascii.hexlify(m.memory[p:p + n]).decode())
+print(','.join(packets))
+`);
+      const host = await EncoderInstance.load(built.wasm);
+      const latent = host.encode(frame, W, H, "gray8");
+      const want = devicePacketize(host, { imageId: 5, packetBytes: 51, budgetBytes: 400, channels: latent.channels });
+      const [init, begin, packets] = out.trim().split(/\r?\n/);
+      expect([init, begin]).toEqual(["0", "0"]);
+      expect(packets.split(",")).toEqual(want.packets.map((p) => Buffer.from(p).toString("hex")));
+    } finally {
+      await rvLink.close();
+      await rv.stop();
+    }
   });
 
   it("exports i32-only functions by name and makes wasm2c's file-scope state global for mpy_ld", () => {
