@@ -15,7 +15,10 @@ import { RawRepl } from "../../flash-tools/raw-repl.ts";
 import { bridgeSource, installTidepool } from "../../flash-tools/install.ts";
 import { mountRamFilesystem, QemuMicroPython } from "../../flash-tools/virtual-board/qemu-micropython.ts";
 import { packFrame, randomRgb } from "../helpers/frames.ts";
-import { readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runCliInProcess } from "../helpers/cli.ts";
 
 const W = 64,
   H = 48;
@@ -141,6 +144,24 @@ print(','.join(packets))
     } finally {
       await rvLink.close();
       await rv.stop();
+    }
+  });
+
+  it("tidepool native --mpy writes the .mpy and its code size and RAM", { timeout: 180_000 }, async () => {
+    const out = mkdtempSync(join(tmpdir(), "tidepool-mpy-"));
+    try {
+      const r = await runCliInProcess(["native", "--board", "openmv-h7", "--frame", `${W}x${H}`, "--mpy", "--out", out, "--json"]);
+      expect(r.code, r.out).toBe(0);
+      const rep = JSON.parse(r.stdout);
+      expect([rep.arch, rep.import]).toEqual(["armv7emsp", "tidepool_openmv_h7"]);
+      expect(readFileSync(rep.mpy).subarray(0, 2)).toEqual(Buffer.from([0x4d, 6])); // "M", .mpy version 6
+      expect(rep.mpyFileBytes).toBe(readFileSync(rep.mpy).length);
+      expect(rep.ramBytes.text).toBeGreaterThanOrEqual(rep.ramBytes.code + rep.ramBytes.constants); // + alignment
+      expect(rep.ramBytes.total).toBe(rep.ramBytes.text + rep.ramBytes.bss + rep.ramBytes.linearMemory);
+      expect(rep.ramBytes.linearMemory).toBeGreaterThanOrEqual(rep.ramBytes.arenaInUse);
+      expect(existsSync(rep.report)).toBe(true);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
     }
   });
 
