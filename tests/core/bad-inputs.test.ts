@@ -36,6 +36,11 @@ const ROWS: Array<{ input: string; args: () => string[]; message: RegExp }> = [
     args: () => ["build", "--board", "gap8", "--frame", "2000x2000"],
     message: /arena for gap8 does not fit: .* bytes over\); region "/,
   },
+  {
+    input: "native module for a board with no native target",
+    args: () => ["flash", "--board", "esp32s3-cam", "--port", "/dev/null", "--mpy"],
+    message: /board esp32s3-cam \(.*\) has no native module target: Debian ships no compiler for its core/,
+  },
   { input: "missing image", args: () => ["encode", "--board", "k210", at("nope.jpg")], message: /nope\.jpg: file not found/ },
   { input: "not an image", args: () => ["encode", "--board", "k210", at("junk.png")], message: /junk\.png: cannot decode image \(/ },
   { input: "truncated image", args: () => ["encode", "--board", "k210", at("trunc.png")], message: /trunc\.png: cannot decode image \(/ },

@@ -16,9 +16,10 @@ import { SerialLink } from "../../../flash-tools/serial-link.ts";
 import { RawRepl } from "../../../flash-tools/raw-repl.ts";
 import { BridgeClient } from "../../../flash-tools/bridge-client.ts";
 import { intOption, parseCommandArgs, UserError, type Command } from "../command.ts";
+import { mpyModuleName } from "../../build/native/mpy.ts";
 
 const usage =
-  "tidepool capture --board NAME --port PATH [--baud N] [--count N] [--uplink] [--link lora-sf7 | --packet-size N] [--budget BYTES] [--model FILE] [-o DIR] [--json]";
+  "tidepool capture --board NAME --port PATH [--baud N] [--count N] [--uplink] [--link lora-sf7 | --packet-size N] [--budget BYTES] [--model FILE] [--mpy] [-o DIR] [--json]";
 
 export const command: Command = {
   name: "capture",
@@ -37,6 +38,7 @@ export const command: Command = {
         "packet-size": { type: "string" },
         budget: { type: "string" },
         model: { type: "string" },
+        mpy: { type: "boolean" },
         out: { type: "string", short: "o" },
         json: { type: "boolean" },
       },
@@ -72,6 +74,8 @@ export const command: Command = {
         // A duty-cycled uplink run waits on the radio: allow it a generous reply time.
         const r = await bridge.encode(width, height, format, null, {
           output: values.uplink ? "uplink" : "packets",
+          // `tidepool flash --mpy` installed the native module: the bridge runs it instead of wasm3.
+          module: values.mpy ? `${mpyModuleName(board.name)}.mpy` : undefined,
           imageId: i,
           packetBytes,
           budgetBytes,
