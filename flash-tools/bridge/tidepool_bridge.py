@@ -384,7 +384,7 @@ class Runtimes:
     def load_file(self, path):
         rt = self.native if path.endswith(".mpy") else self.wasm
         if rt is None:
-            raise ValueError("no WASM runtime (wasm3) on this board: install the encoder as a .mpy (tidepool native --mpy)")
+            raise ValueError("no WASM runtime (wasm3) on this board: install the encoder as a native module (.mpy)")
         other = self.wasm if rt is self.native else self.native
         if other is not None and other.m is not None:
             other.m.close()
