@@ -109,6 +109,9 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const token = options.token ?? null;
   if (!LOOPBACK.test(o.host) && token === null)
     throw new UsageError(`listening on ${o.host} (not loopback) needs an ingest token: anyone who can reach it could post uplinks`);
+  const driftOptions: DriftLoopOptions | null =
+    options.drift === null ? null : { ...DEFAULT_DRIFT_LOOP, ...Object.fromEntries(Object.entries(options.drift ?? {}).filter(([, v]) => v !== undefined)) };
+  if (driftOptions) checkDriftOptions(driftOptions);
   const frames = new Map<string, Frame>();
   for (const [dev, f] of Object.entries(options.frames ?? {})) {
     const frame = parseFrameName(f);
@@ -135,9 +138,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   }
 
   let drift: DriftLoop | null = null;
-  if (options.drift !== null) {
-    const d = { ...DEFAULT_DRIFT_LOOP, ...Object.fromEntries(Object.entries(options.drift ?? {}).filter(([, v]) => v !== undefined)) };
-    checkDriftOptions(d);
+  if (driftOptions) {
+    const d = driftOptions;
     if (!labeller) notes.push("no drift loop: it needs the labels (task decoder and MobileNetV2)");
     else {
       const l = labeller;
