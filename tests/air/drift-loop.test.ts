@@ -145,6 +145,7 @@ describe.skipIf(missing)(missing ? `drift loop on the virtual board (skipped: no
       after = rate(first.atReference, h.length);
     expect(before).toBeGreaterThanOrEqual(drift.threshold);
     expect(dropped).toBeLessThan(drift.threshold);
+    expect(after).toBeGreaterThanOrEqual(drift.threshold);
     expect(after).toBeGreaterThan(dropped);
     // It buys the answer back the only way the latent allows at night: more channels.
     const level = (a: number, b: number) => h.slice(a, b).reduce((s, x) => s + x.chosen, 0) / (b - a);

@@ -17,9 +17,15 @@ export interface DriftLoopOptions extends DriftOptions {
   referencePort: number;
   /** Training epochs of a retraining (the gateway's TypeScript trainer). */
   epochs: number;
+  /**
+   * Decoupled weight decay of a retraining. Strong (1, against 1e-4 for the shipped policy's 1 275 images):
+   * a few dozen references would otherwise be memorised by their features, which barely predict the
+   * outcome (docs/adaptive.md); decayed weights leave mostly the new scenery's per-level rates.
+   */
+  weightDecay: number;
 }
 
-export const DEFAULT_DRIFT_LOOP: DriftLoopOptions = { ...DEFAULT_DRIFT, referenceProbability: 0.1, referencePort: 9, epochs: 300 };
+export const DEFAULT_DRIFT_LOOP: DriftLoopOptions = { ...DEFAULT_DRIFT, referenceProbability: 0.1, referencePort: 9, epochs: 300, weightDecay: 1 };
 
 /** The classifier's top-1 at every channel prefix of a latent (the gateway's Labeller). */
 export type PrefixClassifier = (latent: Latent, codec: Codec) => Promise<number[]>;
@@ -110,7 +116,7 @@ export class DriftLoop {
     s.history.push({ imageRowId, chosen, kept: obs.agree[chosen - 1], policyId: s.policyId, agree: obs.agree });
     if (!d.monitor.needsRetrain()) return null;
     const before = s.estimate ?? 0;
-    const r = retrain(d.monitor, d.policy, { epochs: this.o.epochs, seed: s.retrains + 1 });
+    const r = retrain(d.monitor, d.policy, { epochs: this.o.epochs, seed: s.retrains + 1, weightDecay: this.o.weightDecay });
     d.policy = r.policy;
     d.payload = r.payload;
     d.monitor.retrained();
