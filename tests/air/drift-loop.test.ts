@@ -162,6 +162,14 @@ describe.skipIf(missing)(missing ? `drift loop on the virtual board (skipped: no
     const body = await res.json();
     expect(body.pending).toMatchObject({ policyId: last.policyId, bytes: 1024, downlinks: { DR5: 5, DR3: 10, DR0: 22 } });
     expect(Buffer.from(body.pending.payload, "base64").equals(Buffer.from(last.payload))).toBe(true);
+    // A damaged section, or one made for other entropy tables, is refused; the board keeps what it runs.
+    const damaged = Uint8Array.from(last.payload);
+    damaged[100] ^= 1;
+    await expect(bridge.policy({ referenceProbability: 0, install: damaged })).rejects.toThrow(/length or CRC mismatch/);
+    const otherTables = Uint8Array.from(last.payload);
+    otherTables[12] ^= 1;
+    await expect(bridge.policy({ referenceProbability: 0, install: otherTables })).rejects.toThrow(/policy is for entropy tables/);
+    expect((await bridge.policy({ referenceProbability: 0 })).crc).toBe(crc32(last.payload));
     // With p = 0 the board sends its chosen level only, on the data port.
     const before = vb.modem!.uplinks.length;
     const r = await bridge.encode(S, S, "rgb888", null, { output: "uplink", packetBytes: 222, imageId: 99, channels: "policy" });
