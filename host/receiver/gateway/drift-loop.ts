@@ -104,6 +104,7 @@ export class DriftLoop {
     if (!d) return null;
     if (d.policy.channels !== latent.channels || d.policy.tablesId !== codec.tables.id) return null; // another model's packets
     this.observed.add(imageRowId);
+    if (this.observed.size > 10_000) this.observed.delete(this.observed.values().next().value!);
     const tops = await this.classify(latent, codec);
     const features = latentFeatures(latent, d.costs);
     // The level the board chose: the same integer policy on the same latent (bit-exact with the device).

@@ -194,7 +194,11 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     onStored: (r: IngestResult) => {
       if (r.newDevice) log(`new device ${r.deviceId}`);
       if (r.status === "ignored") return;
-      if (r.reference && r.status === "stored" && r.imageRowId !== null) referenceImages.add(r.imageRowId);
+      if (r.reference && r.status === "stored" && r.imageRowId !== null) {
+        referenceImages.add(r.imageRowId);
+        // A reference that never completes (lost packets) is forgotten after 10 000 newer ones.
+        if (referenceImages.size > 10_000) referenceImages.delete(referenceImages.values().next().value!);
+      }
       emit("uplink", { device: r.deviceId, image: r.imageRowId, status: r.status });
       if (decoder && r.imageRowId !== null && r.status === "stored") renderer.schedule(r.imageRowId);
     },

@@ -105,7 +105,8 @@ export class ImageRenderer {
     );
     for (const r of set.rejected) await storage.markRejected([stored[r.input].uplinkId], r.kind, r.reason);
     const used = set.accepted.length + set.duplicates.length;
-    if (set.accepted.length && set.symbols === set.latent.data.length && this.o.onComplete) await this.o.onComplete(image, set.latent, codec);
+    if (set.accepted.length && set.symbols === set.latent.data.length && this.o.onComplete)
+      await this.o.onComplete(image, set.latent, codec).catch((e: Error) => this.o.log(`image ${id}: drift loop: ${e.message}`));
     if (set.accepted.length === 0 || !decoder) return;
     const rgb = await decoder.decode(set.latent, set.present, model);
     const png = await sharp(rgb.data, { raw: { width: rgb.width, height: rgb.height, channels: 3 } })
