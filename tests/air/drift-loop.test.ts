@@ -41,7 +41,13 @@ const DAY = DAY_SCENES.length,
   NIGHT = 14;
 const drift = { referenceProbability: 1, threshold: 0.5, window: 6, minReferences: 6, keep: 100, epochs: 300 };
 
-const missing = [MOBILENET_PATH, TASK_DECODER_PATH, DEFAULT_DECODER_PATH, join(SHARED_DIR, "datasets", "photos-train")].find((p) => !existsSync(p));
+const missing = [
+  MOBILENET_PATH,
+  TASK_DECODER_PATH,
+  DEFAULT_DECODER_PATH,
+  join(SHARED_DIR, "datasets", "photos-train"),
+  join(SHARED_DIR, "datasets", "imagenet-sample"),
+].find((p) => !existsSync(p));
 
 describe.skipIf(missing)(missing ? `drift loop on the virtual board (skipped: no ${missing})` : "drift loop on the virtual board and the gateway", () => {
   const { model, tables } = shippedModel();
