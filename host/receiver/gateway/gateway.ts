@@ -339,7 +339,7 @@ function checkDriftOptions(d: DriftLoopOptions): void {
   if (!Number.isInteger(d.window) || d.window < 1) bad(`window ${d.window} is not a positive whole number of references`);
   if (!Number.isInteger(d.minReferences) || d.minReferences < 1) bad(`minimum references ${d.minReferences} is not a positive whole number`);
   if (!Number.isInteger(d.keep) || d.keep < d.minReferences)
-    bad(`references kept (${d.keep}) must be a whole number ≥ the minimum references (${d.minReferences})`);
+    bad(`the minimum of ${d.minReferences} references exceeds the ${d.keep} references kept per device`);
   if (!Number.isInteger(d.referencePort) || d.referencePort < 1 || d.referencePort > 223)
     bad(`reference port ${d.referencePort} is not a LoRaWAN application port 1..223`);
 }
