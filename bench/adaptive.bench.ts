@@ -6,7 +6,7 @@
 // 500, bounded for this shared CPU; 1000 = the whole set), and up to 250 night images.
 import { readFileSync } from "node:fs";
 import { modelTables } from "../host/wire/bitstream/tables.ts";
-import { DEFAULT_MODEL_PATH } from "../host/build/build.ts";
+import { DEFAULT_GREY_MODEL_PATH, DEFAULT_MODEL_PATH } from "../host/build/build.ts";
 import { chooseLevel, costTable } from "../host/build/policy/reference.ts";
 import { readModel } from "../host/model/format.ts";
 import { compareOnLinks, formatCompare, LORA_LINKS } from "../host/eval/adaptive/compare.ts";
@@ -145,6 +145,16 @@ export default async function adaptiveBench() {
     console.log(
       `  ${c.board.padEnd(12)} encoder ${(c.encoderCycles / 1e6).toFixed(1)} M  policy ${(c.policyCycles / 1e3).toFixed(0)} k  = ${(100 * c.share).toFixed(3)} %`,
     );
+  // GRAY8 boards run the grey model (models/default-grey.tpm) with its own PLCY section.
+  const grey = readModel(new Uint8Array(readFileSync(DEFAULT_GREY_MODEL_PATH)), DEFAULT_GREY_MODEL_PATH);
+  if (grey.policy) {
+    const gc = await policyCycleShare(grey, ["gap8", "gap9"]);
+    for (const c of gc)
+      console.log(
+        `  ${`${c.board} grey`.padEnd(12)} encoder ${(c.encoderCycles / 1e6).toFixed(1)} M  policy ${(c.policyCycles / 1e3).toFixed(0)} k  = ${(100 * c.share).toFixed(3)} %`,
+      );
+    cyc.push(...gc);
+  }
   console.log(
     `GOAL 4 (policy <= 1 % of the encoder's cycles on every board): max ${(100 * Math.max(...cyc.map((c) => c.share))).toFixed(3)} % -> ${cyc.every((c) => c.share <= 0.01) ? "MET" : "NOT MET"}`,
   );

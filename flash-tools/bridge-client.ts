@@ -2,7 +2,8 @@
 import { createHash } from "node:crypto";
 import type { SerialLink } from "./serial-link.ts";
 import type { RawRepl } from "./raw-repl.ts";
-import { encodeFrame, ENCODE_OUTPUT, FrameSplitter, MAX_BODY, R, T, type EncodeOutput, type Frame } from "./bridge-protocol.ts";
+import { crc32 } from "../host/core/crc32.ts";
+import { CHANNELS_POLICY, encodeFrame, ENCODE_OUTPUT, FrameSplitter, MAX_BODY, R, T, type EncodeOutput, type Frame } from "./bridge-protocol.ts";
 import { FORMAT_CODE, BYTES_PER_PIXEL, type PixelFormat } from "../host/core/pixel-format.ts";
 import type { Latent } from "../host/core/types.ts";
 import { TidepoolError, EXIT_FAILURE } from "../host/core/errors.ts";
@@ -22,8 +23,9 @@ export interface BoardEncodeOptions {
   packetBytes?: number;
   /** Total bytes of packets for this image (default: unlimited). */
   budgetBytes?: number;
-  /** Leading channels to send (default: all). */
-  channels?: number;
+  /** Leading channels to send (default: all); "policy": the module's adaptive policy chooses, and with the
+   *  board's reference probability the image goes as a reference upload (every channel) instead. */
+  channels?: number | "policy";
   /** Reply timeout for the encode itself (an uplink run waits out the duty cycle on a real board). */
   timeoutMs?: number;
 }
@@ -41,6 +43,23 @@ export interface BoardEncodeResult {
   packetizeUs: number;
   uplinks: number;
   uplinkWaitMs: number;
+  /** The level the module's policy chose (channels "policy"), else 0. */
+  level: number;
+  /** Sent as a reference upload: every channel, on the modem's reference port. */
+  reference: boolean;
+}
+
+/** The adaptive policy as it sits in the board's loaded module (the POLICY reply). */
+export interface BoardPolicy {
+  /** The section's policy id (CRC-32 of its body), as written in its header. */
+  policyId: number;
+  /** CRC-32 (IEEE) of the section's bytes as they are in the module's memory: equal to crc32(payload) when installed. */
+  crc: number;
+  bytes: number;
+  /** Reference uploads per policy-chosen image, 0..1 (the board keeps it in 1/65535). */
+  referenceProbability: number;
+  /** tp_policy_check of the installed section (0: accepted). */
+  check: number;
 }
 
 export interface ModemInfo {
@@ -49,6 +68,7 @@ export interface ModemInfo {
   joined: boolean;
   max_payload: number;
   port: number;
+  reference_port: number;
 }
 
 export class BridgeClient {
@@ -178,7 +198,7 @@ export class BridgeClient {
     head[6] = ENCODE_OUTPUT[output];
     head[7] = (o.imageId ?? 0) & 0xff;
     head[8] = o.packetBytes ?? 222;
-    head[9] = o.channels ?? 0;
+    head[9] = o.channels === "policy" ? CHANNELS_POLICY : (o.channels ?? 0);
     dv.setUint32(10, o.budgetBytes ?? 0, true);
     head.set(name, 14);
     const timeout = o.timeoutMs ?? this.timeoutMs;
@@ -191,7 +211,7 @@ export class BridgeClient {
         result = await this.request(T.ROW, frame.subarray(y * rowBytes, (y + 1) * rowBytes), `ROW ${y}`, y === height - 1 ? timeout : this.timeoutMs);
     }
     if (result.type !== R.RESULT) throw new BridgeError(`expected RESULT after the last row, got frame type 0x${result.type.toString(16)}`);
-    if (result.body.length < 35) throw new BridgeError(`RESULT of ${result.body.length} bytes, expected 35 (a bridge of another version?)`);
+    if (result.body.length < 37) throw new BridgeError(`RESULT of ${result.body.length} bytes, expected 37 (a bridge of another version?)`);
     const rv = new DataView(result.body.buffer, result.body.byteOffset);
     const latentShape = { width: rv.getUint16(0, true), height: rv.getUint16(2, true), channels: rv.getUint16(4, true) };
     const len = rv.getUint32(6, true);
@@ -205,6 +225,8 @@ export class BridgeClient {
       packetizeUs: rv.getUint32(25, true),
       uplinks: rv.getUint16(29, true),
       uplinkWaitMs: rv.getUint32(31, true),
+      level: rv.getUint8(35),
+      reference: rv.getUint8(36) === 1,
     };
     const count = rv.getUint16(14, true);
     for (let i = 0; i < count; i++) {
@@ -230,6 +252,39 @@ export class BridgeClient {
   async modem(timeoutMs = 120_000): Promise<ModemInfo> {
     const f = await this.request(T.MODEM, undefined, "MODEM", timeoutMs);
     return JSON.parse(new TextDecoder().decode(f.body));
+  }
+
+  /**
+   * Sets the board's reference probability and, with `install`, installs a new PLCY section: uploaded
+   * (sha256-checked) as a file, written into the loaded module, checked by it (length, CRC, tables id,
+   * shape; refused: the old one stays), then kept as tidepool/policy.plcy and applied to every later load
+   * of a module. Returns the policy the module now runs.
+   */
+  async policy(o: { referenceProbability: number; install?: Uint8Array; module?: string }): Promise<BoardPolicy> {
+    if (!(o.referenceProbability >= 0 && o.referenceProbability <= 1)) throw new BridgeError(`reference probability ${o.referenceProbability} is outside 0..1`);
+    const staged = "policy-new.plcy";
+    if (o.install) await this.putFile(staged, o.install);
+    const module = new TextEncoder().encode(o.module ?? "encoder.wasm"),
+      file = new TextEncoder().encode(o.install ? staged : "");
+    const body = new Uint8Array(3 + module.length + file.length);
+    const dv = new DataView(body.buffer);
+    dv.setUint16(0, Math.round(o.referenceProbability * 0xffff), true);
+    body[2] = module.length;
+    body.set(module, 3);
+    body.set(file, 3 + module.length);
+    const f = await this.request(T.POLICY, body, "POLICY");
+    if (f.type !== R.POLICY || f.body.length < 16)
+      throw new BridgeError(`expected a 16-byte POLICY reply, got type 0x${f.type.toString(16)} of ${f.body.length} bytes`);
+    const rv = new DataView(f.body.buffer, f.body.byteOffset);
+    const r: BoardPolicy = {
+      policyId: rv.getUint32(0, true),
+      crc: rv.getUint32(4, true),
+      bytes: rv.getUint32(8, true),
+      referenceProbability: rv.getUint16(12, true) / 0xffff,
+      check: rv.getInt16(14, true),
+    };
+    if (o.install && r.crc !== crc32(o.install)) throw new BridgeError(`the board runs policy ${r.policyId.toString(16)}, not the one installed`);
+    return r;
   }
 
   /** Leaves the bridge; the board returns to its raw REPL prompt. */

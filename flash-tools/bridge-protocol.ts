@@ -5,11 +5,13 @@ import { crc32 } from "../host/core/crc32.ts";
 import { TidepoolError } from "../host/core/errors.ts";
 
 export const BRIDGE_MAGIC = [0x54, 0x42]; // "TB"
-export const BRIDGE_VERSION = 2;
+export const BRIDGE_VERSION = 3;
 export const MAX_BODY = 1024;
 
-export const T = { INFO: 1, PUT_OPEN: 2, PUT_DATA: 3, PUT_CLOSE: 4, ENCODE: 5, ROW: 6, READ: 7, STATS: 8, EXIT: 9, PACKET: 10, MODEM: 11 } as const;
-export const R = { ACK: 0x80, INFO: 0x81, RESULT: 0x82, DATA: 0x84, STATS: 0x85, PACKET: 0x86, MODEM: 0x87, ERR: 0xee } as const;
+export const T = { INFO: 1, PUT_OPEN: 2, PUT_DATA: 3, PUT_CLOSE: 4, ENCODE: 5, ROW: 6, READ: 7, STATS: 8, EXIT: 9, PACKET: 10, MODEM: 11, POLICY: 12 } as const;
+/** ENCODE's channels byte: 0 every channel, 1..C that many, this value: the module's adaptive policy chooses. */
+export const CHANNELS_POLICY = 255;
+export const R = { ACK: 0x80, INFO: 0x81, RESULT: 0x82, DATA: 0x84, STATS: 0x85, PACKET: 0x86, MODEM: 0x87, POLICY: 0x88, ERR: 0xee } as const;
 /** What ENCODE returns: the raw latent (READ), the link packets (PACKET), or the packets also sent as LoRaWAN uplinks. */
 export const ENCODE_OUTPUT = { latent: 0, packets: 1, uplink: 2 } as const;
 export type EncodeOutput = keyof typeof ENCODE_OUTPUT;

@@ -37,7 +37,7 @@ if (cfg.kind === "policy") {
     { stdio: "inherit", cwd: repo },
   );
   if (r.status !== 0) process.exit(r.status ?? 1);
-  if (cfg.model === undefined || cfg.model === "models/default.tpm") {
+  if (cfg.model === undefined || cfg.model === "models/default.tpm" || cfg.model === "models/default-grey.tpm") {
     const m = spawnSync(process.execPath, [join(repo, "bin", "tidepool.mjs"), "maps"], { stdio: "inherit", cwd: repo });
     process.exit(m.status ?? 1);
   }

@@ -3,15 +3,17 @@
 # Runs under MicroPython: `import tidepool_bridge; tidepool_bridge.serve()` from the raw REPL.
 import sys, os, struct, time, binascii, hashlib, gc
 
-VERSION = 2
+VERSION = 3
 MAX_BODY = 1024
 MAX_UPLOAD = 512 * 1024
 MAX_PACKET_STORE = 64 * 1024  # packets kept for PACKET requests, per encode
 BASE = "tidepool"
 MODEM_CONFIG = BASE + "/modem.json"
+INSTALLED_POLICY = "policy.plcy"  # the adaptive policy installed over the bridge, applied to every module load
+CHANNELS_POLICY = 255  # ENCODE channels: the module's policy chooses (docs/adaptive.md)
 
-T_INFO, T_PUT_OPEN, T_PUT_DATA, T_PUT_CLOSE, T_ENCODE, T_ROW, T_READ, T_STATS, T_EXIT, T_PACKET, T_MODEM = 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
-R_ACK, R_INFO, R_RESULT, R_DATA, R_STATS, R_PACKET, R_MODEM, R_ERR = 0x80, 0x81, 0x82, 0x84, 0x85, 0x86, 0x87, 0xEE
+T_INFO, T_PUT_OPEN, T_PUT_DATA, T_PUT_CLOSE, T_ENCODE, T_ROW, T_READ, T_STATS, T_EXIT, T_PACKET, T_MODEM, T_POLICY = 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12
+R_ACK, R_INFO, R_RESULT, R_DATA, R_STATS, R_PACKET, R_MODEM, R_POLICY, R_ERR = 0x80, 0x81, 0x82, 0x84, 0x85, 0x86, 0x87, 0x88, 0xEE
 FORMAT_BPP = {0: 1, 1: 2, 2: 3}
 OUT_LATENT, OUT_PACKETS, OUT_UPLINK = 0, 1, 2
 
@@ -50,7 +52,7 @@ def cobs_decode(data):
 
 
 class Bridge:
-    def __init__(self, write, runtime, camera=None, board="unknown", modem=None):
+    def __init__(self, write, runtime, camera=None, board="unknown", modem=None, seed=0x9E3779B9):
         self.write = write
         self.runtime = runtime
         self.camera = camera
@@ -60,9 +62,11 @@ class Bridge:
         self.up = None
         self.enc = None
         self.running = True
+        self.reference_p = 0  # probability of a reference upload per policy-chosen encode, in 1/65535
+        self.rng = (seed & 0xFFFFFFFF) or 1
         self.stats = {"frames_in": 0, "frames_out": 0, "bad_frames": 0, "bytes_in": 0, "bytes_out": 0,
                       "encodes": 0, "last_encode_us": 0, "files_written": 0, "packets": 0, "uplinks": 0,
-                      "uplink_wait_ms": 0}
+                      "uplink_wait_ms": 0, "references": 0, "policy_installs": 0, "policy_dropped": 0}
         try:
             os.mkdir(BASE)
         except OSError:
@@ -206,6 +210,16 @@ class Bridge:
             m = self.get_modem()
             m.join()
             self.send(R_MODEM, seq, m.info().encode())
+        elif ftype == T_POLICY:
+            # reference probability u16 (1/65535), module name length u8, module name, file to install (may be empty)
+            prob, n = struct.unpack("<HB", body[:3])
+            module, new = body[3:3 + n].decode() or "encoder.wasm", body[3 + n:].decode()
+            if self.runtime.load_file(self.safe_path(module)):
+                self.apply_installed()
+            if new:
+                self.install_policy(self.safe_path(new))
+            self.reference_p = prob
+            self.send(R_POLICY, seq, self.policy_info())
         elif ftype == T_STATS:
             s = ",".join('"%s":%d' % (k, v) for k, v in self.stats.items())
             self.send(R_STATS, seq, ("{" + s + "}").encode())
@@ -240,7 +254,8 @@ class Bridge:
     def start_encode(self, w, h, fmt, name):
         if fmt not in FORMAT_BPP:
             raise ValueError("unknown pixel format %d" % fmt)
-        self.runtime.load_file(self.safe_path(name))
+        if self.runtime.load_file(self.safe_path(name)):
+            self.apply_installed()
         rc = self.runtime.call("tp_init", w, h, fmt)
         if rc < 0:
             raise ValueError("tp_init failed with %d" % rc)
@@ -263,12 +278,22 @@ class Bridge:
         self.stats["last_encode_us"] = enc["us"]
         sent, symbols, complete, pk_us, uplinks, wait_ms = 0, 0, 0, 0, 0, 0
         enc["packets"] = []
+        level, reference, channels = 0, 0, enc["channels"] or lc
+        if channels == CHANNELS_POLICY:
+            # The module's adaptive policy picks the level from the latent; with probability p the image
+            # goes as a reference upload instead (every channel, on the modem's reference port).
+            level = rt.call("tp_policy_choose")
+            if level < 0:
+                raise ValueError("tp_policy_choose failed with %d (no policy in this module?)" % level)
+            reference = 1 if self.reference_p == 0xFFFF or (self.reference_p and (self.next_random() & 0xFFFF) < self.reference_p) else 0
+            channels = lc if reference else level
+            self.stats["references"] += reference
         if enc["output"] != OUT_LATENT:
             modem = self.get_modem() if enc["output"] == OUT_UPLINK else None
             t0 = time.ticks_us()
-            for packet in self.packetize(enc["image_id"], enc["packet_bytes"], enc["budget"], enc["channels"] or lc):
+            for packet in self.packetize(enc["image_id"], enc["packet_bytes"], enc["budget"], channels):
                 if modem is not None:
-                    wait_ms += modem.send(packet)
+                    wait_ms += modem.send(packet, reference)
                     uplinks += 1
                 enc["packets"].append(packet)
             pk_us = time.ticks_diff(time.ticks_us(), t0)
@@ -276,8 +301,83 @@ class Bridge:
             self.stats["packets"] += len(enc["packets"])
             self.stats["uplinks"] += uplinks
             self.stats["uplink_wait_ms"] += wait_ms
-        self.send(R_RESULT, seq, struct.pack("<HHHIIHIIBIHI", lw, lh, lc, enc["len"], enc["us"], len(enc["packets"]), sent, symbols,
-                                             complete, pk_us, uplinks, wait_ms))
+        self.send(R_RESULT, seq, struct.pack("<HHHIIHIIBIHIBB", lw, lh, lc, enc["len"], enc["us"], len(enc["packets"]), sent, symbols,
+                                             complete, pk_us, uplinks, wait_ms, level, reference))
+
+    def next_random(self):
+        x = self.rng  # xorshift32: the reference draw, seeded per board
+        x ^= (x << 13) & 0xFFFFFFFF
+        x ^= x >> 17
+        x ^= (x << 5) & 0xFFFFFFFF
+        self.rng = x
+        return x
+
+    # ---- the adaptive policy (docs/adaptive.md §Drift) ----
+    def policy_region(self):
+        rt = self.runtime
+        at, cap = rt.call("tp_policy_ptr"), rt.call("tp_policy_capacity")
+        if not at:
+            raise ValueError("the encoder module has no policy region (built from a model without a PLCY section)")
+        return at, cap
+
+    def write_policy(self, payload):
+        """Writes a PLCY payload into the loaded module and checks it; the old one stays if it is refused."""
+        at, cap = self.policy_region()
+        if len(payload) > cap:
+            raise ValueError("policy of %d bytes does not fit the module's %d-byte policy region" % (len(payload), cap))
+        if len(payload) < 48 or payload[0:4] != b"TPPL":
+            raise ValueError("not a PLCY section (magic TPPL)")
+        pid, n = struct.unpack("<II", payload[36:44])
+        if n != len(payload) or binascii.crc32(payload[44:]) & 0xFFFFFFFF != pid:
+            raise ValueError("policy section: length or CRC mismatch (policy id %08x)" % pid)
+        old = self.runtime.read(at, len(payload))
+        if old[12:16] != payload[12:16]:
+            raise ValueError("policy is for entropy tables %08x, the module has %08x" % (struct.unpack("<I", payload[12:16])[0], struct.unpack("<I", old[12:16])[0]))
+        self.runtime.write(at, payload)
+        rc = self.runtime.call("tp_policy_check")
+        if rc != 0:
+            self.runtime.write(at, old)
+            raise ValueError("the module rejected the policy (tp_policy_check %d); the old one is kept" % rc)
+
+    def apply_installed(self):
+        path = BASE + "/" + INSTALLED_POLICY
+        try:
+            f = open(path, "rb")
+        except OSError:
+            return
+        payload = f.read()
+        f.close()
+        try:
+            self.write_policy(payload)
+        except ValueError:
+            os.remove(path)  # made for another model (a re-flash): the module's own policy stays
+            self.stats["policy_dropped"] += 1
+
+    def install_policy(self, path):
+        f = open(path, "rb")
+        payload = f.read()
+        f.close()
+        try:
+            self.write_policy(payload)
+        except Exception:
+            os.remove(path)
+            raise
+        target = BASE + "/" + INSTALLED_POLICY
+        if path != target:
+            try:
+                os.remove(target)
+            except OSError:
+                pass
+            os.rename(path, target)
+        self.stats["policy_installs"] += 1
+
+    def policy_info(self):
+        at, cap = self.policy_region()
+        n = struct.unpack("<I", self.runtime.read(at + 40, 4))[0]
+        n = min(n, cap)
+        (pid,) = struct.unpack("<I", self.runtime.read(at + 36, 4))
+        crc = binascii.crc32(self.runtime.read(at, n)) & 0xFFFFFFFF
+        return struct.pack("<IIIHh", pid, crc, n, self.reference_p, self.runtime.call("tp_policy_check"))
 
     def packetize(self, image_id, packet_bytes, budget, channels):
         """Runs the module's packetizer (docs/bitstream.md §8); yields each link packet as it is made."""
@@ -320,8 +420,9 @@ class Wasm3Runtime:
         self.fns = {}
 
     def load_file(self, path):
+        """Loads a module file; True when it was (re)loaded, False when it was already the loaded one."""
         if self.loaded == path:
-            return
+            return False
         if self.m is not None and hasattr(self.m, "close"):
             self.m.close()
         self.m, self.loaded, self.fns = None, None, {}
@@ -331,6 +432,7 @@ class Wasm3Runtime:
         f.close()
         self.m = self.w.Module(blob, stack_bytes=self.STACK_BYTES)
         self.loaded = path
+        return True
 
     def call(self, name, *args):
         f = self.fns.get(name)
@@ -409,9 +511,12 @@ class LoraE5:
 
     name = "lora-e5"
 
-    def __init__(self, uart, sleep_ms, ticks_ms, port=8, dr=None, app_eui=None, app_key=None, timeout_ms=20000, join_tries=5):
+    def __init__(self, uart, sleep_ms, ticks_ms, port=8, dr=None, app_eui=None, app_key=None, timeout_ms=20000, join_tries=5, reference_port=None):
         self.uart, self.sleep_ms, self.ticks_ms = uart, sleep_ms, ticks_ms
         self.port, self.dr, self.app_eui, self.app_key = port, dr, app_eui, app_key
+        # Reference uploads (every channel, for the gateway's drift loop) go on their own port: the flag.
+        self.reference_port = reference_port or port + 1
+        self.current_port = port
         self.timeout_ms, self.join_tries = timeout_ms, join_tries
         self.ready = False
         self.joined = False
@@ -454,6 +559,7 @@ class LoraE5:
         if self.dr is not None:
             self.cmd("AT+DR=%d" % self.dr, ("+DR:",))
         self.cmd("AT+PORT=%d" % self.port, ("+PORT:",))
+        self.current_port = self.port
         for ln in self.cmd("AT+ID=DevEui", ("+ID: DevEui",)):
             if "DevEui" in ln:
                 self.dev_eui = ln.split(",", 1)[1].strip().replace(":", "").lower()
@@ -476,9 +582,13 @@ class LoraE5:
             wait *= 2
         raise OSError("modem: OTAA join failed %d times (%s)" % (self.join_tries, "; ".join(lines)))
 
-    def send(self, payload):
-        """One unconfirmed uplink; returns the milliseconds spent waiting for the duty cycle."""
+    def send(self, payload, reference=0):
+        """One unconfirmed uplink (on the reference port when `reference`); returns the milliseconds spent waiting for the duty cycle."""
         self.join()
+        port = self.reference_port if reference else self.port
+        if port != self.current_port:
+            self.cmd("AT+PORT=%d" % port, ("+PORT:",))
+            self.current_port = port
         if self.max_payload and len(payload) > self.max_payload:
             raise ValueError("packet of %d bytes exceeds the modem's %d-byte payload at this data rate" % (len(payload), self.max_payload))
         hexed = binascii.hexlify(payload).decode()
@@ -503,8 +613,8 @@ class LoraE5:
         raise OSError("modem: uplink not sent after 1000 tries")
 
     def info(self):
-        return '{"type":"%s","dev_eui":"%s","joined":%s,"max_payload":%d,"port":%d}' % (
-            self.name, self.dev_eui, "true" if self.joined else "false", self.max_payload, self.port)
+        return '{"type":"%s","dev_eui":"%s","joined":%s,"max_payload":%d,"port":%d,"reference_port":%d}' % (
+            self.name, self.dev_eui, "true" if self.joined else "false", self.max_payload, self.port, self.reference_port)
 
 
 def modem_from_config(sleep_ms, ticks_ms):
@@ -527,7 +637,8 @@ def modem_from_config(sleep_ms, ticks_ms):
             kw["tx"] = machine.Pin(cfg["tx"])
             kw["rx"] = machine.Pin(cfg["rx"])
         uart = machine.UART(cfg.get("uart", 1), **kw)
-        return LoraE5(uart, sleep_ms, ticks_ms, cfg.get("port", 8), cfg.get("dr"), cfg.get("app_eui"), cfg.get("app_key"))
+        return LoraE5(uart, sleep_ms, ticks_ms, cfg.get("port", 8), cfg.get("dr"), cfg.get("app_eui"), cfg.get("app_key"),
+                      reference_port=cfg.get("reference_port"))
     return make
 
 
@@ -601,7 +712,8 @@ def serve(board="unknown"):
     import micropython
     micropython.kbd_intr(-1)  # 0x03 may occur inside frames
     try:
-        bridge = Bridge(lambda b: sys.stdout.buffer.write(b), runtime, None, board, modem_from_config(time.sleep_ms, time.ticks_ms))
+        bridge = Bridge(lambda b: sys.stdout.buffer.write(b), runtime, None, board, modem_from_config(time.sleep_ms, time.ticks_ms),
+                        seed=time.ticks_us() ^ 0x9E3779B9)
         serve_stream(bridge, sys.stdin.buffer.read)
     finally:
         micropython.kbd_intr(3)

@@ -39,7 +39,32 @@ export class Classifier {
 
   /** Top-5 class indices (best first) for each 224×224 RGB image. */
   async top5(images: RgbImage[], batch = 16): Promise<number[][]> {
-    const out: number[][] = [];
+    return (await this.logits(images, batch)).map((row) =>
+      Array.from(row)
+        .map((v, i) => [v, i] as const)
+        .sort((a, b) => b[0] - a[0])
+        .slice(0, 5)
+        .map(([, i]) => i),
+    );
+  }
+
+  /** Top-1 with its softmax probability and its logit margin over the runner-up, for each image. */
+  async confidence(images: RgbImage[], batch = 16): Promise<{ top1: number; prob: number; margin: number }[]> {
+    return (await this.logits(images, batch)).map((row) => {
+      let top1 = 0;
+      for (let i = 1; i < row.length; i++) if (row[i] > row[top1]) top1 = i;
+      let sum = 0,
+        second = -Infinity;
+      for (let i = 0; i < row.length; i++) {
+        sum += Math.exp(row[i] - row[top1]);
+        if (i !== top1 && row[i] > second) second = row[i];
+      }
+      return { top1, prob: 1 / sum, margin: row[top1] - second };
+    });
+  }
+
+  private async logits(images: RgbImage[], batch: number): Promise<Float32Array[]> {
+    const out: Float32Array[] = [];
     for (let s = 0; s < images.length; s += batch) {
       const chunk = images.slice(s, s + batch);
       const plane = 224 * 224,
@@ -50,16 +75,7 @@ export class Classifier {
       });
       const res = await this.session.run({ input: new ort.Tensor("float32", input, [chunk.length, 3, 224, 224]) });
       const logits = res.output.data as Float32Array;
-      for (let n = 0; n < chunk.length; n++) {
-        const row = Array.from(logits.subarray(n * 1000, (n + 1) * 1000));
-        out.push(
-          row
-            .map((v, i) => [v, i] as const)
-            .sort((a, b) => b[0] - a[0])
-            .slice(0, 5)
-            .map(([, i]) => i),
-        );
-      }
+      for (let n = 0; n < chunk.length; n++) out.push(logits.slice(n * 1000, (n + 1) * 1000));
     }
     return out;
   }

@@ -1,5 +1,7 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { buildEncoder } from "../../host/build/build.ts";
+import { modelTables } from "../../host/wire/bitstream/tables.ts";
+import { buildEncoder, DEFAULT_GREY_MODEL_PATH } from "../../host/build/build.ts";
 import { chooseLevel, costTable, latentFeatures, policyProbabilities } from "../../host/build/policy/reference.ts";
 import { REGION_POLICY, REGION_POLICY_SCRATCH } from "../../host/build/policy/layout.ts";
 import { parsePolicy, PolicyFormatError, policyId, serializePolicy } from "../../host/build/policy/section.ts";
@@ -41,6 +43,24 @@ describe("the shipped model", () => {
     const p = parsePolicy(model.policy!, "models/default.tpm");
     expect(p).toMatchObject({ channels: 12, tablesId: tables.id });
     expect(serializePolicy(p)).toEqual(new Uint8Array(model.policy!));
+  });
+});
+
+describe("the shipped grey model", () => {
+  it("carries its own policy, and a GRAY8 build chooses the level the reference does", async () => {
+    const grey = readModel(new Uint8Array(readFileSync(DEFAULT_GREY_MODEL_PATH)), DEFAULT_GREY_MODEL_PATH);
+    const tables = modelTables(grey);
+    const p = parsePolicy(grey.policy!, DEFAULT_GREY_MODEL_PATH);
+    expect(p).toMatchObject({ channels: 12, tablesId: tables.id });
+    const build = await buildEncoder({ board: getBoard("gap8"), model: grey, width: 96, height: 64, format: "gray8" });
+    const enc = await EncoderInstance.load(build.wasm);
+    const e = enc.exports as unknown as Record<string, () => number>;
+    const costs = costTable(tables);
+    for (let seed = 1; seed <= 3; seed++) {
+      const rgb = randomRgb(seed, 96, 64);
+      const latent = enc.encode(packFrame(rgb, 96, 64, "gray8"), 96, 64, "gray8");
+      expect(e.tp_policy_choose()).toBe(chooseLevel(p, latentFeatures(latent, costs)));
+    }
   });
 });
 

@@ -75,6 +75,7 @@ const ROWS: Array<{ input: string; args: () => string[]; message: RegExp }> = [
     message: /other\.tpk: coded with entropy tables 12345678, .* has tables [0-9a-f]{8}/,
   },
   { input: "bad drop list", args: () => ["decode", at("ok.tpk"), "--drop", "1,x"], message: /invalid drop list "1,x": expected packet indices like 0,3,5-7/ },
+  { input: "bad drift setting", args: () => ["gateway", "--reference-p", "2"], message: /--reference-p must be a number in 0\.\.1, got "2"/ },
 ];
 
 beforeAll(async () => {

@@ -3,7 +3,7 @@ import { DEFAULTS, startGateway } from "../../receiver/gateway/gateway.ts";
 import { intOption, parseCommandArgs, UserError, type Command } from "../command.ts";
 
 const usage =
-  "tidepool gateway [--port N] [--host ADDR] [--db FILE|postgres://…] [--token T] [--mqtt URL [--mqtt-user U] [--mqtt-password P] [--mqtt-group G] [--mqtt-connections N]] [--fport N] [--frame DEVICE=WxH]... [--model FILE]... (default: the colour and grey models) [--no-previews] [--no-labels] [--rate N] [--device-rate N] [--sync full]";
+  "tidepool gateway [--port N] [--host ADDR] [--db FILE|postgres://…] [--token T] [--mqtt URL [--mqtt-user U] [--mqtt-password P] [--mqtt-group G] [--mqtt-connections N]] [--fport N] [--frame DEVICE=WxH]... [--model FILE]... (default: the colour and grey models) [--no-previews] [--no-labels] [--rate N] [--device-rate N] [--sync full] [--reference-p P] [--drift-threshold T] [--drift-window N] [--drift-min-references N] [--reference-port N] [--no-drift]";
 
 export const command: Command = {
   name: "gateway",
@@ -30,6 +30,12 @@ export const command: Command = {
         rate: { type: "string" },
         "device-rate": { type: "string" },
         sync: { type: "string" },
+        "reference-p": { type: "string" },
+        "drift-threshold": { type: "string" },
+        "drift-window": { type: "string" },
+        "drift-min-references": { type: "string" },
+        "reference-port": { type: "string" },
+        "no-drift": { type: "boolean" },
       },
       usage,
       false,
@@ -44,6 +50,21 @@ export const command: Command = {
       throw new UserError(`--sync must be "normal" or "full", got "${values.sync}"`, 2);
     if (values.fport !== undefined && !(+values.fport >= 1 && +values.fport <= 223))
       throw new UserError(`--fport must be a LoRaWAN application port 1..223, got "${values.fport}"`, 2);
+    const fraction = (name: string, v: string | undefined) => {
+      if (v === undefined) return undefined;
+      if (!/^(0(\.\d+)?|1(\.0+)?|\.\d+)$/.test(v)) throw new UserError(`--${name} must be a number in 0..1, got "${v}"`, 2);
+      return +v;
+    };
+    const driftWindow = intOption("drift-window", values["drift-window"], 1);
+    const drift = values["no-drift"]
+      ? null
+      : {
+          referenceProbability: fraction("reference-p", values["reference-p"]),
+          threshold: fraction("drift-threshold", values["drift-threshold"]),
+          window: driftWindow,
+          minReferences: intOption("drift-min-references", values["drift-min-references"], 1) ?? driftWindow,
+          referencePort: intOption("reference-port", values["reference-port"], 1),
+        };
     const rate = intOption("rate", values.rate, 1),
       deviceRate = intOption("device-rate", values["device-rate"], 1);
     // Secrets may come from the environment, so they do not show in the process list.
@@ -73,6 +94,11 @@ export const command: Command = {
         sourceRate: rate ? { rate, burst: rate * 10 } : undefined,
         deviceRate: deviceRate ? { rate: deviceRate, burst: deviceRate * 30 } : undefined,
         durability: values.sync as "normal" | "full" | undefined,
+        drift,
+        onPolicy: (i) =>
+          console.error(
+            `tidepool gateway: device ${i.deviceId}: new policy ${i.policyId.toString(16).padStart(8, "0")} (${i.payload.length} B) at ${gw.url}api/policy?device=${i.deviceId}`,
+          ),
       });
     } catch (e) {
       if (isTidepoolError(e)) throw new UserError(e.message, e.exitCode);

@@ -116,7 +116,7 @@ export interface RetrainResult {
  * Retrains on the held references (full information: every level's outcome is known) keeping the
  * installed policy's shape, λ and tables, so the payload fits the board's policy region unchanged.
  */
-export function retrain(monitor: DriftMonitor, current: Policy, o: { epochs?: number; seed?: number } = {}): RetrainResult {
+export function retrain(monitor: DriftMonitor, current: Policy, o: { epochs?: number; seed?: number; weightDecay?: number } = {}): RetrainResult {
   const samples: PolicySample[] = monitor.references().map((r) => ({ features: r.features, fraction: r.fraction, agree: r.agree }));
   const { policy } = trainPolicy(samples, {
     tablesId: current.tablesId,
@@ -125,6 +125,7 @@ export function retrain(monitor: DriftMonitor, current: Policy, o: { epochs?: nu
     hidden: current.hidden,
     epochs: o.epochs ?? 300,
     seed: o.seed ?? 1,
+    weightDecay: o.weightDecay,
   });
   const payload = serializePolicy(policy);
   return { policy, payload, id: policyId(payload), trainedOn: samples.length, estimatedAgreement: monitor.agreementOf(policy) };

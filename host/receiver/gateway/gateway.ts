@@ -18,6 +18,8 @@ import { openStorage } from "./open-storage.ts";
 import { RateLimiter } from "./rate-limit.ts";
 import { ImageRenderer } from "./renderer.ts";
 import type { GatewayStorage } from "./storage.ts";
+import { DEFAULT_DRIFT_LOOP, DriftLoop, type DeviceDriftState, type DriftLoopOptions, type PolicyIssue } from "./drift-loop.ts";
+import { downlinkPlan } from "../adaptive/drift.ts";
 
 export interface RateOption {
   rate: number;
@@ -53,6 +55,13 @@ export interface GatewayOptions {
   minRenderIntervalMs?: number;
   sharedPollMs?: number;
   durability?: "normal" | "full";
+  /**
+   * The adaptive policy's drift loop (docs/gateway.md §Drift): reference uploads on `referencePort` are
+   * scored and the policy retrained below `threshold`; null turns it off. On by default when labels run.
+   */
+  drift?: Partial<DriftLoopOptions> | null;
+  /** Called with each retrained policy section to install on the device (bridge or downlinks). */
+  onPolicy?: (issue: PolicyIssue) => void;
   log?: (line: string) => void;
 }
 
@@ -61,6 +70,8 @@ export interface Gateway {
   storage: GatewayStorage;
   ingestor: Ingestor;
   mqtt: MqttIngest | null;
+  /** The drift loop, when it runs (labels available, not turned off). */
+  drift: DriftLoop | null;
   /** What is not available (no decoder, no labels) and why. */
   notes: string[];
   /** Resolves once every scheduled decode has finished. */
@@ -98,6 +109,9 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   const token = options.token ?? null;
   if (!LOOPBACK.test(o.host) && token === null)
     throw new UsageError(`listening on ${o.host} (not loopback) needs an ingest token: anyone who can reach it could post uplinks`);
+  const driftOptions: DriftLoopOptions | null =
+    options.drift === null ? null : { ...DEFAULT_DRIFT_LOOP, ...Object.fromEntries(Object.entries(options.drift ?? {}).filter(([, v]) => v !== undefined)) };
+  if (driftOptions) checkDriftOptions(driftOptions);
   const frames = new Map<string, Frame>();
   for (const [dev, f] of Object.entries(options.frames ?? {})) {
     const frame = parseFrameName(f);
@@ -123,6 +137,22 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     else notes.push(`no labels: ${l.unavailable}`);
   }
 
+  let drift: DriftLoop | null = null;
+  if (driftOptions) {
+    const d = driftOptions;
+    if (!labeller) notes.push("no drift loop: it needs the labels (task decoder and MobileNetV2)");
+    else {
+      const l = labeller;
+      drift = new DriftLoop(
+        d,
+        (latent, codec) => l.top1ByPrefix(latent, codec.model),
+        (issue) => options.onPolicy?.(issue),
+        log,
+      );
+    }
+  }
+  const referenceImages = new Set<number>();
+
   let storage: GatewayStorage;
   try {
     storage = await openStorage(o.db, { durability: o.durability });
@@ -143,6 +173,15 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     minIntervalMs: o.minRenderIntervalMs,
     log,
     onUpdate: (imageRowId, what) => emit(what, { image: imageRowId }),
+    onComplete: drift
+      ? async (image, latent, codec) => {
+          if (!referenceImages.has(image.id)) return;
+          referenceImages.delete(image.id);
+          const issue = await drift!.observe(image.deviceId, image.id, latent, codec);
+          emit("reference", { device: image.deviceId, image: image.id, state: summary(drift!.state(image.deviceId)) });
+          if (issue) emit("policy", { device: issue.deviceId, policyId: issue.policyId, bytes: issue.payload.length });
+        }
+      : undefined,
   });
   const ingestor = new Ingestor({
     storage,
@@ -150,10 +189,16 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     frames,
     imageGapMs: o.imageGapMs,
     fPort: options.fPort ?? null,
+    referencePort: drift?.o.referencePort ?? null,
     deviceLimiter: new RateLimiter(o.deviceRate.rate, o.deviceRate.burst),
     onStored: (r: IngestResult) => {
       if (r.newDevice) log(`new device ${r.deviceId}`);
       if (r.status === "ignored") return;
+      if (r.reference && r.status === "stored" && r.imageRowId !== null) {
+        referenceImages.add(r.imageRowId);
+        // A reference that never completes (lost packets) is forgotten after 10 000 newer ones.
+        if (referenceImages.size > 10_000) referenceImages.delete(referenceImages.values().next().value!);
+      }
       emit("uplink", { device: r.deviceId, image: r.imageRowId, status: r.status });
       if (decoder && r.imageRowId !== null && r.status === "stored") renderer.schedule(r.imageRowId);
     },
@@ -170,6 +215,25 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     subscribe: (send) => {
       subscribers.add(send);
       return () => subscribers.delete(send);
+    },
+    policy: (device) => {
+      const st = drift?.state(device) ?? null;
+      if (!st) return null;
+      const issue = drift!.pending(device);
+      return {
+        ...summary(st),
+        referenceProbability: drift!.o.referenceProbability,
+        threshold: drift!.o.threshold,
+        window: drift!.o.window,
+        pending: issue
+          ? {
+              policyId: issue.policyId,
+              bytes: issue.payload.length,
+              payload: Buffer.from(issue.payload).toString("base64"),
+              downlinks: Object.fromEntries(DOWNLINK_PAYLOADS.map(([dr, p]) => [dr, downlinkPlan(issue.payload.length, p).downlinks])),
+            }
+          : null,
+      };
     },
     status: () => ({
       storage: { kind: storage.kind, where: storage.where },
@@ -229,6 +293,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     storage,
     ingestor,
     mqtt: mqttIngest,
+    drift,
     notes,
     idle: () => renderer.idle(),
     async close() {
@@ -246,4 +311,35 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       await labeller?.close();
     },
   };
+}
+
+/** EU868 downlink payload limits (RX2 at DR3 is TTN's; DR0 the worst case). */
+const DOWNLINK_PAYLOADS: [string, number][] = [
+  ["DR5", 222],
+  ["DR3", 115],
+  ["DR0", 51],
+];
+
+function summary(st: DeviceDriftState | null) {
+  if (!st) return null;
+  const { history, issued, ...rest } = st;
+  return {
+    ...rest,
+    kept: history.filter((h) => h.kept).length,
+    issued: issued.map((i) => ({ policyId: i.policyId, atReference: i.atReference, trainedOn: i.trainedOn, estimateBefore: i.estimateBefore })),
+  };
+}
+
+function checkDriftOptions(d: DriftLoopOptions): void {
+  const bad = (what: string) => {
+    throw new UsageError(`drift loop: ${what}`);
+  };
+  if (!(d.referenceProbability >= 0 && d.referenceProbability <= 1)) bad(`reference probability ${d.referenceProbability} is outside 0..1`);
+  if (!(d.threshold >= 0 && d.threshold <= 1)) bad(`threshold ${d.threshold} is outside 0..1`);
+  if (!Number.isInteger(d.window) || d.window < 1) bad(`window ${d.window} is not a positive whole number of references`);
+  if (!Number.isInteger(d.minReferences) || d.minReferences < 1) bad(`minimum references ${d.minReferences} is not a positive whole number`);
+  if (!Number.isInteger(d.keep) || d.keep < d.minReferences)
+    bad(`the minimum of ${d.minReferences} references exceeds the ${d.keep} references kept per device`);
+  if (!Number.isInteger(d.referencePort) || d.referencePort < 1 || d.referencePort > 223)
+    bad(`reference port ${d.referencePort} is not a LoRaWAN application port 1..223`);
 }

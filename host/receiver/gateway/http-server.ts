@@ -22,6 +22,8 @@ export interface HttpOptions {
   /** Subscribes a server-sent-events client; returns the unsubscribe function. */
   subscribe(send: (event: string, data: unknown) => void): () => void;
   status(): unknown;
+  /** The drift loop's state and pending policy section of a device (null: none seen). */
+  policy?(device: string): unknown;
   log(line: string): void;
 }
 
@@ -140,6 +142,16 @@ export function createHttpServer(o: HttpOptions): Server {
       if (status !== null && status !== "packet" && status !== "rejected")
         throw new IngestError("malformed", `status must be "packet" or "rejected", got "${status}"`, 400);
       send(res, 200, await o.storage.listUplinks({ deviceId: device, status: status ?? undefined, limit }));
+      return;
+    }
+    if (p === "/api/policy") {
+      if (!device) throw new IngestError("malformed", "the policy of which device? (query parameter device)", 400);
+      const st = o.policy?.(device) ?? null;
+      if (!st) {
+        send(res, 404, { error: "not-found", message: `no drift state for device ${device} (no reference upload yet, or the drift loop is off)` });
+        return;
+      }
+      send(res, 200, st);
       return;
     }
     if (p === "/api/status") {

@@ -13,6 +13,8 @@ import { bestRx, IngestError, type Transport, type Uplink } from "./uplink.ts";
 export interface IngestResult {
   /** `ignored`: on another fPort than the gateway's; not stored. */
   status: "stored" | "rejected" | "duplicate" | "ignored";
+  /** It came on the reference port: part of a reference upload (every channel) for the drift loop. */
+  reference?: boolean;
   uplinkId: number | null;
   deviceId: string;
   newDevice: boolean;
@@ -31,6 +33,8 @@ export interface IngestorOptions {
   deviceLimiter: RateLimiter;
   /** Only uplinks on this LoRaWAN port carry Tidepool packets; null: every port does. */
   fPort: number | null;
+  /** The port of reference uploads (accepted even when `fPort` restricts the others); null: none. */
+  referencePort?: number | null;
   onStored(result: IngestResult): void;
 }
 
@@ -55,7 +59,8 @@ export class Ingestor {
         `payload of device ${u.deviceId} (fCnt ${u.fCnt}) is ${u.payload.length} bytes; a Tidepool packet is at most ${MAX_PACKET_BYTES}`,
         413,
       );
-    if (this.o.fPort !== null && u.fPort !== this.o.fPort)
+    const reference = this.o.referencePort != null && u.fPort === this.o.referencePort;
+    if (this.o.fPort !== null && u.fPort !== this.o.fPort && !reference)
       return { status: "ignored", uplinkId: null, deviceId: u.deviceId, newDevice: false, imageRowId: null };
     const wait = this.o.deviceLimiter.take(u.deviceId);
     if (wait > 0)
@@ -102,6 +107,7 @@ export class Ingestor {
       deviceId: u.deviceId,
       newDevice: r.newDevice,
       imageRowId: r.imageRowId,
+      ...(reference ? { reference } : {}),
       ...(packet
         ? {
             packet: {

@@ -47,6 +47,22 @@ export class Labeller {
     return top.map((index) => ({ index, name: this.names[index] ?? `class ${index}` }));
   }
 
+  /**
+   * The classifier's top-1 for the decode of every channel prefix k = 1..C (the rest missing and zeroed,
+   * as a receiver sees a cut upload): the gateway's measurement of a reference upload (docs/adaptive.md §Drift).
+   */
+  async top1ByPrefix(latent: Latent, model: Model): Promise<number[]> {
+    const plane = latent.width * latent.height;
+    const views: RgbImage[] = [];
+    for (let k = 1; k <= latent.channels; k++) {
+      const present = new Uint8Array(latent.data.length).fill(1, 0, k * plane);
+      const data = latent.data.slice();
+      data.fill(0, k * plane);
+      views.push(await classifierCrop(await this.decoder.decode({ ...latent, data }, present, model)));
+    }
+    return (await this.classifier.top5(views, views.length)).map((t) => t[0]);
+  }
+
   async close(): Promise<void> {
     await this.decoder.close?.();
   }

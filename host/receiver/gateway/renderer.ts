@@ -6,7 +6,8 @@
 import sharp from "sharp";
 import { decodePacketSet } from "../packet-decoder.ts";
 import type { ServerDecoder } from "../../core/types.ts";
-import type { FrameCatalog } from "./frames.ts";
+import type { Latent } from "../../core/types.ts";
+import type { Codec, FrameCatalog } from "./frames.ts";
 import type { Labeller } from "./labels.ts";
 import type { GatewayStorage } from "./storage.ts";
 
@@ -19,6 +20,8 @@ export interface RendererOptions {
   labeller: Labeller | null;
   minIntervalMs: number;
   onUpdate(imageRowId: number, what: "preview" | "labels"): void;
+  /** Called with every image whose packets carry every symbol (the drift loop looks for reference uploads). */
+  onComplete?(image: { id: number; deviceId: string }, latent: Latent, codec: Codec): Promise<void>;
   log(line: string): void;
 }
 
@@ -102,6 +105,8 @@ export class ImageRenderer {
     );
     for (const r of set.rejected) await storage.markRejected([stored[r.input].uplinkId], r.kind, r.reason);
     const used = set.accepted.length + set.duplicates.length;
+    if (set.accepted.length && set.symbols === set.latent.data.length && this.o.onComplete)
+      await this.o.onComplete(image, set.latent, codec).catch((e: Error) => this.o.log(`image ${id}: drift loop: ${e.message}`));
     if (set.accepted.length === 0 || !decoder) return;
     const rgb = await decoder.decode(set.latent, set.present, model);
     const png = await sharp(rgb.data, { raw: { width: rgb.width, height: rgb.height, channels: 3 } })
