@@ -175,7 +175,7 @@ describe("layout and choices", () => {
     expect(chooseKernels(getBoard("k210"), shipped, "interp").variants.every((v) => v.order === "window" && v.lanes === 2)).toBe(true);
   });
 
-  it("prices a layer shape that was never counted by each kernel shape's mean count on that target", () => {
+  it("prices a layer shape that was never counted by a fit of each kernel shape's counts on that target (a + b/taps)", () => {
     const model = randomModel({
       seed: 8,
       layers: [
@@ -184,10 +184,15 @@ describe("layout and choices", () => {
       ],
     });
     const { variants, info } = chooseKernels(getBoard("gap8"), model, "aot");
-    const mean = perShapeModel(NATIVE_TARGETS.rv32)!;
+    const priceOf = perShapeModel(NATIVE_TARGETS.rv32)!;
     expect(info.source).toBe("modelled");
-    const best = Object.entries(mean).sort((a, b) => a[1] - b[1])[0][0];
-    expect(variants.map(variantName)).toEqual(model.layers.map(() => best));
+    variants.forEach((v, i) => {
+      const c = priceOf(layerShape(model, i));
+      expect(c[variantName(v)]).toBe(Math.min(...Object.values(c)));
+    });
+    // The fit reproduces the counted shapes closely (each counted entry against a fit without it is checked in the native bench).
+    const counted = chooseKernels(getBoard("gap8"), shipped, "aot").info.candidates![1];
+    for (const [k, v] of Object.entries(priceOf(layerShape(shipped, 1)))) expect(Math.abs(v / counted[k] - 1), k).toBeLessThan(0.25);
     expect(layerShape(model, 0)).toBe("5x5/s2/p2 3->7 i8 linear rq64");
   });
 

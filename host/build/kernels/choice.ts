@@ -104,18 +104,39 @@ export function lookupCount(key: string): CountEntry | undefined {
   return committed()[key];
 }
 
-/** Mean counted instructions per MAC of each shape on a target, over every layer shape counted there: the per-shape model. */
-export function perShapeModel(target: NativeTarget): Record<string, number> | undefined {
-  const sums: Record<string, { s: number; n: number }> = {};
-  for (const e of Object.values(committed()))
-    if (e.target === target.name) {
-      sums[e.variant] ??= { s: 0, n: 0 };
-      sums[e.variant].s += e.instructionsPerMac;
-      sums[e.variant].n++;
-    }
+/** Weight taps per output value of a layer shape string (kernel·kernel·in). */
+export function shapeTaps(shape: string): number {
+  const m = /^(\d+)x(\d+)\/s\d+\/p\d+ (\d+)->/.exec(shape);
+  if (!m) throw new Error(`not a layer shape: ${shape}`);
+  return +m[1] * +m[2] * +m[3];
+}
+
+/** Instructions per MAC of each kernel shape for a layer shape never counted: a fit over the counted ones. */
+export type PerShapeModel = (shape: string) => Record<string, number>;
+
+/**
+ * The cost model recalibrated per kernel shape: for each kernel shape on a target, a least-squares
+ * fit of counted instructions per MAC = a + b / taps over the layer shapes counted there (a: the
+ * per-MAC work; b: each output value's fixed cost, requantization and loop set-up, spread over its
+ * taps); with a single distinct tap count, the mean. `exclude` leaves entries out (leave-one-out checks).
+ */
+export function fitPerShapeModel(entries: readonly CountEntry[], target: string, exclude?: (e: CountEntry) => boolean): PerShapeModel | undefined {
   const names = KERNEL_VARIANTS.map(variantName);
-  if (!names.every((n) => sums[n])) return undefined;
-  return Object.fromEntries(names.map((n) => [n, sums[n].s / sums[n].n]));
+  const fits: Record<string, { a: number; b: number }> = {};
+  for (const n of names) {
+    const pts = entries.filter((e) => e.target === target && e.variant === n && !exclude?.(e)).map((e) => [1 / shapeTaps(e.shape), e.instructionsPerMac]);
+    if (!pts.length) return undefined;
+    const mx = pts.reduce((s, p) => s + p[0], 0) / pts.length,
+      my = pts.reduce((s, p) => s + p[1], 0) / pts.length;
+    const sxx = pts.reduce((s, p) => s + (p[0] - mx) ** 2, 0);
+    const b = sxx > 1e-12 ? pts.reduce((s, p) => s + (p[0] - mx) * (p[1] - my), 0) / sxx : 0;
+    fits[n] = { a: my - b * mx, b };
+  }
+  return (shape) => Object.fromEntries(names.map((n) => [n, fits[n].a + fits[n].b / shapeTaps(shape)]));
+}
+
+export function perShapeModel(target: NativeTarget): PerShapeModel | undefined {
+  return fitPerShapeModel(Object.values(committed()), target.name);
 }
 
 const byName = (name: string) => KERNEL_VARIANTS.find((v) => variantName(v) === name)!;
@@ -138,14 +159,14 @@ export function chooseKernels(board: Board, model: Model, runtime: RuntimeMode):
       const cands = counted as Array<Record<string, number>>;
       return { variants: cands.map((c) => byName(cheapest(c))), info: { source: "counted", by: target.runtime, candidates: cands } };
     }
-    const model_ = perShapeModel(target);
-    if (model_) {
-      const cands = counted.map((c) => c ?? model_);
+    const priceOf = perShapeModel(target);
+    if (priceOf) {
+      const cands = counted.map((c, i) => c ?? priceOf(layerShape(model, i)));
       return {
         variants: cands.map((c) => byName(cheapest(c))),
         info: {
           source: counted.some(Boolean) ? "counted" : "modelled",
-          by: `${target.runtime} (mean per shape where a layer shape was not counted)`,
+          by: `${target.runtime} (a + b/taps per kernel shape, fitted to the counts, where a layer shape was not counted)`,
           candidates: cands,
         },
       };
@@ -165,10 +186,10 @@ export function layerNativePerMac(
   board: Board,
   model: Model,
   variants: readonly string[],
-): Array<{ instructions: number; source: "counted" | "mean of counted shapes" } | undefined> {
+): Array<{ instructions: number; source: "counted" | "fitted per kernel shape" } | undefined> {
   const target = nativeTargetForBoard(board.name);
   if (!target) return variants.map(() => undefined);
-  const means = perShapeModel(target);
+  const priceOf = perShapeModel(target);
   const code = new Map<string, string[]>();
   return variants.map((name, i) => {
     const v = byName(name);
@@ -176,6 +197,6 @@ export function layerNativePerMac(
     if (!code.has(name)) code.set(name, layerCode(board, model, v));
     const e = lookupCount(countKey(target, v, layerShape(model, i), code.get(name)![i]));
     if (e) return { instructions: e.instructionsPerMac, source: "counted" as const };
-    return means ? { instructions: means[name], source: "mean of counted shapes" as const } : undefined;
+    return priceOf ? { instructions: priceOf(layerShape(model, i))[name], source: "fitted per kernel shape" as const } : undefined;
   });
 }
