@@ -65,7 +65,7 @@ async function encoders(model: Model, format: PixelFormat, [w, h]: readonly [num
 
 describe("specialised kernels equal the generic kernel and the reference", () => {
   for (const format of PIXEL_FORMATS)
-    it(`shipped model, ${format}, several frame sizes in one module (generic, i32, i64 pairs)`, async () => {
+    it(`shipped model, ${format}, several frame sizes in one module (generic and three per-layer mixes of the four kernel shapes)`, async () => {
       expectAllEqual(shipped, await encoders(shipped, format, SIZES[0]), format, SIZES);
     });
 
@@ -97,7 +97,7 @@ describe("specialised kernels equal the generic kernel and the reference", () =>
     ]);
   });
 
-  it("a 1-channel model (grey camera) with both loop shapes", async () => {
+  it("a 1-channel model (grey camera) with every kernel shape", async () => {
     const model = randomModel({
       seed: 9,
       inputChannels: 1,
