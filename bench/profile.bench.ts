@@ -60,10 +60,14 @@ export default async function profileBench() {
           `${board.name.padEnd(12)} ${runtime.padEnd(8)} ${format.padEnd(7)} ${cell(g.cyclesPerFrame, g.msPerFrame)}  ${cell(t.cyclesPerFrame, t.msPerFrame)}  ${js.map((j) => cell(j.cyclesPerFrame, j.msPerFrame)).join("  ")}  ${(g.cyclesPerFrame / q20).toFixed(2).padStart(10)}x  ${(t.cyclesPerFrame / q20).toFixed(2).padStart(14)}x`,
         );
         if (w === 320) {
-          const lanes = spec.kernels.layers.map((l) => (l.lanes === 2 ? "i64x2" : "i32")).join("/");
+          const lanes = spec.kernels.layers.map((l) => l.variant).join("/");
           layerRows.push(
-            `${board.name.padEnd(12)} ${runtime.padEnd(8)} ${lanes.padEnd(16)} ${g.layers![0].instructionsPerMac.toFixed(2).padStart(7)} ${g.layers![0].cyclesPerMac.toFixed(2).padStart(8)}   ` +
-              t.layers!.map((l) => `${l.instructionsPerMac.toFixed(2).padStart(5)} ${l.cyclesPerMac.toFixed(2).padStart(6)}`).join("   "),
+            `${board.name.padEnd(12)} ${runtime.padEnd(8)} ${lanes.padEnd(39)} ${g.layers![0].instructionsPerMac.toFixed(2).padStart(7)} ${g.layers![0].cyclesPerMac.toFixed(2).padStart(8)}   ` +
+              t
+                .layers!.map(
+                  (l) => `${l.instructionsPerMac.toFixed(2).padStart(5)} ${l.cyclesPerMac.toFixed(2).padStart(6)}${l.pricedBy === "categories" ? "" : "*"}`,
+                )
+                .join("   "),
           );
         }
       }
@@ -73,7 +77,9 @@ export default async function profileBench() {
   console.log(
     `\n=== 320x240: WebAssembly instructions and modelled cycles per multiply-accumulate, per conv layer (${layersOf(model)}; GRAY8 boards: ${layersOf(loadDefaultModel("gray8"))}) ===`,
   );
-  console.log("board        runtime  specialised MAC   generic (all layers)   specialised, per layer: instr/MAC cycles/MAC");
+  console.log(
+    "board        runtime  kernel shapes per layer                 generic (all layers)   specialised, per layer: WASM instr/MAC cycles/MAC (* cycles priced per kernel shape from counted native instructions x CPI)",
+  );
   for (const r of layerRows) console.log(r);
 
   console.log("\n=== bytes and quality per frame (224x224 RGB565, mean over the photos) ===");

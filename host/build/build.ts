@@ -14,7 +14,8 @@ import { repoPath } from "../core/paths.ts";
 import { EXIT_FAILURE, TidepoolError } from "../core/errors.ts";
 import { appendDataSegment, dataSegments, memoryLimits } from "../core/wasm-binary.ts";
 import { bitstreamInit, bitstreamRegions } from "./memory-map/packet-regions.ts";
-import { chooseLanes, modelLayout, type Lanes, type LayerLayout } from "./kernels/layout.ts";
+import { modelLayout, type KernelVariant, type Lanes, type LayerLayout, type LoopOrder, variantName } from "./kernels/layout.ts";
+import { chooseKernels, type KernelChoiceInfo } from "./kernels/choice.ts";
 import { generateKernels, KERNELS_LIB_NAME } from "./kernels/generate.ts";
 import type { RuntimeMode } from "./profile/cost-models.ts";
 import { atomicWrite } from "../core/atomic-write.ts";
@@ -39,8 +40,12 @@ export interface BuildOptions {
   kernels?: KernelMode;
   /** Runtime the specialised kernels are tuned for (default: the board's); picks the lanes by the board's cost model. */
   runtime?: RuntimeMode;
-  /** Forces the output channels per multiply (1: i32, 2: i64 pairs) instead of the cost model's choice. */
+  /** Forces the output channels per multiply (1: i32, 2: i64 pairs) instead of the build's choice (window order unless `order` is given). */
   lanes?: Lanes;
+  /** Forces the loop order of every layer (with `lanes`, default 1). */
+  order?: LoopOrder;
+  /** Forces each layer's kernel shape (one entry per layer). */
+  layerKernels?: readonly KernelVariant[];
 }
 
 export type KernelMode = "generic" | "specialised";
@@ -54,8 +59,10 @@ export function parseKernelMode(text: string): KernelMode {
 
 export interface KernelsInfo {
   mode: KernelMode;
-  /** Per layer (specialised only): lanes, 32-bit requantization proven, largest |accumulator|. */
-  layers: Array<{ lanes: Lanes; requant32: boolean; maxAbsAcc: number }>;
+  /** Per layer (specialised only): kernel shape, lanes, 32-bit requantization proven, largest |accumulator|. */
+  layers: Array<{ variant: string; order: LoopOrder; lanes: Lanes; requant32: boolean; maxAbsAcc: number }>;
+  /** How the shapes were chosen: forced by the caller, from instructions counted under QEMU, or from a cost model. */
+  choice?: KernelChoiceInfo;
 }
 
 export interface BuildResult {
@@ -228,8 +235,23 @@ export async function buildEncoder(opts: BuildOptions): Promise<BuildResult> {
   }
   // The packetizer's regions (tables, block order, packet buffer) when the model has ENTR tables.
   const mode = opts.kernels ?? "specialised";
-  const layouts: LayerLayout[] | undefined =
-    mode === "specialised" ? modelLayout(model, opts.lanes ?? chooseLanes(board.costModel, opts.runtime ?? (board.runtime.default as RuntimeMode))) : undefined;
+  let choice: KernelChoiceInfo | undefined;
+  let layouts: LayerLayout[] | undefined;
+  if (mode === "specialised") {
+    if (opts.layerKernels) {
+      if (opts.layerKernels.length !== model.layers.length)
+        throw new BuildError(`layerKernels has ${opts.layerKernels.length} entries for a model of ${model.layers.length} layers`);
+      choice = { source: "forced" };
+      layouts = modelLayout(model, opts.layerKernels);
+    } else if (opts.lanes || opts.order) {
+      choice = { source: "forced" };
+      layouts = modelLayout(model, { order: opts.order ?? "window", lanes: opts.lanes ?? 1 });
+    } else {
+      const chosen = chooseKernels(board, model, opts.runtime ?? (board.runtime.default as RuntimeMode));
+      choice = chosen.info;
+      layouts = modelLayout(model, chosen.variants);
+    }
+  }
   const map = planArena({
     model,
     board,
@@ -268,7 +290,11 @@ export async function buildEncoder(opts: BuildOptions): Promise<BuildResult> {
       `arena for ${board.name} does not fit: ${total} bytes with ${staticDataBytes} bytes of AssemblyScript static data (region "as-static"), budget ${board.memory.arenaBudgetBytes} (${total - board.memory.arenaBudgetBytes} bytes over)`,
     );
 
-  const kernels: KernelsInfo = { mode, layers: (layouts ?? []).map((l) => ({ lanes: l.lanes, requant32: l.requant32, maxAbsAcc: l.maxAbsAcc })) };
+  const kernels: KernelsInfo = {
+    mode,
+    layers: (layouts ?? []).map((l) => ({ variant: variantName(l), order: l.order, lanes: l.lanes, requant32: l.requant32, maxAbsAcc: l.maxAbsAcc })),
+    ...(choice ? { choice } : {}),
+  };
   const result: BuildResult = { board, model, map, wasm, moduleBytes: wasm.length, memoryPages: pages, staticDataBytes, kernels };
   if (opts.outDir) {
     const dir = resolve(opts.outDir);

@@ -1,10 +1,13 @@
 // Build-time specialised kernels (docs/kernels.md): bit-exact with the generic kernel, the TypeScript
-// reference and the golden vectors, for both loop shapes (i32 and i64 channel pairs), every pixel
-// format, frames smaller than planned, odd channel counts, and the 32-bit requantization path.
+// reference and the golden vectors, for the four kernel shapes (window or taps order, i32 or i64
+// channel pairs, mixed per layer), every pixel format, frames smaller than planned, odd channel
+// counts, and the 32-bit requantization path.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { buildEncoder, DEFAULT_MODEL_PATH, parseKernelMode } from "../../host/build/build.ts";
-import { chooseLanes, layerLayout, modelLayout } from "../../host/build/kernels/layout.ts";
+import { buildEncoder, DEFAULT_GREY_MODEL_PATH, DEFAULT_MODEL_PATH, parseKernelMode } from "../../host/build/build.ts";
+import { chooseKernels, layerShape, perShapeModel } from "../../host/build/kernels/choice.ts";
+import { NATIVE_TARGETS } from "../../host/build/native/targets.ts";
+import { chooseLanes, KERNEL_VARIANTS, type KernelVariant, layerLayout, modelLayout, variantName } from "../../host/build/kernels/layout.ts";
 import { readModel } from "../../host/model/format.ts";
 import { randomModel, type LayerSpec } from "../../host/model/random-model.ts";
 import type { Model } from "../../host/core/model-types.ts";
@@ -42,9 +45,17 @@ function expectAllEqual(model: Model, encoders: EncoderInstance[], format: Pixel
   }
 }
 
+/** Per-layer mixes of the four kernel shapes: over the three mixes, each of a model's first three layers meets three shapes. */
+const MIXES: KernelVariant[][] = [
+  [KERNEL_VARIANTS[0], KERNEL_VARIANTS[3], KERNEL_VARIANTS[2], KERNEL_VARIANTS[1]],
+  [KERNEL_VARIANTS[2], KERNEL_VARIANTS[1], KERNEL_VARIANTS[0], KERNEL_VARIANTS[3]],
+  [KERNEL_VARIANTS[3], KERNEL_VARIANTS[2], KERNEL_VARIANTS[1], KERNEL_VARIANTS[0]],
+];
+const mix = (model: Model, m: number): KernelVariant[] => model.layers.map((_, i) => MIXES[m][i % 4]);
+
 async function encoders(model: Model, format: PixelFormat, [w, h]: readonly [number, number]) {
   const out: EncoderInstance[] = [];
-  for (const opts of [{ kernels: "generic" as const }, { lanes: 1 as const }, { lanes: 2 as const }]) {
+  for (const opts of [{ kernels: "generic" as const }, { layerKernels: mix(model, 0) }, { layerKernels: mix(model, 1) }, { layerKernels: mix(model, 2) }]) {
     const b = await buildEncoder({ board: "k210", model, width: w, height: h, format, ...opts });
     expect(b.kernels.mode).toBe(opts.kernels ?? "specialised");
     out.push(await EncoderInstance.load(b.wasm, b.board));
@@ -54,15 +65,16 @@ async function encoders(model: Model, format: PixelFormat, [w, h]: readonly [num
 
 describe("specialised kernels equal the generic kernel and the reference", () => {
   for (const format of PIXEL_FORMATS)
-    it(`shipped model, ${format}, several frame sizes in one module (generic, i32, i64 pairs)`, async () => {
+    it(`shipped model, ${format}, several frame sizes in one module (generic and three per-layer mixes of the four kernel shapes)`, async () => {
       expectAllEqual(shipped, await encoders(shipped, format, SIZES[0]), format, SIZES);
     });
 
-  it("the golden vectors, with either loop shape", async () => {
+  it("the golden vectors, with every kernel shape", async () => {
     const golden = JSON.parse(readFileSync(repoPath("models", "golden", "latents.json"), "utf8"));
     const v0 = golden.vectors[0];
-    for (const lanes of [1, 2] as const) {
-      const b = await buildEncoder({ board: "gap8", model: shipped, width: v0.width, height: v0.height, format: "rgb888", lanes });
+    for (const m of [0, 2]) {
+      const lanes = mix(shipped, m).map(variantName).join(", ");
+      const b = await buildEncoder({ board: "gap8", model: shipped, width: v0.width, height: v0.height, format: "rgb888", layerKernels: mix(shipped, m) });
       const enc = await EncoderInstance.load(b.wasm, b.board);
       for (const v of golden.vectors) {
         const got = enc.encode(new Uint8Array(Buffer.from(v.rgb888, "base64")), v.width, v.height, "rgb888");
@@ -85,7 +97,7 @@ describe("specialised kernels equal the generic kernel and the reference", () =>
     ]);
   });
 
-  it("a 1-channel model (grey camera) with both loop shapes", async () => {
+  it("a 1-channel model (grey camera) with every kernel shape", async () => {
     const model = randomModel({
       seed: 9,
       inputChannels: 1,
@@ -143,6 +155,45 @@ describe("layout and choices", () => {
         Buffer.from(x.weights).equals(Buffer.from(shipped.layers[i].weights.buffer, shipped.layers[i].weights.byteOffset, shipped.layers[i].weights.length)),
       ).toBe(true),
     );
+  });
+
+  it("chooses each layer's shape from counted native instructions where a QEMU target exists (committed table; a changed generator needs `npm run bench -- native`)", () => {
+    for (const board of ["k210", "openmv-h7", "gap8"]) {
+      const b = getBoard(board);
+      const model = b.camera.format === "gray8" ? readModel(readFileSync(DEFAULT_GREY_MODEL_PATH), DEFAULT_GREY_MODEL_PATH) : shipped;
+      const { variants, info } = chooseKernels(b, model, "aot");
+      expect(info.source, board).toBe("counted");
+      variants.forEach((v, i) => {
+        const c = info.candidates![i];
+        expect(Object.keys(c).sort()).toEqual(KERNEL_VARIANTS.map(variantName).sort());
+        expect(c[variantName(v)], `${board} layer ${i}`).toBe(Math.min(...Object.values(c)));
+      });
+    }
+    // k210: the i64 window kernel that the interpreter prefers is not what its ahead-of-time code gets where it counts worse.
+    const k = chooseKernels(getBoard("k210"), shipped, "aot");
+    k.variants.forEach((v, i) => expect(k.info.candidates![i][variantName(v)]).toBeLessThanOrEqual(k.info.candidates![i]["window-i64"]));
+    expect(chooseKernels(getBoard("k210"), shipped, "interp").variants.every((v) => v.order === "window" && v.lanes === 2)).toBe(true);
+  });
+
+  it("prices a layer shape that was never counted by a fit of each kernel shape's counts on that target (a + b/taps)", () => {
+    const model = randomModel({
+      seed: 8,
+      layers: [
+        { kernel: 5, stride: 2, padding: 2, outChannels: 7, activation: "linear" },
+        { kernel: 1, stride: 1, padding: 0, outChannels: 9, activation: "latent" },
+      ],
+    });
+    const { variants, info } = chooseKernels(getBoard("gap8"), model, "aot");
+    const priceOf = perShapeModel(NATIVE_TARGETS.rv32)!;
+    expect(info.source).toBe("modelled");
+    variants.forEach((v, i) => {
+      const c = priceOf(layerShape(model, i));
+      expect(c[variantName(v)]).toBe(Math.min(...Object.values(c)));
+    });
+    // The fit reproduces the counted shapes closely (each counted entry against a fit without it is checked in the native bench).
+    const counted = chooseKernels(getBoard("gap8"), shipped, "aot").info.candidates![1];
+    for (const [k, v] of Object.entries(priceOf(layerShape(shipped, 1)))) expect(Math.abs(v / counted[k] - 1), k).toBeLessThan(0.25);
+    expect(layerShape(model, 0)).toBe("5x5/s2/p2 3->7 i8 linear rq64");
   });
 
   it("picks i64 pairs where the board's cost model makes them cheaper", () => {

@@ -19,7 +19,7 @@ const W = 64,
 
 describe("native encoder under QEMU", () => {
   it("runs a photo on Cortex-M7 bit-exact with the host WASM (latent and packets), instructions counted", async () => {
-    const built = await buildEncoder({ board: "openmv-h7", width: W, height: H });
+    const built = await buildEncoder({ board: "openmv-h7", width: W, height: H, runtime: "aot", withNames: true });
     const photos = samplePhotos().slice(0, 2);
     const frames = await Promise.all(photos.map(async (p) => toFrame(await loadRgb(p, { width: W, height: H }), "rgb565")));
     const spec = { width: W, height: H, format: "rgb565" as const };
@@ -34,6 +34,13 @@ describe("native encoder under QEMU", () => {
     expect(run.packetInstructions.every((n) => n > 0)).toBe(true);
     expect(run.totalInstructions).toBeGreaterThan(run.encodeInstructions[0] + run.encodeInstructions[1]);
     expect(run.build.moduleSplit.code).toBeGreaterThan(1000);
+    // Built with names: each layer's generated kernel is counted on its own, and they are most of the encode.
+    const layers = run.layerInstructions!;
+    expect(layers.length).toBe(built.model.layers.length);
+    for (const n of layers) expect(n).toBeGreaterThan(0);
+    const sum = layers.reduce((s, n) => s + n, 0);
+    expect(sum).toBeLessThan(run.encodeInstructions[0] * 1.01);
+    expect(sum).toBeGreaterThan(run.encodeInstructions[0] * 0.5);
   });
 
   it("bounds checks cost instructions but not exactness; RV32IMC and the device JPEG are bit-exact too", async () => {

@@ -25,7 +25,7 @@ describe("cost-model calibration against counts", () => {
     t.load8 *= trueScale[2];
     t.br *= trueScale[3];
     const counted = cycles(counts, t) / NATIVE_CPI[board.costModel].cpi;
-    return { board: "gap8", workload: "w", counts, counted, modelBefore: cycles(counts, raw), modelAfter: 0 };
+    return { board: "gap8", workload: "w", counts, counted, modelBefore: cycles(counts, raw), modelAfter: 0, modelPerShape: 0, fit: true };
   };
 
   it("closes most of the gap with positive scales, and reports the error before and after", () => {

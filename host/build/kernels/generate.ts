@@ -58,7 +58,7 @@ export function generateKernels(model: Model, map: MemoryMap, layouts: LayerLayo
     const isLast = i === last;
     const LAT = region(map, "latent"),
       LATQ = region(map, "latent.quantizer");
-    const weight = (w: string, t: number | string) => (L === 2 ? `load<i64>(${w}, ${typeof t === "number" ? t * 8 : t})` : `<i32>load<i8>(${w}, ${t})`);
+    const weight = (w: string, t: number) => (L === 2 ? `load<i64>(${w}, ${t * 8})` : `<i32>load<i8>(${w}, ${t})`);
     const wConst = (addr: number) => (L === 2 ? `load<i64>(${addr})` : `<i32>load<i8>(${addr})`);
 
     /** Statements that requantize, activate and store one channel's accumulator (an i32 expression without bias). */
@@ -103,30 +103,66 @@ export function generateKernels(model: Model, map: MemoryMap, layouts: LayerLayo
     ];
 
     // The row kernel.
-    const xLoads: string[] = [];
-    for (let ky = 0; ky < K; ky++) for (let t = 0; t < K * CIN; t++) xLoads.push(`const x${ky * K * CIN + t}: ${T} = <${T}>load<${IN}>(p${ky}, ${t});`);
-    const chain = (w: (t: number) => string) => Array.from({ length: R }, (_, t) => `x${t} * ${w(t)}`).join(" + ");
     const fullGroups = Math.floor(COUT / L),
       partialGroup = COUT % L !== 0;
     const unroll = R * lay.groups <= UNROLL_MAX_TAPS;
+    const xLoads: string[] = [];
     const body: string[] = [];
-    if (unroll) {
-      for (let g = 0; g < lay.groups; g++) {
-        const base = W + g * R * WB;
-        body.push(`{ const acc: ${T} = ${chain((t) => wConst(base + t * WB))};`, ...emitGroup(g, "acc", "ox", "px", g === fullGroups && partialGroup), "}");
+    if (lay.order === "window") {
+      for (let ky = 0; ky < K; ky++) for (let t = 0; t < K * CIN; t++) xLoads.push(`const x${ky * K * CIN + t}: ${T} = <${T}>load<${IN}>(p${ky}, ${t});`);
+      const chain = (w: (t: number) => string) => Array.from({ length: R }, (_, t) => `x${t} * ${w(t)}`).join(" + ");
+      if (unroll) {
+        for (let g = 0; g < lay.groups; g++) {
+          const base = W + g * R * WB;
+          body.push(`{ const acc: ${T} = ${chain((t) => wConst(base + t * WB))};`, ...emitGroup(g, "acc", "ox", "px", g === fullGroups && partialGroup), "}");
+        }
+      } else {
+        body.push(
+          `let w = ${W};`,
+          `for (let g = 0; g < ${fullGroups}; g++, w += ${R * WB}) {`,
+          `  const acc: ${T} = ${chain((t) => weight("w", t))};`,
+          ...emitGroup("g", "acc", "ox", "px", false).map((s) => `  ${s}`),
+          "}",
+        );
+        if (partialGroup) {
+          const base = W + fullGroups * R * WB;
+          body.push(`{ const acc: ${T} = ${chain((t) => wConst(base + t * WB))};`, ...emitGroup(fullGroups, "acc", "ox", "px", true), "}");
+        }
       }
     } else {
-      body.push(
-        `let w = ${W};`,
-        `for (let g = 0; g < ${fullGroups}; g++, w += ${R * WB}) {`,
-        `  const acc: ${T} = ${chain((t) => weight("w", t))};`,
-        ...emitGroup("g", "acc", "ox", "px", false).map((s) => `  ${s}`),
-        "}",
-      );
-      if (partialGroup) {
-        const base = W + fullGroups * R * WB;
-        body.push(`{ const acc: ${T} = ${chain((t) => wConst(base + t * WB))};`, ...emitGroup(fullGroups, "acc", "ox", "px", true), "}");
+      // Taps order: blocks of B channel groups, one accumulator each; every activation is loaded once
+      // per block and multiplied into all B accumulators (weights laid out [block][tap][group]).
+      const B = lay.block,
+        fullBlocks = Math.floor(lay.groups / B),
+        lastBlock = lay.groups - fullBlocks * B;
+      /** One block of `n` groups: weights at `wBase` + (tap·n + j)·WB; `g0`: the block's first group (number or expression). */
+      const block = (n: number, wBase: string, g0: number | string, hasPartial: boolean): string[] => {
+        const lines = [`let ${Array.from({ length: n }, (_, j) => `a${j}: ${T} = 0`).join(", ")};`];
+        // A loop over each kernel row's K·in contiguous taps: the accumulators are loop-carried, so the
+        // optimizer cannot fold the block back into one chain per channel (which keeps every tap live).
+        for (let ky = 0; ky < K; ky++) {
+          const macs = Array.from({ length: n }, (_, j) => `a${j} += x * ${weight("wq", j)};`).join(" ");
+          lines.push(
+            `{ let q = p${ky}, wq = ${wBase} + ${ky * K * CIN * n * WB}, k = ${K * CIN};`,
+            `  do { const x: ${T} = <${T}>load<${IN}>(q); ${macs} q++; wq += ${n * WB}; } while (--k); }`,
+          );
+        }
+        for (let j = 0; j < n; j++) {
+          const g = typeof g0 === "number" ? g0 + j : `${g0} + ${j}`;
+          lines.push(`{ ${emitGroup(g, `a${j}`, "ox", "px", hasPartial && j === n - 1).join(" ")} }`);
+        }
+        return lines;
+      };
+      const partialLast = partialGroup; // the layer's last group lacks its second channel
+      // Full blocks looped (or unrolled when small); a full block holding the partial group is emitted on its own.
+      const looped = fullBlocks - (partialLast && !lastBlock ? 1 : 0);
+      if (unroll || looped <= 1) {
+        for (let b = 0; b < looped; b++) body.push("{", ...block(B, String(W + b * B * R * WB), b * B, false), "}");
+      } else {
+        body.push(`let w = ${W};`, `for (let b = 0; b < ${looped}; b++, w += ${B * R * WB}) {`, ...block(B, "w", `b * ${B}`, false).map((s) => `  ${s}`), "}");
       }
+      if (looped < fullBlocks) body.push("{", ...block(B, String(W + looped * B * R * WB), looped * B, true), "}");
+      if (lastBlock) body.push("{", ...block(lastBlock, String(W + fullBlocks * B * R * WB), fullBlocks * B, partialLast), "}");
     }
     const RB = region(map, `layer${i}.lines`); // slot 0 including its left zero columns
     const zeroRows: string[] =

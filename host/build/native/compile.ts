@@ -15,7 +15,7 @@ import { requireTargetTools, requireWasm2c, run, toolVersion } from "./toolchain
 export const NATIVE_DIR = repoPath("native");
 export const NATIVE_CACHE = repoPath("build", ".cache", "native");
 /** Bumped when NativeBuild's fields change, so cached builds of an older shape are not reused. */
-const BUILD_FORMAT = 3;
+const BUILD_FORMAT = 4;
 
 /** Berkeley sizes (bytes) as size(1) prints them: text includes read-only data. */
 export interface SectionSizes {
@@ -40,6 +40,8 @@ export interface NativeBuild {
   header: string;
   /** Addresses of the counting markers (tp_count_on/off/cut). */
   markers: { on: number; off: number; cut: number };
+  /** Address ranges [start, end) of each generated layer kernel (modules built with names; GCC's clones of a layer's function included). */
+  layerFunctions: Array<{ layer: number; start: number; end: number }>;
   hasPacketizer: boolean;
   linearMemoryBytes: number;
   /** The wasm2c module object (code + the module's data segments as constants; the linear memory is the runtime's). */
@@ -86,6 +88,22 @@ function symbolAddress(nmOut: string, name: string): number {
   return v - (v % 2); // Thumb function symbols may carry the mode bit (no 32-bit bitwise ops: RISC-V addresses are above 2^31)
 }
 
+/** wasm2c's name for layer N's generated kernel (with names), and GCC's clones of it (.part.0, .constprop.0, ...). */
+const LAYER_SYMBOL = /^w2c__lib_tidepool_kernels_conv_layer(\d+)(\.[\w.]+)?$/;
+
+function layerFunctions(nmSizes: string): NativeBuild["layerFunctions"] {
+  const out: NativeBuild["layerFunctions"] = [];
+  for (const line of nmSizes.split("\n")) {
+    const [addr, size, type, name] = line.trim().split(/\s+/);
+    const m = name?.match(LAYER_SYMBOL);
+    if (!m || !/^[tT]$/.test(type ?? "") || !size) continue;
+    const a = parseInt(addr, 16);
+    const start = a - (a % 2);
+    out.push({ layer: +m[1], start, end: start + parseInt(size, 16) });
+  }
+  return out.sort((x, y) => x.start - y.start);
+}
+
 /** Symbols the module object may need from outside: the runtime and the C compiler's helpers. */
 const RUNTIME_SYMBOLS =
   /^(wasm_rt_\w+|memcpy|memmove|memset|__assert_func|__assert_fail|abort|__aeabi_\w+|__\w+di3|__\w+si2|__\w+di2|__clz\w+|__ctz\w+|__popcount\w+|__mul\w+|__div\w+|__mod\w+|__udiv\w+|__umod\w+|__ashl\w+|__ashr\w+|__lshr\w+)$/;
@@ -97,7 +115,18 @@ export function buildNative(opts: { wasm: Uint8Array; target: NativeTarget; boun
   const versions = { wasm2c: toolVersion(wasm2c), cc: toolVersion(target.cc) };
   const h = createHash("sha256");
   h.update(wasm);
-  h.update(JSON.stringify({ format: BUILD_FORMAT, target: target.name, boundsChecks, workload, versions, cflags: target.cflags, ld: target.ldflags("") }));
+  h.update(
+    JSON.stringify({
+      format: BUILD_FORMAT,
+      target: target.name,
+      boundsChecks,
+      workload,
+      versions,
+      cflags: target.cflags,
+      module: target.moduleCflags(""),
+      ld: target.ldflags(""),
+    }),
+  );
   h.update(readFileSync(header));
   for (const f of nativeSources()) {
     h.update(relative(NATIVE_DIR, f));
@@ -143,7 +172,7 @@ export function buildNative(opts: { wasm: Uint8Array; target: NativeTarget; boun
         { cwd: tmp },
       );
     const bounds = boundsCheckFlags(boundsChecks);
-    cc("module.c", "module.o", bounds);
+    cc("module.c", "module.o", [...bounds, ...target.moduleCflags(NATIVE_DIR)]);
     cc(join(NATIVE_DIR, "runtime", "wasm-rt-bare.c"), "runtime.o", bounds);
     const features = workload === "jpeg" ? ["-DTP_JPEG"] : hasPacketizer ? ["-DTP_HAS_PACKETIZER"] : [];
     cc(join(NATIVE_DIR, "harness", "main.c"), "main.o", [...bounds, ...features]);
@@ -176,6 +205,7 @@ export function buildNative(opts: { wasm: Uint8Array; target: NativeTarget; boun
       library: join(dir, "libtidepool.a"),
       header: join(dir, "module.h"),
       markers: { on: symbolAddress(nmOut, "tp_count_on"), off: symbolAddress(nmOut, "tp_count_off"), cut: symbolAddress(nmOut, "tp_count_cut") },
+      layerFunctions: layerFunctions(run(target.nm, ["-S", "firmware.elf"], { cwd: tmp })),
       hasPacketizer,
       linearMemoryBytes,
       moduleSizes: parseSize(run(target.size, ["module.o"], { cwd: tmp }), "module.o"),

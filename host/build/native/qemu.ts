@@ -14,6 +14,8 @@ export interface QemuRun {
   output: Uint8Array;
   /** Instructions counted between the markers, one entry per tp_count_cut in the harness. */
   counts: number[];
+  /** Instructions of each of the build's layer functions (build.layerFunctions order), over the whole run. */
+  functionCounts: number[];
   /** Every instruction the guest executed (startup, file I/O and the C library included). */
   totalInstructions: number;
   qemu: string;
@@ -31,7 +33,11 @@ export function runUnderQemu(build: NativeBuild, input: Uint8Array, timeoutMs = 
     const args = [
       ...target.qemuArgs,
       "-plugin",
-      `${plugin},on=${hex(build.markers.on)},off=${hex(build.markers.off)},cut=${hex(build.markers.cut)},out=${join(dir, "counts.txt")}`,
+      [
+        `${plugin},on=${hex(build.markers.on)},off=${hex(build.markers.off)},cut=${hex(build.markers.cut)}`,
+        ...(build.layerFunctions ?? []).map((f) => `fn=${hex(f.start)}:${hex(f.end)}`),
+        `out=${join(dir, "counts.txt")}`,
+      ].join(","),
       "-kernel",
       build.elf,
     ];
@@ -51,8 +57,9 @@ export function runUnderQemu(build: NativeBuild, input: Uint8Array, timeoutMs = 
     const lines = readFileSync(countFile, "utf8").trim().split("\n");
     const counts = lines.filter((l) => l.startsWith("count ")).map((l) => Number(l.slice(6)));
     const total = Number(lines.find((l) => l.startsWith("total "))?.slice(6));
+    const functionCounts = lines.filter((l) => l.startsWith("fn ")).map((l) => Number(l.split(" ")[2]));
     const version = spawnSync(qemu, ["--version"], { encoding: "utf8" }).stdout.split("\n")[0].trim();
-    return { output: new Uint8Array(readFileSync(outFile)), counts, totalInstructions: total, qemu: version, wallMs };
+    return { output: new Uint8Array(readFileSync(outFile)), counts, functionCounts, totalInstructions: total, qemu: version, wallMs };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -30,6 +30,8 @@ export interface NativeRun {
   encodeInstructions: number[];
   /** Instructions of tp_pk_begin + every tp_pk_next per frame (encoder with packets only). */
   packetInstructions: number[];
+  /** Encoder built with names: instructions per frame in each layer's generated kernel (index = layer). */
+  layerInstructions?: number[];
   totalInstructions: number;
   qemu: string;
   wallMs: number;
@@ -66,10 +68,19 @@ export function runNativeEncoder(
     frames: results,
     encodeInstructions: frames.map((_, i) => q.counts[i * per]),
     packetInstructions: packets ? frames.map((_, i) => q.counts[i * per + 1]) : [],
+    ...(build.layerFunctions.length ? { layerInstructions: perLayer(build, q.functionCounts, frames.length) } : {}),
     totalInstructions: q.totalInstructions,
     qemu: q.qemu,
     wallMs: q.wallMs,
   };
+}
+
+function perLayer(build: NativeBuild, counts: number[], frames: number): number[] {
+  const out: number[] = [];
+  build.layerFunctions.forEach((f, i) => {
+    out[f.layer] = (out[f.layer] ?? 0) + (counts[i] ?? 0) / frames;
+  });
+  return Array.from(out, (v) => v ?? 0);
 }
 
 export function runNativeJpeg(

@@ -15,6 +15,8 @@ export interface NativeTarget {
   nm: string;
   ar: string;
   cflags: string[];
+  /** Extra flags for the wasm2c module only, relative to native/ (RISC-V: aligned loads and stores, native/runtime/aligned-access.h). */
+  moduleCflags(nativeDir: string): string[];
   /** Flags for the final link (C library, startup, memory layout), given the native/ directory. */
   ldflags(nativeDir: string): string[];
   /** Extra sources linked into the firmware (startup code), relative to native/. */
@@ -40,6 +42,8 @@ const picolibcLayout = [
   "-Wl,--defsym=__stack_size=0x4000",
   "-Wl,--gc-sections",
 ];
+/** RISC-V: wasm2c's memcpy loads and stores as single aligned accesses (GCC's strict-alignment tuning splits them into bytes). */
+const alignedAccess = (nativeDir: string) => ["-include", `${nativeDir}/runtime/aligned-access.h`];
 const qemuCommon = ["-nographic", "-monitor", "none", "-serial", "none", "-semihosting-config", "enable=on,target=native"];
 
 export const NATIVE_TARGETS: Record<NativeTargetName, NativeTarget> = {
@@ -53,6 +57,8 @@ export const NATIVE_TARGETS: Record<NativeTargetName, NativeTarget> = {
     nm: "arm-none-eabi-nm",
     ar: "arm-none-eabi-ar",
     cflags: ["-mcpu=cortex-m7", "-mthumb", "-mfloat-abi=soft", ...common],
+    // ARMv7-M loads and stores unaligned words in hardware: GCC already emits one ldr/str per access.
+    moduleCflags: () => [],
     ldflags: (dir) => [
       "-mcpu=cortex-m7",
       "-mthumb",
@@ -80,6 +86,7 @@ export const NATIVE_TARGETS: Record<NativeTargetName, NativeTarget> = {
     ar: "riscv64-unknown-elf-ar",
     // Debian's picolibc has no rv32imc multilib: code is compiled for rv32imc, the C library linked from rv32im.
     cflags: ["-march=rv32imc_zicsr", "-mabi=ilp32", "--specs=picolibc.specs", ...common],
+    moduleCflags: alignedAccess,
     ldflags: () => ["-march=rv32im", "-mabi=ilp32", ...picolibcLayout],
     startup: [],
     qemu: "qemu-system-riscv32",
@@ -97,6 +104,7 @@ export const NATIVE_TARGETS: Record<NativeTargetName, NativeTarget> = {
     nm: "riscv64-unknown-elf-nm",
     ar: "riscv64-unknown-elf-ar",
     cflags: ["-march=rv64imac", "-mabi=lp64", "-mcmodel=medany", "--specs=picolibc.specs", ...common],
+    moduleCflags: alignedAccess,
     ldflags: () => ["-march=rv64imac", "-mabi=lp64", "-mcmodel=medany", ...picolibcLayout],
     startup: [],
     qemu: "qemu-system-riscv64",

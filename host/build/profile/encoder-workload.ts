@@ -3,6 +3,7 @@ import type { BuildResult } from "../build.ts";
 import { pushFrame, type LayerWork, type Workload } from "./profile.ts";
 import { layerShapes } from "../../model/geometry.ts";
 import { LAYER_FUNCTION } from "../kernels/generate.ts";
+import { layerNativePerMac } from "../kernels/choice.ts";
 import { policyInit } from "../policy/layout.ts";
 
 /**
@@ -24,10 +25,16 @@ export function encoderLayers(built: BuildResult): LayerWork[] {
         macsPerFrame: macs.reduce((a, b) => a + b, 0),
       },
     ];
+  const native = layerNativePerMac(
+    built.board,
+    model,
+    built.kernels.layers.map((l) => l.variant),
+  );
   return model.layers.map((l, i) => ({
     name: `layer ${i}: ${l.kernel}x${l.kernel}/${l.stride} ${l.inChannels}->${l.outChannels}`,
     functions: (fn) => LAYER_FUNCTION.exec(fn)?.[1] === String(i),
     macsPerFrame: macs[i],
+    ...(native[i] ? { nativePerMac: native[i] } : {}),
   }));
 }
 

@@ -27,6 +27,12 @@ export interface CountedSample {
   /** Model cycles per frame: uncalibrated table, and the table as shipped (calibrated). */
   modelBefore: number;
   modelAfter: number;
+  /** The shipped AOT model with the kernel layers priced per kernel shape from counted instructions (the profile's figure); JPEG: modelAfter. */
+  modelPerShape: number;
+  /** Whether the category scales are fitted to this sample: the generic kernel and the JPEG (priced by categories); the specialised kernels are priced per kernel shape. */
+  fit: boolean;
+  /** Encoder: per layer, native instructions counted in the layer's function and the per-shape model's figure (instructions per frame). */
+  layers?: Array<{ name: string; variant: string; counted: number; modelled: number }>;
 }
 
 const perFrame = (c: Partial<Record<Category, number>>, frames: number) =>
@@ -54,17 +60,42 @@ export async function countedSamples(
   for (const format of formats) {
     const frames = await Promise.all(photos.map(async (p) => toFrame(await loadRgb(p, { width, height }), format)));
     const spec = { width, height, format };
-    const built = await buildEncoder({ board, width, height, format });
+    const built = await buildEncoder({ board, width, height, format, runtime: "aot", withNames: true });
     const m = await profileWorkload(encoderWorkload(built, frames), board, "aot");
     const n = runNativeEncoder(built.wasm, frames, spec, { target: target.name, boundsChecks: bc });
     const counts = perFrame(m.instructionsByCategory, frames.length);
+    if (format === board.camera.format) {
+      // The generic kernel: priced by categories, so it (with the JPEG) is what the category scales are fitted to.
+      const gen = await buildEncoder({ board, width, height, format, kernels: "generic" });
+      const gm = await profileWorkload(encoderWorkload(gen, frames), board, "aot");
+      const gn = runNativeEncoder(gen.wasm, frames, spec, { target: target.name, boundsChecks: bc });
+      const gc = perFrame(gm.instructionsByCategory, frames.length);
+      out.push({
+        board: board.name,
+        workload: `generic ${format}`,
+        counts: gc,
+        counted: mean(gn.encodeInstructions),
+        modelBefore: cyclesOf(gc, before),
+        modelAfter: cyclesOf(gc, after),
+        modelPerShape: gm.cyclesPerFrame,
+        fit: true,
+      });
+    }
     out.push({
       board: board.name,
       workload: `tidepool ${format}`,
+      fit: false,
       counts,
       counted: mean(n.encodeInstructions),
       modelBefore: cyclesOf(counts, before),
       modelAfter: cyclesOf(counts, after),
+      modelPerShape: m.cyclesPerFrame,
+      layers: (m.layers ?? []).map((l, i) => ({
+        name: l.name,
+        variant: built.kernels.layers[i]?.variant ?? "generic",
+        counted: n.layerInstructions?.[i] ?? 0,
+        modelled: l.cyclesPerFrame / NATIVE_CPI[board.costModel].cpi,
+      })),
     });
     if (format !== board.camera.format) continue;
     const jpeg = await buildDeviceJpeg(width, 64 * 1024);
@@ -79,6 +110,8 @@ export async function countedSamples(
         counted: mean(jn.encodeInstructions),
         modelBefore: cyclesOf(jc, before),
         modelAfter: cyclesOf(jc, after),
+        modelPerShape: cyclesOf(jc, after),
+        fit: true,
       });
     }
   }
@@ -109,10 +142,12 @@ export interface ScaleFit {
 export function fitScales(board: Board, samples: CountedSample[], lambda = 0.1): ScaleFit {
   const table = rawCostTable(board.costModel, "aot");
   const groups = Object.values(GROUPS);
-  const rows = samples.map((s) => {
-    const t = targetCycles(board, s);
-    return groups.map((cats) => cats.reduce((sum, c) => sum + (s.counts[c] ?? 0) * table[c], 0) / t);
-  });
+  const rows = samples
+    .filter((s) => s.fit !== false)
+    .map((s) => {
+      const t = targetCycles(board, s);
+      return groups.map((cats) => cats.reduce((sum, c) => sum + (s.counts[c] ?? 0) * table[c], 0) / t);
+    });
   const n = groups.length;
   // (AᵀA + λI) x = Aᵀ1 + λ1
   const M = Array.from({ length: n }, (_, j) => [

@@ -25,6 +25,8 @@ export interface NativeProfile {
   /** Encoder only: native instructions per multiply-accumulate of the model. */
   instructionsPerMac?: number;
   macsPerFrame?: number;
+  /** Encoder with the specialised kernels: per conv layer, WebAssembly (host, instrumented) and native (counted) instructions per MAC. */
+  layers?: Array<{ name: string; variant?: string; macsPerFrame: number; wasmPerMac: number; nativePerFrame: number; nativePerMac: number }>;
   /** Encoder with packets: tp_pk_begin + tp_pk_next per frame. */
   packetInstructionsPerFrame?: number;
   /** Executed WebAssembly instructions per native instruction (the compiler's fold factor). */
@@ -88,6 +90,18 @@ export async function nativeProfile(p: NativeProfileInput): Promise<NativeProfil
     instructionsPerMac: macsPerFrame ? perFrame / macsPerFrame : undefined,
     macsPerFrame,
     packetInstructionsPerFrame: run.packetInstructions.length ? mean(run.packetInstructions) : undefined,
+    ...(run.layerInstructions && p.modelled.layers?.length === run.layerInstructions.length
+      ? {
+          layers: p.modelled.layers.map((l, i) => ({
+            name: l.name,
+            variant: p.encoder?.kernels.layers[i]?.variant,
+            macsPerFrame: l.macsPerFrame,
+            wasmPerMac: l.instructionsPerMac,
+            nativePerFrame: run.layerInstructions![i],
+            nativePerMac: run.layerInstructions![i] / l.macsPerFrame,
+          })),
+        }
+      : {}),
     wasmPerNativeInstruction: p.modelled.instructions / p.modelled.frames / perFrame,
     modelCyclesPerInstruction: p.modelled.cyclesPerFrame / perFrame,
     sizes: {

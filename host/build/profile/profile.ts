@@ -2,7 +2,7 @@
 // into cycles for a board and runtime mode: total, per function, per instruction category.
 import type { Board } from "../../core/boards.ts";
 import { CATEGORIES, NOT_INSTRUCTIONS, type Category } from "./categories.ts";
-import { costTable, type RuntimeMode } from "./cost-models.ts";
+import { costTable, NATIVE_CPI, type RuntimeMode } from "./cost-models.ts";
 import type { CostTable, Instrumented } from "./instrument.ts";
 import { instrumentCached } from "./instrument-cache.ts";
 import { BYTES_PER_PIXEL, FORMAT_CODE, type PixelFormat } from "../../core/pixel-format.ts";
@@ -29,6 +29,12 @@ export interface LayerWork {
   name: string;
   functions: (fn: string) => boolean;
   macsPerFrame: number;
+  /**
+   * Ahead-of-time code on a board with a QEMU target: the layer's kernel shape priced per MAC from
+   * native instructions counted for that shape (host/build/kernels/choice.ts), which replaces the
+   * category model for the layer's functions (× the core's CPI): the per-shape calibration.
+   */
+  nativePerMac?: { instructions: number; source: "counted" | "fitted per kernel shape" };
 }
 
 /** One layer's executed WebAssembly instructions against its multiply-accumulates (docs/profiling.md). */
@@ -39,6 +45,8 @@ export interface LayerCost {
   instructionsPerMac: number;
   cyclesPerFrame: number;
   cyclesPerMac: number;
+  /** How the layer's cycles were modelled: WebAssembly categories × the cost table, or per kernel shape from counted native instructions × CPI. */
+  pricedBy: "categories" | "per-shape counts" | "per-shape fit";
 }
 
 export interface FunctionCost {
@@ -134,17 +142,26 @@ export async function profileWorkload(w: Workload, board: Board, runtime: Runtim
       touched++;
     }
   const clockHz = board.cpu.clockHz;
-  const functions = [...byFn]
-    .filter(([, c]) => c > 0)
-    .sort((a, b) => b[1] - a[1])
-    .map(([name, c]) => ({ name: name.replace(/^assembly\//, "").replace(/^~lib\/tidepool-kernels\//, "kernels/"), cycles: c, share: c / cycles }));
   const ordered: Partial<Record<Category, number>> = {};
   for (const k of CATEGORIES) if (byCat[k]) ordered[k] = byCat[k];
+  const cpi = NATIVE_CPI[board.costModel]?.cpi ?? 1;
   const layers = w.layers?.map((l): LayerCost => {
     const sum = (m: Map<string, number>) => [...m].reduce((t, [fn, v]) => (l.functions(fn) ? t + v : t), 0) / w.frames;
-    const ins = sum(insByFn),
-      cyc = sum(byFn);
+    const ins = sum(insByFn);
+    let cyc = sum(byFn);
+    let pricedBy: LayerCost["pricedBy"] = "categories";
+    // (Only where the layer's functions were found: a module without its name section keeps the category model.)
+    if (runtime === "aot" && l.nativePerMac && ins > 0) {
+      // Per-shape calibration: the layer's functions cost its counted instructions per MAC × MACs × CPI.
+      const priced = l.nativePerMac.instructions * l.macsPerFrame * cpi;
+      const scale = cyc > 0 ? priced / cyc : 0;
+      for (const [fn, v] of byFn) if (l.functions(fn)) byFn.set(fn, v * scale);
+      cycles += (priced - cyc) * w.frames;
+      cyc = priced;
+      pricedBy = l.nativePerMac.source === "counted" ? "per-shape counts" : "per-shape fit";
+    }
     return {
+      pricedBy,
       name: l.name,
       macsPerFrame: l.macsPerFrame,
       instructionsPerFrame: ins,
@@ -153,6 +170,10 @@ export async function profileWorkload(w: Workload, board: Board, runtime: Runtim
       cyclesPerMac: cyc / l.macsPerFrame,
     };
   });
+  const functions = [...byFn]
+    .filter(([, c]) => c > 0)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, c]) => ({ name: name.replace(/^assembly\//, "").replace(/^~lib\/tidepool-kernels\//, "kernels/"), cycles: c, share: c / cycles }));
   return {
     board: board.name,
     runtime,

@@ -159,6 +159,14 @@ function print(r: ProfileResult & { native?: NativeProfile }) {
   console.log(
     `  counted instructions per frame  ${Math.round(n.instructionsPerFrame).toLocaleString("en")}  (${n.instructionsPerPixel.toFixed(1)} per pixel${n.instructionsPerMac ? `, ${n.instructionsPerMac.toFixed(2)} per MAC` : ""})`,
   );
+  if (n.layers?.length) {
+    console.log("  conv layers (instructions per multiply-accumulate: WebAssembly executed, native counted):");
+    console.log("    layer                          kernel       MAC/frame  native/frame  WASM/MAC  native/MAC");
+    for (const l of n.layers)
+      console.log(
+        `    ${l.name.padEnd(30)} ${(l.variant ?? "").padEnd(10)} ${Math.round(l.macsPerFrame).toLocaleString("en").padStart(11)} ${Math.round(l.nativePerFrame).toLocaleString("en").padStart(13)} ${l.wasmPerMac.toFixed(2).padStart(9)} ${l.nativePerMac.toFixed(2).padStart(11)}`,
+      );
+  }
   if (n.packetInstructionsPerFrame) console.log(`  packetizer                      ${Math.round(n.packetInstructionsPerFrame).toLocaleString("en")} per frame`);
   console.log(
     `  WASM instructions per native    ${n.wasmPerNativeInstruction.toFixed(2)}; the AOT model implies ${n.modelCyclesPerInstruction.toFixed(2)} cycles per counted instruction`,
