@@ -48,7 +48,7 @@ export async function buildSplitHead(o: SplitBuildOptions) {
       rule = `auto: deepest of ${fitting.length} fitting compressed split heads (${chosen.arenaBytes} of ${board.memory.arenaBudgetBytes} bytes, ${chosen.path})`;
     }
   }
-  if (head && head.compressor && o.width === undefined) {
+  if (head?.compressor && o.width === undefined) {
     width = COMPRESSED_FRAME.width;
     height = COMPRESSED_FRAME.height;
   }
