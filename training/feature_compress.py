@@ -162,6 +162,8 @@ def main():
     ap.add_argument("--eval-every", type=int, default=400)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--log-every", type=int, default=50)
+    ap.add_argument("--resume", help="start from this checkpoint (e.g. the MSE phase's)")
+    ap.add_argument("--full-prob", type=float, default=0.0, help="share of samples that keep every channel (no tail-drop)")
     a = ap.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(a.seed)
@@ -175,9 +177,12 @@ def main():
     tail = Tail(teacher, a.split).eval()
     lo, hi = (0 - zp) * scale, (255 - zp) * scale
     comp, exp, prior = Compressor(cin, a.channels, a.ratio), Expander(a.channels, cin, a.ratio, a.width), Prior(a.channels)
+    if a.resume:
+        ck = torch.load(a.resume, map_location="cpu")
+        comp.load_state_dict(ck["compressor"]), exp.load_state_dict(ck["expander"]), prior.load_state_dict(ck["prior"])
     params = list(comp.parameters()) + list(exp.parameters()) + list(prior.parameters())
     opt = torch.optim.Adam(params, lr=a.lr)
-    lam, target_bits = 1e-4, a.target_bytes * 8
+    lam, target_bits = (1e-4 if not a.resume else 1e-6), a.target_bytes * 8
     start, step, n = time.time(), 0, len(feats)
     hist = []
     keeps = [4, 8, 16, a.channels]
@@ -196,7 +201,7 @@ def main():
         yq = quantize_latent(y, True)
         bits_all = prior.bits(y + (torch.rand_like(y) - 0.5))  # noisy proxy carries the rate gradient
         B, C = y.shape[:2]
-        keep = torch.from_numpy(rng.integers(1, C + 1, B))
+        keep = torch.from_numpy(np.where(rng.random(B) < a.full_prob, C, rng.integers(1, C + 1, B)))
         cmask = (torch.arange(C)[None, :] < keep[:, None]).float()[:, :, None, None]
         # lost packets: a random share of the kept positions is missing (zeros) in half the samples
         loss_p = torch.from_numpy(rng.uniform(0, 0.3, B) * (rng.random(B) < 0.5)).float()[:, None, None, None]
