@@ -68,9 +68,39 @@ export interface HeadModel {
   /** In execution order; op i writes tensor i + 1. The head's output (the split tensor) is the last op's. */
   ops: HeadOp[];
   meta: Record<string, unknown>;
+  /** The learned feature compressor run after the head (its conv is the last op), when the file has one. */
+  compressor?: FeatureCompressor;
 }
 
 /** Channels of every tensor (index 0 = input). */
 export function tensorChannels(m: HeadModel): number[] {
   return [m.input.channels, ...m.ops.map((o) => (o.op === "conv" ? o.outChannels : o.channels))];
+}
+
+/**
+ * Learned feature compressor after the split head (docs/split-computing.md §Feature compression).
+ * On the device it is the head's last op (a dense conv, kernel = stride = `ratio`, whose requantized
+ * output plus `offset`, clamped to [0, levels − 1], is the latent's symbols); on the server the
+ * expander turns received symbols back into the split tensor. Model file sections FCMP, FEXP, ENTR.
+ */
+export interface FeatureCompressor {
+  /** Ops [0, headOps) are the classifier's head; op headOps (the last) is the compressor conv. */
+  headOps: number;
+  /** Symbols per latent channel and the symbol that means 0 (also what a missing symbol decodes to). */
+  levels: number;
+  offset: number;
+  /** Spatial reduction of the compressor (kernel = stride) and the expander's depth-to-space factor. */
+  ratio: number;
+  /** Server expander: conv3x3 C→width, ReLU, conv3x3 width→width, ReLU, conv1x1 width→splitC·ratio², depth-to-space. */
+  expander: FeatureExpander;
+  /** Entropy tables of the latent (the ENTR payload, host/wire/bitstream/tables.ts); null before fit-tables. */
+  entropy: Uint8Array | null;
+}
+
+export interface FeatureExpander {
+  width: number;
+  /** float32 weights, PyTorch layout [out][in][ky][kx], and biases. */
+  conv1: { weight: Float32Array; bias: Float32Array };
+  conv2: { weight: Float32Array; bias: Float32Array };
+  conv3: { weight: Float32Array; bias: Float32Array };
 }

@@ -1,13 +1,18 @@
 // Reader and writer of split-head model files: the Tidepool model file, version 2 (docs/model-format.md).
 // Same container as version 1 ("TPMD", u16 version, u16 section count, tagged sections, CRC-32) with
-// the head's own sections: HINP (input table), HCNV (quantized conv), HADD (quantized add), META.
+// the head's own sections: HINP (input table), HCNV (quantized conv), HADD (quantized add), META, and
+// for a head with a learned feature compressor FCMP (its geometry), FEXP (the server's expander) and
+// ENTR (the latent's entropy tables, as in version 1).
 import { crc32 } from "../core/crc32.ts";
-import { tensorChannels, type HeadAdd, type HeadConv, type HeadModel, type HeadOp } from "../core/head-types.ts";
+import { tensorChannels, type FeatureCompressor, type HeadAdd, type HeadConv, type HeadModel, type HeadOp } from "../core/head-types.ts";
 import { MODEL_MAGIC, ModelFormatError, MIN_SHIFT, MAX_SHIFT } from "./format.ts";
 
 export const HEAD_MODEL_VERSION = 2;
 /** Largest shift of an add: keeps its float64 reference exact (docs/model-format.md). */
 export const MAX_ADD_SHIFT = 46;
+/** FCMP section: magic "TPFC" and its own version (docs/model-format.md §Feature compressor). */
+export const FCMP_MAGIC = "TPFC";
+export const FCMP_VERSION = 1;
 
 class Writer {
   private parts: number[] = [];
@@ -89,6 +94,25 @@ export function writeHeadModel(m: HeadModel): Uint8Array {
         w.f32(o.outScale);
         w.name(o.name);
       });
+  }
+  const fc = m.compressor;
+  if (fc) {
+    sec("FCMP", (w) => {
+      w.bytes(new TextEncoder().encode(FCMP_MAGIC));
+      w.u8(FCMP_VERSION);
+      w.u16(fc.headOps);
+      w.u16(fc.levels);
+      w.u8(fc.offset);
+      w.u8(fc.ratio);
+      w.u16(fc.expander.width);
+    });
+    sec("FEXP", (w) => {
+      for (const c of [fc.expander.conv1, fc.expander.conv2, fc.expander.conv3]) {
+        w.bytes(new Uint8Array(c.weight.buffer, c.weight.byteOffset, c.weight.byteLength));
+        w.bytes(new Uint8Array(c.bias.buffer, c.bias.byteOffset, c.bias.byteLength));
+      }
+    });
+    if (fc.entropy) sec("ENTR", (w) => w.bytes(fc.entropy!));
   }
   sec("META", (w) => w.bytes(new TextEncoder().encode(JSON.stringify(m.meta))));
   const out = new Writer();
@@ -174,7 +198,7 @@ export function readHeadModel(bytes: Uint8Array, source = "model file"): HeadMod
   const body = bytes.length - 4;
   const stored = new DataView(bytes.buffer, bytes.byteOffset).getUint32(body, true);
   if (stored !== crc32(bytes, 0, body)) throw new ModelFormatError(`CRC mismatch: stored 0x${stored.toString(16)} at offset ${body} (file corrupted)`, source);
-  const m: Partial<HeadModel> & { ops: HeadOp[] } = { ops: [], meta: {} };
+  const m: Partial<HeadModel> & { ops: HeadOp[] } & Pending = { ops: [], meta: {} };
   let pos = 8;
   for (let s = 0; s < count; s++) {
     const sh = new Reader(bytes, pos, body, `section ${s} header`, source);
@@ -190,12 +214,69 @@ export function readHeadModel(bytes: Uint8Array, source = "model file"): HeadMod
   }
   if (pos !== body) throw new ModelFormatError(`${body - pos} stray bytes after the last section at offset ${pos}`, source);
   if (!m.input) throw new ModelFormatError("missing HINP section", source);
+  finishCompressor(m, source);
   validateHeadModel(m as HeadModel, source);
   return m as HeadModel;
 }
 
-function readSection(tag: string, r: Reader, m: Partial<HeadModel> & { ops: HeadOp[] }, source: string, at: number) {
+/** Sections read before the ops they describe are known (FCMP, FEXP, ENTR); assembled after the loop. */
+interface Pending {
+  fcmp?: { headOps: number; levels: number; offset: number; ratio: number; width: number; at: number };
+  fexp?: { bytes: Uint8Array; at: number };
+  entr?: Uint8Array;
+}
+
+function finishCompressor(m: Partial<HeadModel> & { ops: HeadOp[] } & Pending, source: string) {
+  const { fcmp, fexp, entr } = m;
+  delete m.fcmp;
+  delete m.fexp;
+  delete m.entr;
+  if (!fcmp) {
+    if (fexp || entr) throw new ModelFormatError(`section ${fexp ? "FEXP" : "ENTR"} without an FCMP section`, source);
+    return;
+  }
+  if (!fexp) throw new ModelFormatError(`FCMP section at offset ${fcmp.at} without its FEXP section`, source);
+  const last = m.ops.at(-1),
+    split = m.ops[fcmp.headOps - 1];
+  if (fcmp.headOps !== m.ops.length - 1 || !last || last.op !== "conv" || !split)
+    throw new ModelFormatError(
+      `FCMP section at offset ${fcmp.at}: head of ${fcmp.headOps} ops, but the compressor must be the one op after it (${m.ops.length} ops)`,
+      source,
+    );
+  const C = last.outChannels,
+    W = fcmp.width,
+    S = split.op === "conv" ? split.outChannels : split.channels;
+  const sizes = [W * C * 9, W, W * W * 9, W, S * fcmp.ratio * fcmp.ratio * W, S * fcmp.ratio * fcmp.ratio];
+  const total = sizes.reduce((a, b) => a + b, 0) * 4;
+  if (fexp.bytes.length !== total)
+    throw new ModelFormatError(
+      `FEXP section at offset ${fexp.at} has ${fexp.bytes.length} bytes; an expander of width ${W} from ${C} to ${S} channels needs ${total}`,
+      source,
+    );
+  const f32 = new Float32Array(fexp.bytes.buffer.slice(fexp.bytes.byteOffset, fexp.bytes.byteOffset + total));
+  let at = 0;
+  const take = (n: number) => f32.subarray(at, (at += n));
+  const conv = (i: number) => ({ weight: take(sizes[2 * i]), bias: take(sizes[2 * i + 1]) });
+  const expander = { width: W, conv1: conv(0), conv2: conv(1), conv3: conv(2) };
+  m.compressor = { headOps: fcmp.headOps, levels: fcmp.levels, offset: fcmp.offset, ratio: fcmp.ratio, expander, entropy: entr ?? null };
+}
+
+function readSection(tag: string, r: Reader, m: Partial<HeadModel> & { ops: HeadOp[] } & Pending, source: string, at: number) {
   switch (tag) {
+    case "FCMP": {
+      const magic = new TextDecoder().decode(r.bytes(4, "FCMP magic"));
+      if (magic !== FCMP_MAGIC) throw new ModelFormatError(`FCMP section at offset ${at}: magic ${JSON.stringify(magic)}, expected "${FCMP_MAGIC}"`, source);
+      const version = r.u8("FCMP version");
+      if (version !== FCMP_VERSION) throw new ModelFormatError(`FCMP section at offset ${at}: version ${version}, this reader knows ${FCMP_VERSION}`, source);
+      m.fcmp = { headOps: r.u16("head ops"), levels: r.u16("levels"), offset: r.u8("offset"), ratio: r.u8("ratio"), width: r.u16("expander width"), at };
+      return;
+    }
+    case "FEXP":
+      m.fexp = { bytes: r.bytes(r.end - r.pos, "expander weights"), at };
+      return;
+    case "ENTR":
+      m.entr = r.bytes(r.end - r.pos, "entropy tables");
+      return;
     case "HINP": {
       const channels = r.u8("channels"),
         scale = r.f32("scale"),
@@ -327,6 +408,20 @@ export function validateHeadModel(m: HeadModel, source = "split head"): void {
       for (const mm of add.multipliers) if (!(mm >= 0 && mm < 2 ** 31)) fail(`${where}: multiplier ${mm} outside [0, 2^31)`);
     }
   });
+  if (m.compressor) validateCompressor(m, m.compressor, fail);
+}
+
+function validateCompressor(m: HeadModel, fc: FeatureCompressor, fail: (msg: string) => never) {
+  const c = m.ops.at(-1)!;
+  if (fc.headOps !== m.ops.length - 1 || c.op !== "conv") fail(`feature compressor: must be the last op, after ${m.ops.length - 1} head ops`);
+  else {
+    if (c.input !== fc.headOps) fail(`feature compressor: reads tensor ${c.input}, not the split tensor ${fc.headOps}`);
+    if (c.depthwise || c.kernel !== fc.ratio || c.stride !== fc.ratio || c.padding !== 0)
+      fail(`feature compressor: conv must be dense with kernel = stride = ratio ${fc.ratio}, padding 0`);
+    if (fc.levels < 2 || fc.levels > 256 || fc.offset >= fc.levels) fail(`feature compressor: ${fc.levels} levels with offset ${fc.offset}`);
+    if (c.clampLo !== 0 || c.clampHi !== fc.levels - 1 || c.outZeroPoint !== fc.offset)
+      fail(`feature compressor: output must be symbols, clamp [0, ${fc.levels - 1}] with zero point ${fc.offset}`);
+  }
 }
 
 export type { HeadConv, HeadAdd };

@@ -62,6 +62,11 @@ const ROWS: Array<{ input: string; args: () => string[]; message: RegExp }> = [
     message: /mul\.onnx: node "Conv_2_quant" \(QLinearMul\): operator QLinearMul is not mapped on the device/,
   },
   {
+    input: "not a feature compressor",
+    args: () => ["import", "--onnx", DEFAULT_SPLIT_ONNX, "--split", "2", "--compressor", at("fc.json"), "-o", at("fc.tpm")],
+    message: /fc\.json: not a feature compressor \(expected format "tidepool-feature-compressor" version 1\)/,
+  },
+  {
     input: "bad calibration file",
     args: () => ["profile", "--board", "k210", "--frame", "32x24", "--calibrate", at("t.json"), at("a.png"), at("b.png")],
     message: /t\.json: not JSON/,
@@ -97,6 +102,7 @@ beforeAll(async () => {
   writeFileSync(at("a.png"), png);
   writeFileSync(at("b.png"), png);
   writeFileSync(at("t.json"), "[{");
+  writeFileSync(at("fc.json"), '{"format": "something else"}');
   // Packet files: a well-formed container (packets need not decode for these rows), then damaged copies.
   const container = {
     board: "host",

@@ -115,11 +115,14 @@ describe("ONNX importer (int8 MobileNetV2)", () => {
     const bad = await runCliInProcess(["import", "--onnx", DEFAULT_SPLIT_ONNX, "--split", "30", "-o", join(dir, "x.tpm")]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/17 inverted-residual blocks mapped before it/);
-    // GAP8 at its own 324x244 frame: block 2 fits (97,344 of 98,304 bytes), block 3 does not.
+    // The shipped compressed block-2 head comes first, at the classifier's 224x224 view (92,848 of
+    // 98,304 bytes); without it, GAP8 at its own 324x244 frame fits block 2 (97,344 bytes), not block 3.
     const auto = await runCliInProcess(["build", "--board", "gap8", "--split", "auto", "--out", dir, "--json"]);
     expect(auto.code, auto.out).toBe(0);
     const report = JSON.parse(auto.stdout);
     expect(report.split).toBe(2);
+    expect(report.frame).toBe("224x224");
+    expect(report.rule).toMatch(/compressed split heads/);
     expect(report.arenaBytes).toBeLessThanOrEqual(98304);
   });
 

@@ -84,7 +84,7 @@ export function planHeadArena({ head, board, width, height, format, streamOutput
       last ? "latent" : "line-buffer",
       ringRows[t] * s.width * s.channels,
       last
-        ? `split tensor ${s.channels} ch x ${ringRows[t]} of ${s.height} rows x ${s.width}, pixel-interleaved (${producer})`
+        ? `${head.compressor ? "latent symbols" : "split tensor"} ${s.channels} ch x ${ringRows[t]} of ${s.height} rows x ${s.width}, pixel-interleaved (${producer})`
         : `${ringRows[t]} of ${s.height} rows x ${s.width} px x ${s.channels} ch (${producer})`,
     );
   });

@@ -11,9 +11,9 @@ import { costTable, type RuntimeMode } from "../../build/profile/cost-models.ts"
 import { intOption, parseCommandArgs, parseFlag, parseFrame, UserError, type Command } from "../command.ts";
 import { buildHead } from "../../build/head-build.ts";
 import { headWorkload } from "../../build/profile/head-workload.ts";
-import { importAllSplits, DEFAULT_SPLIT_ONNX } from "../../build/split-choice.ts";
+import { importAllSplits, DEFAULT_SPLIT_ONNX, COMPRESSED_FRAME } from "../../build/split-choice.ts";
 import { headAtSplit } from "../../model/import/onnx-import.ts";
-import { readHeadModel } from "../../model/head-format.ts";
+import { isHeadModelFile, readHeadModel } from "../../model/head-format.ts";
 import { readInputFile } from "../../core/input-file.ts";
 import { nativeProfile, type NativeProfile } from "../../build/profile/native-profile.ts";
 import { nativeTargetForRuntime } from "../../build/native/targets.ts";
@@ -63,7 +63,17 @@ export const command: Command = {
       throw new UserError(`--codec split needs --split N (with --onnx, default the int8 MobileNetV2) or --model HEAD.tpm\nusage: ${usage}`, 2);
     const quality = values.quality ? Number(values.quality) : 20;
     if (!Number.isInteger(quality) || quality < 1 || quality > 100) throw new UserError(`--quality must be 1..100, got "${values.quality}"`, 2);
-    const size = values.frame ? parseFrame(values.frame) : { width: board.camera.width, height: board.camera.height };
+    // A compressed split head (docs/split-computing.md §Feature compression) runs on the classifier's
+    // 224² view it was trained on, unless a frame is given.
+    const compressedHead =
+      codec === "split" && values.model && isHeadModelFile(readInputFile(values.model, "model file"))
+        ? readHeadModel(readInputFile(values.model, "model file"), values.model)
+        : null;
+    const size = values.frame
+      ? parseFrame(values.frame)
+      : compressedHead?.compressor
+        ? { ...COMPRESSED_FRAME }
+        : { width: board.camera.width, height: board.camera.height };
     const format = values.format ? parsePixelFormat(values.format) : board.camera.format;
 
     const frames = await Promise.all(positionals.map(async (p) => toFrame(await loadRgb(p, size), format)));
@@ -80,10 +90,13 @@ export const command: Command = {
     if (codec === "split") {
       if (native) throw new UserError("--codec split runs modelled only (interp or aot), not on a qemu-* runtime", 2);
       // The split head is profiled at the board's frame with its split tensor streamed out (as built).
-      const head = values.model
-        ? readHeadModel(readInputFile(values.model, "model file"), values.model)
-        : headAtSplit(importAllSplits(values.onnx ?? DEFAULT_SPLIT_ONNX), split!);
-      workload = headWorkload(await buildHead({ board, head, ...size, format, withNames: true, streamOutput: true }), frames);
+      const head =
+        compressedHead ??
+        (values.model
+          ? readHeadModel(readInputFile(values.model, "model file"), values.model)
+          : headAtSplit(importAllSplits(values.onnx ?? DEFAULT_SPLIT_ONNX), split!));
+      // a compressor's latent is kept whole (the packetizer reads it after the last row)
+      workload = headWorkload(await buildHead({ board, head, ...size, format, withNames: true, streamOutput: !head.compressor }), frames);
     } else if (codec === "tidepool") {
       // The specialised kernels are tuned for the runtime being profiled (docs/kernels.md).
       const kernels = values.kernels === undefined ? undefined : parseFlag("kernels", () => parseKernelMode(values.kernels!));
