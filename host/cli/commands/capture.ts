@@ -16,9 +16,10 @@ import { SerialLink } from "../../../flash-tools/serial-link.ts";
 import { RawRepl } from "../../../flash-tools/raw-repl.ts";
 import { BridgeClient } from "../../../flash-tools/bridge-client.ts";
 import { intOption, parseCommandArgs, UserError, type Command } from "../command.ts";
+import { resolveModelPath } from "../../core/model-registry.ts";
 
 const usage =
-  "tidepool capture --board NAME --port PATH [--baud N] [--count N] [--uplink] [--link lora-sf7 | --packet-size N] [--budget BYTES] [--model FILE] [-o DIR] [--json]";
+  "tidepool capture --board NAME --port PATH [--baud N] [--count N] [--uplink] [--link lora-sf7 | --packet-size N] [--budget BYTES] [--model FILE|NAME] [-o DIR] [--json]";
 
 export const command: Command = {
   name: "capture",
@@ -43,6 +44,7 @@ export const command: Command = {
       usage,
       false,
     );
+    if (values.model !== undefined) values.model = resolveModelPath(values.model); // a registered name ("task") or a file
     if (!values.board || !values.port) throw new UserError(`--board and --port are required\nusage: ${usage}`, 2);
     if (values.link !== undefined && values["packet-size"] !== undefined)
       throw new UserError(`--link and --packet-size both set the packet size: give one\nusage: ${usage}`, 2);

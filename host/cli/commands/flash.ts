@@ -5,8 +5,9 @@ import { RawRepl } from "../../../flash-tools/raw-repl.ts";
 import { installTidepool } from "../../../flash-tools/install.ts";
 import { parseCommandArgs, UserError, type Command } from "../command.ts";
 import { bridgeSource } from "../../../flash-tools/install.ts";
+import { resolveModelPath } from "../../core/model-registry.ts";
 
-const usage = "tidepool flash --board NAME --port PATH [--baud N] [--model FILE] [--json]";
+const usage = "tidepool flash --board NAME --port PATH [--baud N] [--model FILE|NAME] [--json]";
 
 export const command: Command = {
   name: "flash",
@@ -19,6 +20,7 @@ export const command: Command = {
       usage,
       false,
     );
+    if (values.model !== undefined) values.model = resolveModelPath(values.model); // a registered name ("task") or a file
     if (!values.board || !values.port) throw new UserError(`--board and --port are required\nusage: ${usage}`, 2);
     const board = getBoard(values.board);
     const built = await buildEncoder({ board, modelPath: values.model });

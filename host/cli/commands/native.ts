@@ -8,8 +8,9 @@ import { buildNative, NATIVE_DIR } from "../../build/native/compile.ts";
 import { NATIVE_TARGETS, nativeTargetForBoard, type NativeTargetName } from "../../build/native/targets.ts";
 import { parseCommandArgs, parseFrame, UserError, type Command } from "../command.ts";
 import { atomicWrite } from "../../core/atomic-write.ts";
+import { resolveModelPath } from "../../core/model-registry.ts";
 
-const usage = "tidepool native --board NAME [--isa m7|rv32|rv64] [--bounds-checks on|off] [--model FILE] [--frame WxH] [--format F] [--out DIR] [--json]";
+const usage = "tidepool native --board NAME [--isa m7|rv32|rv64] [--bounds-checks on|off] [--model FILE|NAME] [--frame WxH] [--format F] [--out DIR] [--json]";
 
 export const command: Command = {
   name: "native",
@@ -31,6 +32,7 @@ export const command: Command = {
       usage,
       false,
     );
+    if (values.model !== undefined) values.model = resolveModelPath(values.model); // a registered name ("task") or a file
     if (!values.board) throw new UserError(`--board is required\nusage: ${usage}`, 2);
     const board = getBoard(values.board);
     const isa = values.isa as NativeTargetName | undefined;
