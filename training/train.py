@@ -35,6 +35,19 @@ def masks(n, channels, h, w, rng: torch.Generator, tail_drop=0.5, erasure=0.5):
     return m
 
 
+def onnx_state(path, like):
+    """A decoder state dict from an exported ONNX decoder's initializers (same names and shapes as `like`)."""
+    import onnx
+    from onnx import numpy_helper
+    if not os.path.exists(path):
+        raise SystemExit(f"train.py: init_decoder_from {path} not found")
+    inits = {i.name: numpy_helper.to_array(i) for i in onnx.load(path).graph.initializer}
+    missing = [k for k in like if k not in inits or tuple(inits[k].shape) != tuple(like[k].shape)]
+    if missing:
+        raise SystemExit(f"train.py: {path} does not match the decoder (missing or reshaped: {', '.join(missing[:5])})")
+    return {k: torch.from_numpy(inits[k].copy()) for k in like}
+
+
 def save_checkpoint(path, enc, dec, prior, opt, step, cfg):
     tmp = path + ".tmp"
     torch.save({"enc": enc.state_dict(), "dec": dec.state_dict(), "prior": prior.state_dict(), "opt": opt.state_dict(), "step": step, "config": cfg}, tmp)
@@ -99,6 +112,11 @@ def main():
     for st in (resumed, init):
         if st is not None:
             enc.load_state_dict(st["enc"]); dec.load_state_dict(st["dec"]); prior.load_state_dict(st["prior"])
+    if resumed is None and cfg.get("init_decoder_from"):
+        # The task encoder starts its decoder from the task-aware decoder (shipped only as ONNX: its
+        # initializers carry the PyTorch parameter names), so it starts where the frozen-encoder route ends.
+        dec.load_state_dict(onnx_state(os.path.join(REPO, cfg["init_decoder_from"]), dec.state_dict()))
+        say(f"decoder initialised from {cfg['init_decoder_from']}")
     if resumed is not None:
         opt.load_state_dict(resumed["opt"]); step = resumed["step"]
         say(f"resumed from step {step}")
