@@ -214,7 +214,7 @@ describe.skipIf(!hasTorch)("npm run train (Debian python3-torch)", () => {
     const got = enc.encode(new Uint8Array(Buffer.from(v.rgb888, "base64")), v.width, v.height, "rgb888");
     expect(Buffer.from(got.data).equals(Buffer.from(v.latent.symbols, "base64"))).toBe(true);
     // Named like the picture codec's files: refused before anything is written.
-    const clash = await train({ ...taskRun, export: { ...taskRun.export, model: "default.tpm" } }, []);
+    const clash = await train({ ...taskRun, run_dir: join(tmp, "task-encoder-clash"), steps: 1, export: { ...taskRun.export, model: "default.tpm" } });
     expect(clash.code).not.toBe(0);
     expect(clash.out).toMatch(/would overwrite the picture codec's default.tpm/);
     expect(readFileSync(join(models, "default.tpm")).equals(pictureBefore)).toBe(true);
