@@ -4,7 +4,8 @@ centre crops, device-exact latents, the decoder at every channel prefix k, ideal
 static per-channel tables fitted on training-split latents. Never reads Kodak.
 With --task: also the teacher's (training/teacher.py) top-1/top-5 on the classifier view (short side
 256, centre 224) of the images, each sent as the largest channel prefix within 1000..2500 B.
-`/usr/bin/python3 training/evaluate.py --run training/runs/X [--images 100] [--json] [--task]`"""
+`/usr/bin/python3 training/evaluate.py --run training/runs/X [--images 100] [--json] [--task]`
+(`--checkpoint models/codec-weights-task.pt` instead of --run evaluates exported weights.)"""
 import argparse
 import json
 import os
@@ -22,7 +23,10 @@ def crops(paths):
     return torch.from_numpy(np.stack([center_crop(p, 224) for p in paths]).transpose(0, 3, 1, 2).copy())
 
 
-def task_accuracy(paths, layers, step, dec, bits_of, budgets=(1000, 1500, 2000, 2500)):
+TASK_BUDGETS = (1000, 1200, 1500, 1700, 2000, 2250, 2500)  # 1.2 / 1.7 / 2.25 kB: LimitNet's operating points (issue 13)
+
+
+def task_accuracy(paths, layers, step, dec, bits_of, budgets=TASK_BUDGETS):
     from teacher import load_teacher, normalise
     from teacher_check import labels_for, preprocess
     teacher, labels = load_teacher(), labels_for(paths)
@@ -54,14 +58,17 @@ def task_accuracy(paths, layers, step, dec, bits_of, budgets=(1000, 1500, 2000, 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--run", required=True)
+    ap.add_argument("--run")
+    ap.add_argument("--checkpoint", help="a weights file (models/codec-weights*.pt) instead of RUN/checkpoint.pt")
     ap.add_argument("--images", type=int, default=100)
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--task", action="store_true")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    st = torch.load(os.path.join(args.run, "checkpoint.pt"))
+    if not args.run and not args.checkpoint:
+        ap.error("give --run or --checkpoint")
+    st = torch.load(args.checkpoint or os.path.join(args.run, "checkpoint.pt"))
     enc, dec, _ = build(st["config"])
     enc.load_state_dict(st["enc"]); dec.load_state_dict(st["dec"]); enc.eval(); dec.eval()
     layers, _, step = integer_layers(enc)
@@ -86,7 +93,7 @@ def main():
     curve = [{"k": k, "bytes": float(np.mean([r[0] for r in v])), "msssim": float(np.mean([r[1] for r in v])), "psnr": float(np.mean([r[2] for r in v]))} for k, v in rows.items()]
     b, q = [c["bytes"] for c in curve], [c["msssim"] for c in curve]
     at = {B: (float(np.interp(B, b, q)) if b[0] <= B <= b[-1] else None) for B in BUDGETS}
-    out = {"run": args.run, "step": st["step"], "images": len(test), "encoder_macs": enc.macs(), "curve": curve, "msssim_at_bytes": at}
+    out = {"run": args.run or args.checkpoint, "step": st["step"], "images": len(test), "encoder_macs": enc.macs(), "curve": curve, "msssim_at_bytes": at}
     if args.task:
         out["task"] = task_accuracy(test, layers, step, dec, bits_of)
     if args.json:
@@ -99,6 +106,7 @@ def main():
             t = out["task"]
             print(f"teacher top-1/top-5 uncompressed {t['reference'][0]:.3f}/{t['reference'][1]:.3f}; " +
                   ", ".join(f"{B} B: {a:.3f}/{b:.3f}" for B, (a, b) in t["at_bytes"].items()))
+            print("share of the uncompressed top-1 kept: " + ", ".join(f"{B} B: {a / t['reference'][0]:.2f}" for B, (a, _) in t["at_bytes"].items()))
 
 
 if __name__ == "__main__":

@@ -140,6 +140,14 @@ def main():
     spec = {"dir": "models", "encoder": True, "decoder": "decoder.onnx", "model": "default.tpm", "golden": "golden/latents.json",
             "stats": "latent-stats.json", "weights": WEIGHTS, "name": "tidepool-limitnet-4bit", **cfg.get("export", {})}
     out_dir = os.path.join(HERE, "..", spec["dir"])
+    # A run that trained the encoder for a task is a second model: it must never replace the picture codec's files.
+    if cfg.get("task") and not cfg.get("freeze_encoder") and spec["encoder"]:
+        taken = {"default.tpm", "default-grey.tpm", "decoder.onnx", "decoder-task.onnx", "golden/latents.json", "golden/latents-grey.json",
+                 "latent-stats.json", "latent-stats-grey.json", WEIGHTS, "codec-weights-grey.pt"}
+        clash = sorted({spec[k] for k in ("model", "decoder", "golden", "stats", "weights") if spec[k]} & taken)
+        if clash:
+            raise SystemExit(f"export.py: a task-trained encoder would overwrite the picture codec's {', '.join(clash)} in {spec['dir']}: "
+                             f"name its own files in the config's \"export\" (training/configs/task-encoder.json)")
     enc, dec, _ = build(cfg)
     enc.load_state_dict(st["enc"]); dec.load_state_dict(st["dec"])
     enc.eval(); dec.eval()

@@ -20,18 +20,32 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.join(HERE, "..")
 
 
-def masks(n, channels, h, w, rng: torch.Generator):
-    """1 = received. Half the samples keep only the first k ~ U{1..C} channels (tail-drop); half
-    (independently) also lose elements i.i.d. at a rate ~ U(0, 0.3)."""
+def masks(n, channels, h, w, rng: torch.Generator, tail_drop=0.5, erasure=0.5):
+    """1 = received. A share `tail_drop` of the samples (half by default) keep only the first
+    k ~ U{1..C} channels (tail-drop); a share `erasure` (independently) also lose elements i.i.d. at a
+    rate ~ U(0, 0.3)."""
     m = torch.ones(n, channels, h, w)
     for i in range(n):
         k = int(torch.randint(1, channels + 1, (1,), generator=rng))
-        if torch.rand(1, generator=rng) < 0.5:
+        if torch.rand(1, generator=rng) < tail_drop:
             m[i, k:] = 0
-        if torch.rand(1, generator=rng) < 0.5:
+        if torch.rand(1, generator=rng) < erasure:
             rate = float(torch.rand(1, generator=rng)) * 0.3
             m[i] *= (torch.rand(channels, h, w, generator=rng) >= rate).float()
     return m
+
+
+def onnx_state(path, like):
+    """A decoder state dict from an exported ONNX decoder's initializers (same names and shapes as `like`)."""
+    import onnx
+    from onnx import numpy_helper
+    if not os.path.exists(path):
+        raise SystemExit(f"train.py: init_decoder_from {path} not found")
+    inits = {i.name: numpy_helper.to_array(i) for i in onnx.load(path).graph.initializer}
+    missing = [k for k in like if k not in inits or tuple(inits[k].shape) != tuple(like[k].shape)]
+    if missing:
+        raise SystemExit(f"train.py: {path} does not match the decoder (missing or reshaped: {', '.join(missing[:5])})")
+    return {k: torch.from_numpy(inits[k].copy()) for k in like}
 
 
 def save_checkpoint(path, enc, dec, prior, opt, step, cfg):
@@ -98,6 +112,11 @@ def main():
     for st in (resumed, init):
         if st is not None:
             enc.load_state_dict(st["enc"]); dec.load_state_dict(st["dec"]); prior.load_state_dict(st["prior"])
+    if resumed is None and cfg.get("init_decoder_from"):
+        # The task encoder starts its decoder from the task-aware decoder (shipped only as ONNX: its
+        # initializers carry the PyTorch parameter names), so it starts where the frozen-encoder route ends.
+        dec.load_state_dict(onnx_state(os.path.join(REPO, cfg["init_decoder_from"]), dec.state_dict()))
+        say(f"decoder initialised from {cfg['init_decoder_from']}")
     if resumed is not None:
         opt.load_state_dict(resumed["opt"]); step = resumed["step"]
         say(f"resumed from step {step}")
@@ -122,6 +141,9 @@ def main():
     if freeze_decoder:
         dec.eval()
     mse_w, task_w = cfg.get("mse_weight", 3.0), (cfg["task"]["weight"] if task else 0.0)
+    # The task encoder trains for the classifier first: D only keeps the picture usable.
+    dist_w = cfg.get("distortion_weight", 1.0)
+    tail_drop, erasure = cfg.get("tail_drop", 0.5), cfg.get("erasure", 0.5)
     t0, acc = time.time(), []
     while step < cfg["steps"]:
         if not freeze_encoder:
@@ -137,11 +159,11 @@ def main():
         q, _ = quantize_latent(u)
         noisy = u + torch.empty_like(u).uniform_(-0.5, 0.5)
         bits = prior.bits(noisy).sum() / (x.shape[0] * x.shape[2] * x.shape[3])
-        m = masks(x.shape[0], enc.channels, u.shape[2], u.shape[3], rng)
+        m = masks(x.shape[0], enc.channels, u.shape[2], u.shape[3], rng, tail_drop, erasure)
         xh = dec(q * enc.step()[None, :, None, None], m)
         mse = F.mse_loss(xh, x)
         msssim = ms_ssim(xh, x)
-        loss = (1 - msssim) + mse_w * mse + (0.0 if freeze_encoder else cfg["lambda"] * bits)
+        loss = dist_w * ((1 - msssim) + mse_w * mse) + (0.0 if freeze_encoder else cfg["lambda"] * bits)
         kd = task(xh, x) if task else torch.zeros(())
         loss = loss + task_w * kd
         opt.zero_grad(); loss.backward(); opt.step()

@@ -19,6 +19,7 @@ import { atomicWrite } from "../core/atomic-write.ts";
 import type { FrameSize, Latent, RgbImage, ServerDecoder } from "../core/types.ts";
 import { imagenetSplit } from "../core/dataset-split.ts";
 import type { RateSource } from "../wire/bitstream/packet-rate.ts";
+import { namedModel } from "../core/model-registry.ts";
 
 export const DECODER_ONNX = repoPath("models", "decoder.onnx");
 /** The task-aware decoder (PNC stage 2, distilled into MobileNetV2) for the same encoder, when trained. */
@@ -145,4 +146,15 @@ export async function loadTidepool(
   if (!opts.rate)
     codec.rate = model.entropy ? new PacketRate(modelTables(model, modelPath)) : await trainingSplitRate(codec, { images: opts.trainImages, log: opts.log });
   return { available: true, codec };
+}
+
+/**
+ * The task encoder (models/task.tpm, trained end to end for MobileNetV2: docs/training.md) with its own
+ * decoder (models/decoder-task-encoder.onnx) and real packet bytes from its own ENTR tables. A task-table
+ * row: `{ name: "tidepool-task-encoder", codec: (await taskEncoderCodec()).codec }` when available.
+ */
+export async function taskEncoderCodec(opts: { log?: (s: string) => void } = {}): Promise<TidepoolStatus> {
+  const task = namedModel("task")!;
+  if (!existsSync(task.model)) return { available: false, reason: `no task encoder installed (${task.model})` };
+  return loadTidepool({ modelPath: task.model, decoderPath: task.decoder, log: opts.log });
 }

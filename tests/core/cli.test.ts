@@ -79,7 +79,7 @@ describe("tidepool CLI", () => {
     expect(existsSync(junk)).toBe(true);
   });
 
-  it("the committed memory maps are current for the default model", async () => {
+  it("the committed memory maps are current for the default model and the task encoder", async () => {
     const r = await runCliInProcess(["maps", "--check"]);
     expect(r.code, r.stderr).toBe(0);
   });

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway, type Gateway } from "../../host/receiver/gateway/gateway.ts";
 import { DEFAULT_GREY_MODEL_PATH, DEFAULT_MODEL_PATH } from "../../host/build/build.ts";
 import { chirpstackUp, photoPackets, ttsUp } from "./packets.ts";
+import { namedModel, shippedTaskModel } from "../../host/core/model-registry.ts";
 
 const TOKEN = "s3cret-token";
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8");
@@ -120,7 +121,23 @@ describe("webhook ingest", () => {
     expect(image).toMatchObject({ complete: true, frame: { width: 324, height: 244 } });
     expect(image.preview.packets).toBe(packets.length);
     const status = await get("/api/status");
-    expect(status.models.map((m: { source: string }) => m.source)).toEqual([DEFAULT_MODEL_PATH, DEFAULT_GREY_MODEL_PATH]);
+    const task = shippedTaskModel() ? [namedModel("task")!.model] : [];
+    expect(status.models.map((m: { source: string }) => m.source)).toEqual([DEFAULT_MODEL_PATH, DEFAULT_GREY_MODEL_PATH, ...task]);
+  });
+
+  it.skipIf(!shippedTaskModel())("decodes a task-encoder camera's packets (its own tables and decoder) on the same gateway", async () => {
+    const packets = await photoPackets({ imageId: 4, modelPath: namedModel("task")!.model });
+    const dev = "70b3d57ed00000a9";
+    for (const [i, p] of packets.entries()) {
+      const r = await post("/ingest/chirpstack?event=up", chirpstackUp(p, { devEui: dev, fCnt: 700 + i }));
+      expect(r.json).toMatchObject({ status: "stored", packet: { imageId: 4, index: i, frame: "320x240" } });
+    }
+    await gw.idle();
+    const [image] = await get(`/api/images?device=${dev}`);
+    expect(image).toMatchObject({ complete: true, frame: { width: 320, height: 240 } });
+    expect(image.preview.packets).toBe(packets.length);
+    const png = Buffer.from(await (await fetch(new URL(image.png, gw.url))).arrayBuffer());
+    expect(await sharp(png).metadata()).toMatchObject({ format: "png", width: 320, height: 240 });
   });
 
   it("rejects, when the image is decoded, a packet whose symbols disagree with those already received", async () => {

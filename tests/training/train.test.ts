@@ -167,6 +167,59 @@ describe.skipIf(!hasTorch)("npm run train (Debian python3-torch)", () => {
     }
   });
 
+  it("a task-encoder stage trains encoder and decoder (decoder from an ONNX one), exports under its own names, never over the picture codec", async () => {
+    const pictureBefore = readFileSync(join(models, "default.tpm"));
+    const taskRun = {
+      run_dir: join(tmp, "task-encoder"),
+      init_from: join(models, "codec-weights.pt"),
+      init_decoder_from: join(models, "decoder-task.onnx"),
+      seed: 6,
+      steps: 2,
+      batch: 2,
+      crop: 96,
+      lr: 0.0002,
+      lambda: 3,
+      threads: 1,
+      log_every: 1,
+      checkpoint_every: 2,
+      calibrate_steps: 1,
+      distortion_weight: 1,
+      tail_drop: 0.75,
+      erasure: 0.5,
+      task: { weight: 1, temperature: 2 },
+      export: {
+        dir: models,
+        images: 40,
+        model: "task.tpm",
+        decoder: "decoder-task-encoder.onnx",
+        golden: "golden/latents-task.json",
+        stats: "latent-stats-task.json",
+        weights: "codec-weights-task.pt",
+        name: "test-task",
+      },
+    };
+    const r = await train(taskRun);
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toMatch(/decoder initialised from .*decoder-task.onnx/);
+    expect(r.out).toMatch(/step 2 ms-ssim .* kd \d/);
+    expect(r.out).toMatch(/wrote ENTR tables .* into .*task.tpm/);
+    expect(readFileSync(join(models, "default.tpm")).equals(pictureBefore)).toBe(true);
+    const task = readModel(readFileSync(join(models, "task.tpm")), "task model");
+    expect(task.meta.name).toBe("test-task");
+    expect(task.entropy).toBeTruthy();
+    const golden = JSON.parse(readFileSync(join(models, "golden", "latents-task.json"), "utf8"));
+    const v = golden.vectors[0];
+    const built = await buildEncoder({ board: "k210", model: task, width: v.width, height: v.height, format: "rgb888" });
+    const enc = await EncoderInstance.load(built.wasm, built.board);
+    const got = enc.encode(new Uint8Array(Buffer.from(v.rgb888, "base64")), v.width, v.height, "rgb888");
+    expect(Buffer.from(got.data).equals(Buffer.from(v.latent.symbols, "base64"))).toBe(true);
+    // Named like the picture codec's files: refused before anything is written.
+    const clash = await train({ ...taskRun, run_dir: join(tmp, "task-encoder-clash"), steps: 1, export: { ...taskRun.export, model: "default.tpm" } });
+    expect(clash.code).not.toBe(0);
+    expect(clash.out).toMatch(/would overwrite the picture codec's default.tpm/);
+    expect(readFileSync(join(models, "default.tpm")).equals(pictureBefore)).toBe(true);
+  });
+
   it("refuses a decoder-only export whose encoder no longer matches the golden latents", async () => {
     const other = join(tmp, "other-models");
     const a = await train({ ...base, run_dir: join(tmp, "run-other"), seed: 9, steps: 2, export: { dir: other, images: 40 } });

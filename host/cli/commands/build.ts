@@ -3,9 +3,10 @@ import { parsePixelFormat } from "../../core/pixel-format.ts";
 import { repoPath } from "../../core/paths.ts";
 import { parseCommandArgs, parseFlag, parseFrame, UserError, type Command } from "../command.ts";
 import { buildSplitHead, isHeadModelPath } from "../../build/split-build.ts";
+import { resolveModelPath } from "../../core/model-registry.ts";
 
 const usage =
-  "tidepool build --board NAME [--model FILE] [--split N|auto [--onnx FILE] [--whole-output]] [--frame WxH] [--format rgb565|rgb888|gray8] [--kernels specialised|generic] [--out DIR] [--json]";
+  "tidepool build --board NAME [--model FILE|NAME] [--split N|auto [--onnx FILE] [--whole-output]] [--frame WxH] [--format rgb565|rgb888|gray8] [--kernels specialised|generic] [--out DIR] [--json]";
 
 export const command: Command = {
   name: "build",
@@ -29,6 +30,7 @@ export const command: Command = {
       usage,
       false,
     );
+    if (values.model !== undefined) values.model = resolveModelPath(values.model); // a registered name ("task") or a file
     if (!values.board) throw new UserError(`--board is required\nusage: ${usage}`, 2);
     const frame = values.frame ? parseFrame(values.frame) : undefined;
     const format = values.format ? parsePixelFormat(values.format) : undefined;

@@ -17,9 +17,10 @@ import { RawRepl } from "../../../flash-tools/raw-repl.ts";
 import { BridgeClient } from "../../../flash-tools/bridge-client.ts";
 import { intOption, parseCommandArgs, UserError, type Command } from "../command.ts";
 import { mpyModuleName } from "../../build/native/mpy.ts";
+import { resolveModelPath } from "../../core/model-registry.ts";
 
 const usage =
-  "tidepool capture --board NAME --port PATH [--baud N] [--count N] [--uplink] [--link lora-sf7 | --packet-size N] [--budget BYTES] [--model FILE] [--mpy] [-o DIR] [--json]";
+  "tidepool capture --board NAME --port PATH [--baud N] [--count N] [--uplink] [--link lora-sf7 | --packet-size N] [--budget BYTES] [--model FILE|NAME] [--mpy] [-o DIR] [--json]";
 
 export const command: Command = {
   name: "capture",
@@ -45,6 +46,7 @@ export const command: Command = {
       usage,
       false,
     );
+    if (values.model !== undefined) values.model = resolveModelPath(values.model); // a registered name ("task") or a file
     if (!values.board || !values.port) throw new UserError(`--board and --port are required\nusage: ${usage}`, 2);
     if (values.link !== undefined && values["packet-size"] !== undefined)
       throw new UserError(`--link and --packet-size both set the packet size: give one\nusage: ${usage}`, 2);

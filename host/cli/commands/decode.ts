@@ -10,8 +10,9 @@ import { readContainer } from "../../wire/container.ts";
 import { decodeContainer } from "../../receiver/decode-container.ts";
 import { DEFAULT_DECODER_PATH, loadDecoder } from "../../receiver/decoder.ts";
 import { parseCommandArgs, UserError, type Command } from "../command.ts";
+import { registryEntryForFile, resolveModelPath } from "../../core/model-registry.ts";
 
-const usage = "tidepool decode FILE [-o out.png] [--drop LIST] [--model FILE] [--decoder FILE.onnx] [--json]";
+const usage = "tidepool decode FILE [-o out.png] [--drop LIST] [--model FILE|NAME] [--decoder FILE.onnx] [--json]";
 
 /** "0,3,5-7" → [0, 3, 5, 6, 7]. */
 export function parseDropList(s: string): number[] {
@@ -44,13 +45,16 @@ export const command: Command = {
       },
       usage,
     );
+    if (values.model !== undefined) values.model = resolveModelPath(values.model); // a registered name ("task") or a file
     if (positionals.length !== 1) throw new UserError(`give exactly one packet file (got ${positionals.length})\nusage: ${usage}`, 2);
     const drop = values.drop !== undefined ? parseDropList(values.drop) : [];
     const path = positionals[0];
     const container = readContainer(readInputFile(path, "packet file"), path);
     const modelSource = values.model ?? DEFAULT_MODEL_PATH;
     const model = values.model ? readModel(readInputFile(values.model, "model file"), values.model) : loadDefaultModel();
-    const decoderPath = values.decoder ?? DEFAULT_DECODER_PATH;
+    // A model with its own decoder (the task encoder) is drawn by it unless --decoder names another.
+    const own = values.model ? registryEntryForFile(values.model) : undefined;
+    const decoderPath = values.decoder ?? (own?.ownDecoder ? own.decoder : DEFAULT_DECODER_PATH);
     if (values.out && !existsSync(decoderPath)) throw new UserError(`no decoder at ${decoderPath}: cannot draw the image (run \`npm run train\`)`, 1);
     const decoder = values.out ? await loadDecoder(decoderPath) : null;
     try {

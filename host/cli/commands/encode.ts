@@ -13,10 +13,11 @@ import { PacketRate } from "../../wire/bitstream/packet-rate.ts";
 import { modelTables } from "../../wire/bitstream/tables.ts";
 import { writeContainer } from "../../wire/container.ts";
 import { getLink } from "../../wire/link/presets.ts";
+import { resolveModelPath } from "../../core/model-registry.ts";
 
 const usage =
-  "tidepool encode IMAGE -o FILE [--board NAME] [--model FILE] [--frame WxH] [--format F] [--budget BYTES] [--link lora-sf7 | --packet-size N] [--image-id N] [--json]\n" +
-  "       tidepool encode --board NAME [--model FILE] [--frame WxH] [--format F] IMAGE... [--json]   (report only)";
+  "tidepool encode IMAGE -o FILE [--board NAME] [--model FILE|NAME] [--frame WxH] [--format F] [--budget BYTES] [--link lora-sf7 | --packet-size N] [--image-id N] [--json]\n" +
+  "       tidepool encode --board NAME [--model FILE|NAME] [--frame WxH] [--format F] IMAGE... [--json]   (report only)";
 
 export const command: Command = {
   name: "encode",
@@ -39,6 +40,7 @@ export const command: Command = {
       },
       usage,
     );
+    if (values.model !== undefined) values.model = resolveModelPath(values.model); // a registered name ("task") or a file
     const frameSize = values.frame ? parseFrame(values.frame) : undefined;
     const format = values.format ? parsePixelFormat(values.format) : undefined;
     if (values.out !== undefined) return encodeToFile(values, positionals, frameSize, format);

@@ -11,9 +11,11 @@ import { loadTidepool } from "../../eval/tidepool-codec.ts";
 import { parseCommandArgs, UserError, type Command, intOption } from "../command.ts";
 import { atomicWrite } from "../../core/atomic-write.ts";
 import { Progress } from "../progress.ts";
+import { registryEntryForFile, resolveModelPath } from "../../core/model-registry.ts";
+import { readInputFile } from "../../core/input-file.ts";
 
 const usage =
-  "tidepool eval --images DIR [--json] [--html FILE] [--size N] [--limit N] [--codecs a,b,...] [--rate-images N] [--report FILE] [--jobs N] [--decoder FILE]";
+  "tidepool eval --images DIR [--json] [--html FILE] [--size N] [--limit N] [--codecs a,b,...] [--rate-images N] [--report FILE] [--jobs N] [--model FILE|NAME] [--decoder FILE]";
 
 /** Runs this command on each chunk of images in a child process (--files, --report) and merges the parts. */
 async function runInChildren(argv: string[], chunks: string[][], progress: Progress): Promise<RdResult> {
@@ -91,10 +93,12 @@ export const command: Command = {
         jobs: { type: "string" },
         files: { type: "string" },
         decoder: { type: "string" },
+        model: { type: "string" },
       },
       usage,
       false,
     );
+    if (values.model !== undefined) values.model = resolveModelPath(values.model); // a registered name ("task") or a file
     if (!values.images) throw new UserError(`--images is required\nusage: ${usage}`, 2);
     const int = intOption;
     const size = int("size", values.size, MSSSIM_MIN_SIDE);
@@ -122,11 +126,15 @@ export const command: Command = {
     if (small)
       throw new UserError(`${small.name} is ${small.img.width}x${small.img.height}: 5-scale MS-SSIM needs both sides >= ${MSSSIM_MIN_SIDE} px (use --size)`, 2);
 
-    const decoderPath = values.decoder ? resolve(values.decoder) : undefined;
+    const modelPath = values.model ? resolve(values.model) : undefined;
+    if (modelPath) readInputFile(modelPath, "model file"); // missing: the "missing model file" error
+    // A model with its own decoder (the task encoder) is decoded by it unless --decoder names another.
+    const own = modelPath ? registryEntryForFile(modelPath) : undefined;
+    const decoderPath = values.decoder ? resolve(values.decoder) : own?.ownDecoder ? own.decoder : undefined;
     if (decoderPath && !existsSync(decoderPath)) throw new UserError(`--decoder: no such file ${decoderPath}`, 2);
     const wantTidepool = !values.codecs || values.codecs.split(",").includes("tidepool");
     const status = wantTidepool
-      ? await loadTidepool({ trainImages: rateImages, log, decoderPath })
+      ? await loadTidepool({ trainImages: rateImages, log, decoderPath, modelPath })
       : { available: false as const, reason: "not requested (--codecs)" };
     if (!status.available) log(`tidepool: ${status.reason}; evaluating the baselines only`);
     const view = size ? `${size}x${size} cover crop (lanczos3)` : "full size";

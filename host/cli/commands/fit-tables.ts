@@ -8,8 +8,9 @@ import { parsePolicy } from "../../build/policy/section.ts";
 import { parseCommandArgs, UserError, type Command } from "../command.ts";
 import { atomicWrite } from "../../core/atomic-write.ts";
 import { readInputFile } from "../../core/input-file.ts";
+import { resolveModelPath } from "../../core/model-registry.ts";
 
-const usage = "tidepool fit-tables [--model FILE] [--out FILE] [--images N] [--size N] [--classes K] [--block WxH] [--json]";
+const usage = "tidepool fit-tables [--model FILE|NAME] [--out FILE] [--images N] [--size N] [--classes K] [--block WxH] [--json]";
 
 export const command: Command = {
   name: "fit-tables",
@@ -30,6 +31,7 @@ export const command: Command = {
       usage,
       false,
     );
+    if (values.model !== undefined) values.model = resolveModelPath(values.model); // a registered name ("task") or a file
     const int = (name: string, v: string | undefined, min: number, max: number) => {
       if (v === undefined) return undefined;
       if (!/^\d+$/.test(v) || +v < min || +v > max) throw new UserError(`--${name} must be an integer in ${min}..${max}, got "${v}"`, 2);

@@ -8,8 +8,9 @@ import { bridgeSource } from "../../../flash-tools/install.ts";
 import { readFileSync } from "node:fs";
 import { buildNativeMpy, mpyModuleName } from "../../build/native/mpy.ts";
 import { nativeTargetForBoard } from "../../build/native/targets.ts";
+import { resolveModelPath } from "../../core/model-registry.ts";
 
-const usage = "tidepool flash --board NAME --port PATH [--baud N] [--model FILE] [--mpy] [--json]";
+const usage = "tidepool flash --board NAME --port PATH [--baud N] [--model FILE|NAME] [--mpy] [--json]";
 
 export const command: Command = {
   name: "flash",
@@ -30,6 +31,7 @@ export const command: Command = {
       usage,
       false,
     );
+    if (values.model !== undefined) values.model = resolveModelPath(values.model); // a registered name ("task") or a file
     if (!values.board || !values.port) throw new UserError(`--board and --port are required\nusage: ${usage}`, 2);
     const board = getBoard(values.board);
     const target = values.mpy ? nativeTargetForBoard(board.name) : undefined;

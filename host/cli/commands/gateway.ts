@@ -1,9 +1,10 @@
 import { isTidepoolError } from "../../core/errors.ts";
 import { DEFAULTS, startGateway } from "../../receiver/gateway/gateway.ts";
 import { intOption, parseCommandArgs, UserError, type Command } from "../command.ts";
+import { resolveModelPath } from "../../core/model-registry.ts";
 
 const usage =
-  "tidepool gateway [--port N] [--host ADDR] [--db FILE|postgres://…] [--token T] [--mqtt URL [--mqtt-user U] [--mqtt-password P] [--mqtt-group G] [--mqtt-connections N]] [--fport N] [--frame DEVICE=WxH]... [--model FILE]... (default: the colour and grey models) [--no-previews] [--no-labels] [--rate N] [--device-rate N] [--sync full] [--reference-p P] [--drift-threshold T] [--drift-window N] [--drift-min-references N] [--reference-port N] [--no-drift]";
+  "tidepool gateway [--port N] [--host ADDR] [--db FILE|postgres://…] [--token T] [--mqtt URL [--mqtt-user U] [--mqtt-password P] [--mqtt-group G] [--mqtt-connections N]] [--fport N] [--frame DEVICE=WxH]... [--model FILE|NAME]... (default: the colour, grey and task models) [--no-previews] [--no-labels] [--rate N] [--device-rate N] [--sync full] [--reference-p P] [--drift-threshold T] [--drift-window N] [--drift-min-references N] [--reference-port N] [--no-drift]";
 
 export const command: Command = {
   name: "gateway",
@@ -40,6 +41,7 @@ export const command: Command = {
       usage,
       false,
     );
+    if (values.model !== undefined) values.model = values.model.map(resolveModelPath); // registered names ("task") or files
     const frames: Record<string, string> = {};
     for (const f of values.frame ?? []) {
       const m = /^([^=]+)=(\d+x\d+)$/.exec(f);

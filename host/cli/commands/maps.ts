@@ -5,7 +5,7 @@ const usage = "tidepool maps [--check]";
 
 export const command: Command = {
   name: "maps",
-  summary: "build every board with the default model and write memory-maps/<board>.map(.json); --check only compares",
+  summary: "build every board with the default model (and the task encoder) and write memory-maps/<board>[.task].map(.json); --check only compares",
   usage,
   async run(argv) {
     const { values } = parseCommandArgs(argv, { check: { type: "boolean" } }, usage, false);
@@ -19,7 +19,7 @@ export const command: Command = {
     writeBoardMaps(maps);
     for (const m of maps)
       console.log(
-        `${m.board.padEnd(12)} arena ${String(m.arenaBytes).padStart(6)} / ${String(m.budget).padStart(6)} B   module ${m.moduleBytes} B   -> memory-maps/${m.board}.map`,
+        `${m.file.padEnd(16)} arena ${String(m.arenaBytes).padStart(6)} / ${String(m.budget).padStart(6)} B   module ${m.moduleBytes} B   -> memory-maps/${m.file}.map`,
       );
     return 0;
   },

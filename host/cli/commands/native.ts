@@ -11,9 +11,10 @@ import { atomicWrite } from "../../core/atomic-write.ts";
 import { buildNativeMpy, mpyModuleName } from "../../build/native/mpy.ts";
 import type { BuildResult } from "../../build/build.ts";
 import type { NativeTarget } from "../../build/native/targets.ts";
+import { resolveModelPath } from "../../core/model-registry.ts";
 
 const usage =
-  "tidepool native --board NAME [--isa m7|rv32|rv64] [--bounds-checks on|off] [--model FILE] [--frame WxH] [--format F] [--mpy] [--out DIR] [--json]";
+  "tidepool native --board NAME [--isa m7|rv32|rv64] [--bounds-checks on|off] [--model FILE|NAME] [--frame WxH] [--format F] [--mpy] [--out DIR] [--json]";
 
 export const command: Command = {
   name: "native",
@@ -36,6 +37,7 @@ export const command: Command = {
       usage,
       false,
     );
+    if (values.model !== undefined) values.model = resolveModelPath(values.model); // a registered name ("task") or a file
     if (!values.board) throw new UserError(`--board is required\nusage: ${usage}`, 2);
     const board = getBoard(values.board);
     const isa = values.isa as NativeTargetName | undefined;

@@ -17,9 +17,10 @@ import { isHeadModelFile, readHeadModel } from "../../model/head-format.ts";
 import { readInputFile } from "../../core/input-file.ts";
 import { nativeProfile, type NativeProfile } from "../../build/profile/native-profile.ts";
 import { nativeTargetForRuntime } from "../../build/native/targets.ts";
+import { resolveModelPath } from "../../core/model-registry.ts";
 
 const usage =
-  "tidepool profile --board NAME [--runtime interp|aot|qemu-m7|qemu-rv32|qemu-rv64] [--bounds-checks on|off] [--codec tidepool|jpeg|split] [--split N] [--onnx FILE] [--quality Q] [--frame WxH] [--format F] [--model FILE] [--kernels specialised|generic] [--calibrate TIMES.json] IMAGE... [--json]";
+  "tidepool profile --board NAME [--runtime interp|aot|qemu-m7|qemu-rv32|qemu-rv64] [--bounds-checks on|off] [--codec tidepool|jpeg|split] [--split N] [--onnx FILE] [--quality Q] [--frame WxH] [--format F] [--model FILE|NAME] [--kernels specialised|generic] [--calibrate TIMES.json] IMAGE... [--json]";
 
 export const command: Command = {
   name: "profile",
@@ -45,6 +46,7 @@ export const command: Command = {
       },
       usage,
     );
+    if (values.model !== undefined) values.model = resolveModelPath(values.model); // a registered name ("task") or a file
     if (!values.board) throw new UserError(`--board is required\nusage: ${usage}`, 2);
     if (positionals.length === 0) throw new UserError(`no images given\nusage: ${usage}`, 2);
     const board = getBoard(values.board);

@@ -17,9 +17,10 @@ import { parseCommandArgs, UserError, type Command, intOption } from "../command
 import { imagenetSplit } from "../../core/dataset-split.ts";
 import type { ServerDecoder } from "../../core/types.ts";
 import { readInputFile } from "../../core/input-file.ts";
+import { resolveModelPath } from "../../core/model-registry.ts";
 
 const usage =
-  "tidepool simulate --images DIR [--link NAME[,NAME...]] [--loss none|iid:R|ge:R:BURST[,...]] [--deadline SECONDS|PCT%[,...]] [--size N] [--limit N] [--repeats N] [--model FILE] [--no-classifier] [--json]\n       tidepool simulate --images DIR --policy fixed:K|fixed:best|adaptive|oracle|adacompress-jpeg|all[,...] [--interval SECONDS] [--limit N] [--model FILE] [--json]";
+  "tidepool simulate --images DIR [--link NAME[,NAME...]] [--loss none|iid:R|ge:R:BURST[,...]] [--deadline SECONDS|PCT%[,...]] [--size N] [--limit N] [--repeats N] [--model FILE|NAME] [--no-classifier] [--json]\n       tidepool simulate --images DIR --policy fixed:K|fixed:best|adaptive|oracle|adacompress-jpeg|all[,...] [--interval SECONDS] [--limit N] [--model FILE|NAME] [--json]";
 export const NO_DECODER_MESSAGE = "no Tidepool decoder installed (models/decoder.onnx): Tidepool's MS-SSIM and accuracy are not computed";
 
 function parseDeadlines(s: string): DeadlineSpec[] {
@@ -61,6 +62,7 @@ export const command: Command = {
       usage,
       false,
     );
+    if (values.model !== undefined) values.model = resolveModelPath(values.model); // a registered name ("task") or a file
     if (values.policy) return (await import("../simulate-policy.ts")).runPolicySimulation(values);
     if (!values.images) throw new UserError(`--images is required\nusage: ${usage}`, 2);
     const int = intOption;

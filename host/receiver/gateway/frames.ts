@@ -1,6 +1,6 @@
 // Which model and camera frame a packet was coded for. The packet CRC covers a pseudo-header with the
 // tables id and the latent width/height (docs/bitstream.md §5), so the gateway tries each model it runs
-// (the shipped colour and grey models by default) and each frame until the CRC matches: the frame is
+// (the shipped colour, grey and task models by default) and each frame until the CRC matches: the frame is
 // configured per device, or inferred from every board's camera frame (boards/*.json), and the device
 // // keeps that frame. The model is found again from the CRC wherever it is needed. Only the header, the
 // CRC and the slot range are checked here (microseconds, on the ingest path); the symbols are decoded with the rest of the image, which rejects a bad payload then.
@@ -11,6 +11,7 @@ import type { LatentShape } from "../../wire/bitstream/symbol-order.ts";
 import type { EntropyTables } from "../../wire/bitstream/tables.ts";
 import { latentShape } from "../../model/geometry.ts";
 import type { Model } from "../../core/model-types.ts";
+import type { ServerDecoder } from "../../core/types.ts";
 
 export interface Frame {
   width: number;
@@ -21,6 +22,8 @@ export interface Codec {
   model: Model;
   tables: EntropyTables;
   source: string;
+  /** The model's own decoder (the task encoder's, host/core/model-registry.ts): its images' previews and labels use it instead of the gateway's. */
+  decoder?: ServerDecoder;
 }
 export interface FrameMatch {
   frame: Frame;

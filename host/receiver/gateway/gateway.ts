@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from "node:fs";
 import type { Server } from "node:http";
 import { modelTables } from "../../wire/bitstream/tables.ts";
 import { DEFAULT_GREY_MODEL_PATH, DEFAULT_MODEL_PATH } from "../../build/build.ts";
+import { registryEntryForFile, resolveModelPath, shippedTaskModel } from "../../core/model-registry.ts";
 import { FailureError, UsageError } from "../../core/errors.ts";
 import { DEFAULT_DECODER_PATH, loadDecoder } from "../decoder.ts";
 import type { ServerDecoder } from "../../core/types.ts";
@@ -36,7 +37,7 @@ export interface GatewayOptions {
   /** Ingest credential (Bearer token or webhook secret header); null: no authentication (loopback only). */
   token?: string | null;
   mqtt?: { url: string; username?: string; password?: string; group?: string; topics?: string[]; connections?: number } | null;
-  /** The model(s) whose packets the gateway decodes; default: the shipped colour model and, when installed, the grey one. */
+  /** The model(s) whose packets the gateway decodes (files or registered names); default: the shipped colour model and, when installed, the grey and task ones. */
   modelPath?: string | string[];
   /** Reconstruction decoder for previews; null disables previews. */
   decoderPath?: string | null;
@@ -102,6 +103,14 @@ function loadCodec(path: string): Codec {
   return { model, tables: modelTables(model, path), source: path };
 }
 
+/** Loads the own decoder of a model that has one (the task encoder: the picture decoders cannot read its latents). */
+async function attachOwnDecoder(codec: Codec, notes: string[]): Promise<void> {
+  const own = registryEntryForFile(codec.source);
+  if (!own?.ownDecoder) return;
+  if (existsSync(own.decoder)) codec.decoder = await loadDecoder(own.decoder);
+  else notes.push(`no previews for ${codec.source}: no decoder at ${own.decoder}`);
+}
+
 export async function startGateway(options: GatewayOptions = {}): Promise<Gateway> {
   const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as GatewayOptions;
   const o = { ...DEFAULTS, ...given };
@@ -120,8 +129,13 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   }
   const modelPaths =
     options.modelPath === undefined
-      ? [DEFAULT_MODEL_PATH, ...(existsSync(DEFAULT_GREY_MODEL_PATH) ? [DEFAULT_GREY_MODEL_PATH] : [])]
-      : ([] as string[]).concat(options.modelPath);
+      ? [
+          DEFAULT_MODEL_PATH,
+          ...(existsSync(DEFAULT_GREY_MODEL_PATH) ? [DEFAULT_GREY_MODEL_PATH] : []),
+          // The task encoder's packets carry its own tables id, so the CRC tells them apart too.
+          ...(shippedTaskModel() ? [shippedTaskModel()!.model] : []),
+        ]
+      : ([] as string[]).concat(options.modelPath).map(resolveModelPath);
   const catalog = new FrameCatalog(modelPaths.map(loadCodec), options.candidateFrames);
   const notes: string[] = [];
 
@@ -131,7 +145,13 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
   if (decoderPath === null) notes.push("previews disabled");
   else if (!existsSync(decoderPath)) notes.push(`no previews: no decoder at ${decoderPath}`);
   else decoder = await loadDecoder(decoderPath);
-  if (options.labels !== false && decoder) {
+  if (decoderPath !== null) for (const c of catalog.codecs) await attachOwnDecoder(c, notes);
+  const closeOwnDecoders = async () => {
+    for (const c of catalog.codecs) await c.decoder?.close?.();
+  };
+  // Whether any image can be drawn: the gateway's decoder, or a model's own.
+  const renders = decoder !== null || catalog.codecs.some((c) => c.decoder);
+  if (options.labels !== false && renders) {
     const l = await Labeller.load();
     if (l instanceof Labeller) labeller = l;
     else notes.push(`no labels: ${l.unavailable}`);
@@ -158,6 +178,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     storage = await openStorage(o.db, { durability: o.durability });
   } catch (e) {
     await decoder?.close?.();
+    await closeOwnDecoders();
     await labeller?.close();
     throw e;
   }
@@ -200,7 +221,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
         if (referenceImages.size > 10_000) referenceImages.delete(referenceImages.values().next().value!);
       }
       emit("uplink", { device: r.deviceId, image: r.imageRowId, status: r.status });
-      if (decoder && r.imageRowId !== null && r.status === "stored") renderer.schedule(r.imageRowId);
+      if (renders && r.imageRowId !== null && r.status === "stored") renderer.schedule(r.imageRowId);
     },
   });
   const sourceLimiter = new RateLimiter(o.sourceRate.rate, o.sourceRate.burst);
@@ -259,16 +280,17 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
     await renderer.close();
     await storage.close();
     await decoder?.close?.();
+    await closeOwnDecoders();
     await labeller?.close();
     if (e instanceof Error && "code" in e && e.code === "EADDRINUSE") throw new FailureError("listen", `port ${o.port} on ${o.host} is in use`);
     throw e;
   }
   // Rebuild after a crash or restart: decode every image whose preview is older than its stored packets.
-  if (decoder) for (const id of await storage.staleImages(labeller !== null)) renderer.schedule(id);
+  if (renders) for (const id of await storage.staleImages(labeller !== null)) renderer.schedule(id);
   // Behind a shared database, other instances store packets too (ingest-only ones among them): look for
   // recent images with packets newer than their preview every few seconds.
   let poll: NodeJS.Timeout | null = null;
-  if (decoder && storage.kind === "postgres") {
+  if (renders && storage.kind === "postgres") {
     let polling = false;
     poll = setInterval(() => {
       if (polling) return;
@@ -308,6 +330,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
       await renderer.close();
       await storage.close();
       await decoder?.close?.();
+      await closeOwnDecoders();
       await labeller?.close();
     },
   };

@@ -41,8 +41,9 @@ export class Labeller {
     return new Labeller(await loadDecoder(dec), await Classifier.load(cls), names);
   }
 
-  async top5(latent: Latent, present: Uint8Array, model: Model): Promise<Label[]> {
-    const img = await this.decoder.decode(latent, present, model);
+  /** `ownDecoder`: the model's own decoder when it has one (the task encoder's latents need theirs). */
+  async top5(latent: Latent, present: Uint8Array, model: Model, ownDecoder?: ServerDecoder): Promise<Label[]> {
+    const img = await (ownDecoder ?? this.decoder).decode(latent, present, model);
     const [top] = await this.classifier.top5([await classifierCrop(img)], 1);
     return top.map((index) => ({ index, name: this.names[index] ?? `class ${index}` }));
   }

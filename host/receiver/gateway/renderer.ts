@@ -107,8 +107,10 @@ export class ImageRenderer {
     const used = set.accepted.length + set.duplicates.length;
     if (set.accepted.length && set.symbols === set.latent.data.length && this.o.onComplete)
       await this.o.onComplete(image, set.latent, codec).catch((e: Error) => this.o.log(`image ${id}: drift loop: ${e.message}`));
-    if (set.accepted.length === 0 || !decoder) return;
-    const rgb = await decoder.decode(set.latent, set.present, model);
+    // A model with its own decoder (the task encoder) is drawn by it; the others by the gateway's.
+    const draw = codec.decoder ?? decoder;
+    if (set.accepted.length === 0 || !draw) return;
+    const rgb = await draw.decode(set.latent, set.present, model);
     const png = await sharp(rgb.data, { raw: { width: rgb.width, height: rgb.height, channels: 3 } })
       .png({ compressionLevel: 3 })
       .toBuffer();
@@ -124,7 +126,7 @@ export class ImageRenderer {
     if (saved) this.o.onUpdate(id, "preview");
     // Labels only for the latest state: skip them while newer packets wait for a decode.
     if (labeller && !this.queued.has(id) && !this.timers.has(id) && !this.closed) {
-      const top5 = await labeller.top5(set.latent, set.present, model);
+      const top5 = await labeller.top5(set.latent, set.present, model, codec.decoder);
       await storage.saveLabels(id, used, top5);
       this.o.onUpdate(id, "labels");
     }
