@@ -2,6 +2,7 @@
 // the registry, the task table run (cached per image when asked) and each route's device cycles added.
 import { existsSync, statSync } from "node:fs";
 import { relative } from "node:path";
+import type { Board } from "../core/boards.ts";
 import { DatasetError, labelledImages, type LabelledImage } from "../core/dataset-split.ts";
 import { Classifier, classifierView } from "../receiver/classifier.ts";
 import { TaskCache } from "./task-cache.ts";
@@ -45,6 +46,8 @@ export async function runTaskEval(o: {
   cacheDir?: string;
   /** Also count native instructions under QEMU where host/build/native runs the route's module (slow once, then cached). */
   count?: boolean;
+  /** Boards for the device cycles (default all). */
+  boards?: Board[];
   progress?: { image(line: string): void; partial?(f: number): void; log?(s: string): void };
   log?: (s: string) => void;
 }): Promise<TaskReport> {
@@ -63,7 +66,11 @@ export async function runTaskEval(o: {
   const frame = await classifierView(items[0].path);
   const cycles = [];
   for (const r of routes)
-    cycles.push({ route: r.name, device: r.device?.describe ?? null, boards: await routeCycles(r, frame, { cache, count: o.count, log: o.log }) });
+    cycles.push({
+      route: r.name,
+      device: r.device?.describe ?? null,
+      boards: await routeCycles(r, frame, { cache, count: o.count, boards: o.boards, log: o.log }),
+    });
   return {
     folder: o.dir,
     ...table,

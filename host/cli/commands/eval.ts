@@ -11,13 +11,14 @@ import { loadTidepool } from "../../eval/tidepool-codec.ts";
 import { parseCommandArgs, UserError, type Command, intOption } from "../command.ts";
 import { atomicWrite } from "../../core/atomic-write.ts";
 import { Progress } from "../progress.ts";
+import { getBoard } from "../../core/boards.ts";
 import { DEFAULT_TASK_BUDGETS, DEFAULT_TASK_LOSS, runTaskEval, TASK_ROUTE_NAMES, taskImages, type TaskReport } from "../../eval/task-run.ts";
 import { taskTableText } from "../../eval/task-table-text.ts";
 
 const rdUsage =
   "tidepool eval --images DIR [--json] [--html FILE] [--size N] [--limit N] [--codecs a,b,...] [--rate-images N] [--report FILE] [--jobs N] [--decoder FILE]";
 const taskUsage =
-  "tidepool eval --task --images DIR [--json] [--budgets 500,1000,1500,2000,2500] [--loss 0.2] [--limit N] [--routes a,b,...] [--cache DIR] [--count]";
+  "tidepool eval --task --images DIR [--json] [--budgets 500,1000,1500,2000,2500] [--loss 0.2] [--limit N] [--routes a,b,...] [--boards a,b,...] [--cache DIR] [--count]";
 const usage = `${rdUsage}\n       ${taskUsage}`;
 
 /** "500,1000,1500" -> byte budgets (positive integers, ascending as given). */
@@ -50,6 +51,13 @@ async function runTask(values: Record<string, string | boolean | undefined>): Pr
     const unknown = routes.filter((r) => !TASK_ROUTE_NAMES.includes(r));
     if (unknown.length) throw new UserError(`--routes: unknown route ${unknown.join(", ")}; known: ${TASK_ROUTE_NAMES.join(", ")}`, 2);
   }
+  const boards = values.boards
+    ? (values.boards as string)
+        .split(",")
+        .map((x) => x.trim())
+        .filter(Boolean)
+        .map((b) => getBoard(b))
+    : undefined;
   const dir = resolve(values.images as string);
   const images = taskImages(dir, limit); // a bad folder fails here, before any model loads
   const progress = new Progress(images.length);
@@ -63,6 +71,7 @@ async function runTask(values: Record<string, string | boolean | undefined>): Pr
       routes,
       cacheDir: values.cache ? resolve(values.cache as string) : undefined,
       count: values.count === true,
+      boards,
       progress,
       log: (s) => progress.log(s),
     });
@@ -156,6 +165,7 @@ export const command: Command = {
         routes: { type: "string" },
         cache: { type: "string" },
         count: { type: "boolean" },
+        boards: { type: "string" },
       },
       usage,
       false,
@@ -163,7 +173,7 @@ export const command: Command = {
     if (!values.images) throw new UserError(`--images is required\nusage: ${usage}`, 2);
     const log = (s: string) => process.stderr.write(`${s}\n`);
     if (values.task) return runTask(values);
-    const taskOnly = ["budgets", "loss", "routes", "cache", "count"].filter((f) => values[f as keyof typeof values] !== undefined);
+    const taskOnly = ["budgets", "loss", "routes", "boards", "cache", "count"].filter((f) => values[f as keyof typeof values] !== undefined);
     if (taskOnly.length) throw new UserError(`--${taskOnly[0]} applies to the task table only (--task)\nusage: ${taskUsage}`, 2);
     const int = intOption;
     const size = int("size", values.size, MSSSIM_MIN_SIDE);
