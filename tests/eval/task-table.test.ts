@@ -25,7 +25,9 @@ function labelledFolder(n: number): string {
   return dir;
 }
 
-const ROUTES = ["tidepool", "jpeg-turbo-bestscale", "split-b2-raw"];
+// One route of each kind; WebP has no device module and one board keeps the builds for the cycles few
+// (each is an asc compile on a fresh clone).
+const ROUTES = ["tidepool", "webp-bestscale", "split-b2-raw"];
 const BUDGETS = [60, 1000, 2500];
 
 describe("tidepool eval --task", () => {
@@ -45,7 +47,7 @@ describe("tidepool eval --task", () => {
       "--routes",
       ROUTES.join(","),
       "--boards",
-      "gap8,k210",
+      "gap8",
       "--cache",
       cache,
     ];
@@ -78,16 +80,18 @@ describe("tidepool eval --task", () => {
     }
     const get = (n: string) => t.routes.find((x) => x.name === n);
     // 60 bytes hold no picture; 2.5 kB holds one for every image; the raw split tensor (75 KB) fits none.
-    expect(get("jpeg-turbo-bestscale")!.points.map((p) => p.delivered)).toEqual([0, 4, 4]);
+    expect(get("webp-bestscale")!.points.map((p) => p.delivered)).toEqual([0, 4, 4]);
     expect(get("split-b2-raw")!.points.every((p) => p.delivered === 0)).toBe(true);
     expect(get("split-b2-raw")!.settings).toMatch(/56x56x24 uint8 sent raw = 75264 B/);
     if (get("tidepool")) expect(get("tidepool")!.points[2].delivered).toBe(4);
+    const cyclesOf = (n: string) => t.cycles.find((c) => c.route === n)?.boards[0].cycles ?? 0;
+    expect(cyclesOf("split-b2-raw")).toBeGreaterThan(cyclesOf("tidepool"));
 
-    // Device cycles: every route on each board asked for (modelled; the test keeps to two boards for time).
+    // Device cycles: every route on each board asked for, modelled; WebP has no device implementation.
     expect(t.cycles.map((c) => c.route)).toEqual(t.routes.map((x) => x.name));
     for (const c of t.cycles) {
-      expect(c.boards.map((b) => b.board).sort()).toEqual(["gap8", "k210"]);
-      for (const b of c.boards) expect(b.cycles).toBeGreaterThan(0);
+      expect(c.boards.map((b) => b.board)).toEqual(["gap8"]);
+      for (const b of c.boards) expect(b.cycles === null).toBe(c.route === "webp-bestscale");
     }
 
     // Resumed: every image comes from the cache and the table is the same.
