@@ -25,6 +25,7 @@ import { DEFAULT_SPLIT_ONNX, importAllSplits } from "../build/split-choice.ts";
 import { headAtSplit, type ImportResult } from "../model/import/onnx-import.ts";
 import { headShapes } from "../model/head-geometry.ts";
 import { referenceHead } from "../build/reference/head.ts";
+import { SplitTail, top5 } from "../receiver/split-tail.ts";
 
 /** Link packets of every route: Tidepool's packet size, and the chunk size JPEG/WebP files are cut into. */
 export const TASK_PACKET_BYTES = 222;
@@ -206,7 +207,7 @@ export function rawSplitRoute(split: number): TaskRoute {
   const head = headAtSplit(splitImport(), split);
   const shape = headShapes(head, 224, 224).at(-1)!;
   const raw = shape.width * shape.height * shape.channels;
-  let tail: Promise<import("../receiver/split-tail.ts").SplitTail> | null = null;
+  let tail: Promise<SplitTail> | null = null;
   return {
     name: `split-b${split}-raw`,
     settings: `int8 MobileNetV2 blocks 0..${split} on the board (${short(DEFAULT_SPLIT_ONNX)}), split tensor ${shape.width}x${shape.height}x${shape.channels} uint8 sent raw = ${raw} B at 224² (fits no budget below that); server runs the rest (host/receiver/split-tail.ts)`,
@@ -219,11 +220,7 @@ export function rawSplitRoute(split: number): TaskRoute {
     async deliver(view, budgets, loss) {
       if (budgets.every((b) => b < raw)) return budgets.map(() => null);
       const tensor = referenceHead(head, view.data, view.width, view.height, "rgb888").at(-1)!;
-      if (!tail) {
-        const { SplitTail } = await import("../receiver/split-tail.ts");
-        tail = SplitTail.load(readFileSync(DEFAULT_SPLIT_ONNX), splitImport().splitPoints[split].tensor, shape);
-      }
-      const { top5 } = await import("../receiver/split-tail.ts");
+      tail ??= SplitTail.load(readFileSync(DEFAULT_SPLIT_ONNX), splitImport().splitPoints[split].tensor, shape);
       const answer = top5(await (await tail).logits({ ...shape, data: tensor.data }));
       const packets = Math.ceil(raw / (TASK_PACKET_BYTES - 5));
       // Raw bytes have no code to conceal a hole with: a lost packet loses the image.
