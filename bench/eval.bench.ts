@@ -12,11 +12,63 @@ import { DECODER_TASK_ONNX, loadTidepool, type TidepoolCodec } from "../host/eva
 import { msssim, msssimReference } from "../host/eval/metrics.ts";
 import { SHARED_DIR } from "../host/core/paths.ts";
 import { imagenetSplit } from "../host/core/dataset-split.ts";
+import { repoPath } from "../host/core/paths.ts";
+import { runTaskEval, DEFAULT_TASK_LOSS } from "../host/eval/task-run.ts";
+import { taskTableText } from "../host/eval/task-table-text.ts";
+import { Progress } from "../host/cli/progress.ts";
+
+const VAL_1000 = join(SHARED_DIR, "datasets", "imagenet-val-1000");
+/** The issue 13 budgets plus LimitNet's operating points (1.2 / 1.7 / 2.25 kB), so the anchors compare directly. */
+const TABLE_BUDGETS = [500, 1000, 1200, 1500, 1700, 2000, 2250, 2500];
+/** Share of the uncompressed top-1 kept at 1200 / 1700 / 2250 B: LimitNet (MobiSys'24, EfficientNet-B0) and issue 13's goals. */
+const LIMITNET_KEPT = [0.64, 0.71, 0.75];
+const GOAL_KEPT = [0.7, 0.78, 0.82];
+
+/** The task table of issue 13 on imagenet-val-1000 (evaluation only), cached per image in out/task-cache (resumable). */
+async function taskTableBench() {
+  const cacheDir = process.env.EVAL_TASK_CACHE ?? repoPath("out", "task-cache");
+  console.log(`\n== task table: ${VAL_1000} (${limit ? `first ${limit}` : "1000"} images, evaluation only), 224x224 classifier view ==`);
+  console.log(
+    `settings: budgets ${TABLE_BUDGETS.join(", ")} B; loss i.i.d. ${DEFAULT_TASK_LOSS * 100} % of 222-byte link packets; per-image cache ${cacheDir} (delete it to start over); QEMU counting on`,
+  );
+  const progress = new Progress(limit ?? 1000);
+  let report: Awaited<ReturnType<typeof runTaskEval>>;
+  try {
+    report = await runTaskEval({
+      dir: VAL_1000,
+      budgets: TABLE_BUDGETS,
+      loss: DEFAULT_TASK_LOSS,
+      limit,
+      cacheDir,
+      count: true,
+      progress,
+      log: (s) => progress.log(s),
+    });
+  } finally {
+    progress.finish();
+  }
+  for (const line of taskTableText(report)) console.log(line);
+  const at = [1200, 1700, 2250].map((b) => TABLE_BUDGETS.indexOf(b));
+  const best = at.map((bi) => report.routes.reduce((a, r) => (r.points[bi].kept > a.points[bi].kept ? r : a)));
+  console.log("\nshare of the uncompressed top-1 kept at 1.2 / 1.7 / 2.25 kB (best route per budget):");
+  console.log(`  best: ${at.map((bi, j) => `${best[j].points[bi].kept.toFixed(3)} (${best[j].name})`).join(" / ")}`);
+  for (const r of report.routes) console.log(`  ${r.name.padEnd(26)} ${at.map((bi) => r.points[bi].kept.toFixed(3)).join(" / ")}`);
+  console.log(`  LimitNet (EfficientNet-B0, reported): ${LIMITNET_KEPT.join(" / ")}; goals (issue 13): >= ${GOAL_KEPT.join(" / ")}`);
+  const webp = report.routes.find((r) => r.name === "webp-bestscale");
+  if (webp) {
+    const ahead = report.routes.filter((r) => r !== webp && r.points.every((p, bi) => p.top1 > webp.points[bi].top1)).map((r) => r.name);
+    console.log(`ahead of best-scale WebP (top-1) at every budget: ${ahead.length ? ahead.join(", ") : "no route"}`);
+  }
+  console.log("top-1 points lost at 20 % loss (goal <= 3), per budget:");
+  for (const r of report.routes)
+    if (r.points.some((p) => p.delivered))
+      console.log(`  ${r.name.padEnd(26)} ${r.points.map((p) => (p.loss ? (100 * (p.top1 - p.loss.top1)).toFixed(1) : "-")).join(" / ")}`);
+}
 
 const KODAK = join(SHARED_DIR, "datasets", "kodak");
 const limit = process.env.EVAL_BENCH_LIMIT ? Number(process.env.EVAL_BENCH_LIMIT) : undefined;
-/** EVAL_BENCH_PARTS=speed,full,view,task picks parts (default all), e.g. to run them in two processes on two cores. */
-const parts = new Set((process.env.EVAL_BENCH_PARTS ?? "speed,full,view,task").split(","));
+/** EVAL_BENCH_PARTS=speed,full,view,task,table picks parts (default all), e.g. to run them in two processes on two cores. */
+const parts = new Set((process.env.EVAL_BENCH_PARTS ?? "speed,full,view,task,table").split(","));
 
 /** Cost of `tidepool eval` before the speed-up (docs/evaluation.md, 2026-12-01): about 50 s per 768×512 image on one core. */
 const BEFORE_S_PER_MP = 50 / ((768 * 512) / 1e6);
@@ -162,6 +214,7 @@ export default async function evalBench() {
         console.log(`  ${p.label.padEnd(5)} ${p.bytes.toFixed(0).padStart(6)} B  PSNR ${p.psnr.toFixed(2)}  MS-SSIM ${p.msssim.toFixed(4)}`);
     }
   }
+  if (parts.has("table")) await taskTableBench();
   if (!parts.has("task")) return;
 
   const test = imagenetSplit("test").slice(0, limit ? limit * 4 : undefined);

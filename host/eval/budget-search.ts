@@ -48,6 +48,11 @@ export class QualitySweep {
     return p;
   }
 
+  /** The file at quality index `i` (what a sender transmits). */
+  fileAt(i: number): Promise<Uint8Array> {
+    return this.file(i);
+  }
+
   async bytesAt(i: number): Promise<number> {
     return (await this.file(i)).length;
   }

@@ -3,7 +3,7 @@
 // learned conv to the latent's symbols) run on the 224² view; the latent is packetized with the model's
 // entropy tables up to each budget (the largest prefix of symbols, channel by channel, that fits),
 // packets are dropped with seeded loss, and the server decodes what arrived (expander + ONNX tail).
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { readFileSync } from "node:fs";
 import type { RgbImage } from "../core/types.ts";
 import type { HeadModel } from "../core/head-types.ts";
@@ -19,7 +19,8 @@ import { HeadInstance } from "../build/runtime/head-instance.ts";
 import { latentFromHeadOutput } from "../build/feature-latent.ts";
 import { DEFAULT_SPLIT_ONNX } from "../build/split-choice.ts";
 import { SplitFeatureDecoder } from "../receiver/split-feature-decoder.ts";
-import type { TaskDelivery, TaskLoss, TaskRoute } from "./task-route.ts";
+import type { TaskDelivery, TaskDevice, TaskLoss, TaskRoute } from "./task-route.ts";
+import { headWorkload } from "../build/profile/head-workload.ts";
 
 /** The shipped compressed split head (block 2, the split GAP8 and ESP32-S3 take). */
 export const SPLIT_B2_COMPRESSED_MODEL = repoPath(join("models", "split-b2-compressed.tpm"));
@@ -50,9 +51,10 @@ export class SplitFeatureRoute implements TaskRoute {
     readonly name: string,
     readonly settings: string,
     readonly head: HeadModel,
-    private readonly device: HeadInstance,
+    private readonly headInstance: HeadInstance,
     readonly decoder: SplitFeatureDecoder,
     readonly packetBytes: number,
+    readonly device: TaskDevice,
   ) {}
 
   static async load(o: SplitFeatureRouteOptions = {}): Promise<SplitFeatureRoute> {
@@ -68,16 +70,21 @@ export class SplitFeatureRoute implements TaskRoute {
     const { channels, width, height } = decoder.latent;
     const name = o.name ?? `split-b${String(head.meta.split)}-compressed`;
     const settings =
-      `${path}: MobileNetV2 int8 head to block ${String(head.meta.split)} + learned compressor (${channels}x${height}x${width} symbols, ` +
+      `${relative(repoPath(), path) || path}: MobileNetV2 int8 head to block ${String(head.meta.split)} + learned compressor (${channels}x${height}x${width} symbols, ` +
       `${head.compressor.levels} levels) on the device (WASM, ${board} arena ${built.map.arenaBytes} B); ${packetBytes}-byte packets, largest symbol prefix within the budget; ` +
       "server: expander + ONNX tail";
-    return new SplitFeatureRoute(name, settings, head, device, decoder, packetBytes);
+    return new SplitFeatureRoute(name, settings, head, device, decoder, packetBytes, {
+      describe: `split head to block ${String(head.meta.split)} + learned feature compressor (${relative(repoPath(), path) || path})`,
+      async workload(b, frame) {
+        return headWorkload(await buildHead({ board: b, head, width: 224, height: 224, format: "rgb565", withNames: true, streamOutput: false }), [frame]);
+      },
+    });
   }
 
   /** The device's latent for a 224² view (the WASM head + compressor). */
   latent(view: RgbImage) {
     if (view.width !== 224 || view.height !== 224) throw new TidepoolError("usage", `split route: the view must be 224x224, got ${view.width}x${view.height}`);
-    return latentFromHeadOutput(this.device.run(toFrame(view, "rgb888"), 224, 224, "rgb888"));
+    return latentFromHeadOutput(this.headInstance.run(toFrame(view, "rgb888"), 224, 224, "rgb888"));
   }
 
   async deliver(view: RgbImage, budgets: number[], loss: TaskLoss): Promise<(TaskDelivery | null)[]> {

@@ -1,7 +1,10 @@
 // One route from a camera to the server's classifier, as the task table (host/eval/task-eval.ts) compares
 // them: the picture codec with either decoder, the task-trained encoder, a split-computing head with its
 // feature compressor, best-scale JPEG/WebP. Each route says what it delivers within a byte budget.
+import type { Board } from "../core/boards.ts";
 import type { RgbImage } from "../core/types.ts";
+import type { Workload } from "../build/profile/profile.ts";
+import type { NativeProfileInput } from "../build/profile/native-profile.ts";
 
 /** What one image's packets deliver to the server within one budget. */
 export interface TaskDelivery {
@@ -29,4 +32,16 @@ export interface TaskRoute {
    * lost; the image then counts as wrong). `view` is the classifier's 224² view of the image.
    */
   deliver(view: RgbImage, budgets: number[], loss: TaskLoss): Promise<(TaskDelivery | null)[]>;
+  /** What the board runs for this route, for its device cycles per image (absent: no device implementation). */
+  device?: TaskDevice;
+}
+
+/** The board's side of a route, profiled at the classifier's 224² view (host/eval/task-cycles.ts). */
+export interface TaskDevice {
+  /** What runs on the board, in words (e.g. "picture encoder models/default.tpm, rgb565"). */
+  describe: string;
+  /** The built module and its driver for one 224² RGB565 frame, priced by `tidepool profile`'s cost models. */
+  workload(board: Board, frame: Uint8Array): Promise<Workload>;
+  /** The same module for a native run under QEMU (host/build/native), where that can run it. */
+  native?(board: Board): Promise<Pick<NativeProfileInput, "encoder" | "jpeg" | "packets">>;
 }

@@ -55,6 +55,37 @@ const ROWS: Array<{ input: string; args: () => string[]; message: RegExp }> = [
     message: /tiny\.png is 17x9: 5-scale MS-SSIM needs both sides >= 161 px/,
   },
   { input: "empty or missing image folder", args: () => ["eval", "--images", at("empty")], message: /image folder .*empty: no image files/ },
+  { input: "missing labelled folder", args: () => ["eval", "--task", "--images", at("nope-dir")], message: /labelled image folder .*nope-dir: no such folder/ },
+  {
+    input: "labelled folder without labels.csv",
+    args: () => ["eval", "--task", "--images", at("tiny")],
+    message: /tiny\/labels\.csv: cannot read the labels file \(expected CSV rows file,label_index,name\)/,
+  },
+  {
+    input: "malformed labels row",
+    args: () => ["eval", "--task", "--images", at("lab-bad")],
+    message: /labels\.csv:2: malformed row "a\.jpg,cat,x" \(expected file,label_index 0-999,name\)/,
+  },
+  {
+    input: "labelled image missing",
+    args: () => ["eval", "--task", "--images", at("lab-gone")],
+    message: /labels\.csv:2: images\/gone\.JPEG: no such image file/,
+  },
+  {
+    input: "bad budget list",
+    args: () => ["eval", "--task", "--images", at("lab-gone"), "--budgets", "500,x"],
+    message: /invalid budget list "500,x": expected byte counts like 500,1000,1500/,
+  },
+  {
+    input: "bad loss rate",
+    args: () => ["eval", "--task", "--images", at("lab-gone"), "--loss", "1.5"],
+    message: /--loss must be a packet loss rate in \[0, 1\), got "1\.5"/,
+  },
+  {
+    input: "unknown task route",
+    args: () => ["eval", "--task", "--images", at("lab-gone"), "--routes", "tidepool,fax"],
+    message: /--routes: unknown route fax; known: tidepool, /,
+  },
   { input: "unknown link", args: () => ["simulate", "--images", at("tiny"), "--link", "wifi"], message: /unknown link "wifi"; known: / },
   {
     input: "unmappable ONNX node",
@@ -123,6 +154,11 @@ beforeAll(async () => {
   writeFileSync(at("flip.tpk"), flipped);
   writeFileSync(at("other.tpk"), file);
   writeFileSync(at("ok.tpk"), file);
+  // Labelled folders for `eval --task`: a row that is not file,label_index,name; a row naming a missing image.
+  mkdirSync(at("lab-bad"), { recursive: true });
+  writeFileSync(at("lab-bad/labels.csv"), "file,label_index,label_name\na.jpg,cat,x\n");
+  mkdirSync(at("lab-gone"), { recursive: true });
+  writeFileSync(at("lab-gone/labels.csv"), "file,label_index,label_name\nimages/gone.JPEG,3,tiger_shark\n");
   // The int8 MobileNetV2 with one QLinearConv turned into an operator the split head does not have.
   const onnx = decodeOnnx(readFileSync(DEFAULT_SPLIT_ONNX));
   onnx.graph.node.find((n) => n.name === "Conv_2_quant")!.op_type = "QLinearMul";

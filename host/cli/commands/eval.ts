@@ -13,9 +13,77 @@ import { atomicWrite } from "../../core/atomic-write.ts";
 import { Progress } from "../progress.ts";
 import { registryEntryForFile, resolveModelPath } from "../../core/model-registry.ts";
 import { readInputFile } from "../../core/input-file.ts";
+import { getBoard } from "../../core/boards.ts";
+import { DEFAULT_TASK_BUDGETS, DEFAULT_TASK_LOSS, runTaskEval, TASK_ROUTE_NAMES, taskImages, type TaskReport } from "../../eval/task-run.ts";
+import { taskTableText } from "../../eval/task-table-text.ts";
 
-const usage =
+const rdUsage =
   "tidepool eval --images DIR [--json] [--html FILE] [--size N] [--limit N] [--codecs a,b,...] [--rate-images N] [--report FILE] [--jobs N] [--model FILE|NAME] [--decoder FILE]";
+const taskUsage =
+  "tidepool eval --task --images DIR [--json] [--budgets 500,1000,1500,2000,2500] [--loss 0.2] [--limit N] [--routes a,b,...] [--boards a,b,...] [--cache DIR] [--count]";
+const usage = `${rdUsage}\n       ${taskUsage}`;
+
+/** "500,1000,1500" -> byte budgets (positive integers, ascending as given). */
+function parseBudgets(s: string): number[] {
+  const parts = s.split(",").map((x) => x.trim());
+  if (!parts.length || parts.some((x) => !/^\d+$/.test(x) || +x < 1))
+    throw new UserError(`invalid budget list "${s}": expected byte counts like 500,1000,1500`, 2);
+  return parts.map(Number);
+}
+
+function parseLossRate(s: string): number {
+  const x = Number(s);
+  if (s.trim() === "" || !Number.isFinite(x) || x < 0 || x >= 1) throw new UserError(`--loss must be a packet loss rate in [0, 1), got "${s}"`, 2);
+  return x;
+}
+
+/** `tidepool eval --task`: the task table of every route (host/eval/task-routes.ts) on a labelled folder. */
+async function runTask(values: Record<string, string | boolean | undefined>): Promise<number> {
+  const notTask = ["html", "size", "codecs", "rate-images", "report", "jobs", "files", "decoder", "model"].filter((f) => values[f] !== undefined);
+  if (notTask.length) throw new UserError(`--${notTask[0]} does not apply to the task table\nusage: ${taskUsage}`, 2);
+  const budgets = values.budgets ? parseBudgets(values.budgets as string) : DEFAULT_TASK_BUDGETS;
+  const loss = values.loss !== undefined ? parseLossRate(values.loss as string) : DEFAULT_TASK_LOSS;
+  const limit = intOption("limit", values.limit as string | undefined, 1);
+  let routes: string[] | undefined;
+  if (values.routes) {
+    routes = (values.routes as string)
+      .split(",")
+      .map((x) => x.trim())
+      .filter(Boolean);
+    const unknown = routes.filter((r) => !TASK_ROUTE_NAMES.includes(r));
+    if (unknown.length) throw new UserError(`--routes: unknown route ${unknown.join(", ")}; known: ${TASK_ROUTE_NAMES.join(", ")}`, 2);
+  }
+  const boards = values.boards
+    ? (values.boards as string)
+        .split(",")
+        .map((x) => x.trim())
+        .filter(Boolean)
+        .map((b) => getBoard(b))
+    : undefined;
+  const dir = resolve(values.images as string);
+  const images = taskImages(dir, limit); // a bad folder fails here, before any model loads
+  const progress = new Progress(images.length);
+  let report: TaskReport;
+  try {
+    report = await runTaskEval({
+      dir,
+      budgets,
+      loss,
+      limit,
+      routes,
+      cacheDir: values.cache ? resolve(values.cache as string) : undefined,
+      count: values.count === true,
+      boards,
+      progress,
+      log: (s) => progress.log(s),
+    });
+  } finally {
+    progress.finish();
+  }
+  if (values.json) console.log(JSON.stringify(report));
+  else for (const line of taskTableText(report)) console.log(line);
+  return 0;
+}
 
 /** Runs this command on each chunk of images in a child process (--files, --report) and merges the parts. */
 async function runInChildren(argv: string[], chunks: string[][], progress: Progress): Promise<RdResult> {
@@ -76,7 +144,7 @@ async function runInChildren(argv: string[], chunks: string[][], progress: Progr
 
 export const command: Command = {
   name: "eval",
-  summary: "rate–distortion of Tidepool vs JPEG (libjpeg-turbo, mozjpeg, progressive) and WebP at matched byte budgets",
+  summary: "rate–distortion of Tidepool vs JPEG and WebP at matched byte budgets; --task: classifier accuracy per route, budget and packet loss",
   usage,
   async run(argv) {
     const { values } = parseCommandArgs(
@@ -94,18 +162,28 @@ export const command: Command = {
         files: { type: "string" },
         decoder: { type: "string" },
         model: { type: "string" },
+        task: { type: "boolean" },
+        budgets: { type: "string" },
+        loss: { type: "string" },
+        routes: { type: "string" },
+        cache: { type: "string" },
+        count: { type: "boolean" },
+        boards: { type: "string" },
       },
       usage,
       false,
     );
     if (values.model !== undefined) values.model = resolveModelPath(values.model); // a registered name ("task") or a file
     if (!values.images) throw new UserError(`--images is required\nusage: ${usage}`, 2);
+    const log = (s: string) => process.stderr.write(`${s}\n`);
+    if (values.task) return runTask(values);
+    const taskOnly = ["budgets", "loss", "routes", "boards", "cache", "count"].filter((f) => values[f as keyof typeof values] !== undefined);
+    if (taskOnly.length) throw new UserError(`--${taskOnly[0]} applies to the task table only (--task)\nusage: ${taskUsage}`, 2);
     const int = intOption;
     const size = int("size", values.size, MSSSIM_MIN_SIDE);
     const limit = int("limit", values.limit, 1);
     const rateImages = int("rate-images", values["rate-images"], 1);
     const jobs = int("jobs", values.jobs, 1) ?? 1;
-    const log = (s: string) => process.stderr.write(`${s}\n`);
 
     let baselines = await defaultBaselines();
     if (values.codecs) {
