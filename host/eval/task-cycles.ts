@@ -33,6 +33,8 @@ function nativeTargetOf(board: string): NativeTargetName | null {
 }
 
 /** Cycles of one route on each board (all boards by default). `count`: also count under QEMU where possible. */
+const shortHash = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex").slice(0, 16);
+
 export async function routeCycles(
   route: TaskRoute,
   frameImage: RgbImage,
@@ -52,20 +54,24 @@ export async function routeCycles(
       out.push({ board: board.name, runtime, cycles: null, ms: null });
       continue;
     }
-    const key = JSON.stringify({ cycles: route.name, settings: route.settings, device: route.device.describe, board: board.name, runtime, frameHash, v: 1 });
+    // Keyed by the built module too: a kernel or compiler change gives new figures, never stale ones.
+    const workload = await route.device.workload(board, frame);
+    const base = { cycles: route.name, settings: route.settings, device: route.device.describe, board: board.name, runtime, frameHash, v: 2 };
+    const key = JSON.stringify({ ...base, module: shortHash(workload.wasm) });
     let row = o.cache?.get<RouteCycles>(key, "modelled");
     if (!row) {
       o.log?.(`cycles: ${route.name} on ${board.name} (${runtime}, modelled)`);
-      const p = await profileWorkload(await route.device.workload(board, frame), board, runtime);
+      const p = await profileWorkload(workload, board, runtime);
       row = { board: board.name, runtime, cycles: p.cyclesPerFrame, ms: p.msPerFrame };
       o.cache?.put(key, "modelled", row);
     }
     const target = nativeTargetOf(board.name);
     if (o.count && target && route.device.native) {
-      let counted = o.cache?.get<RouteCycles["counted"]>(key, "counted");
+      const input = await route.device.native(board);
+      const nativeKey = JSON.stringify({ ...base, native: shortHash(input.encoder ? input.encoder.wasm : input.jpeg!.build.wasm) });
+      let counted = o.cache?.get<RouteCycles["counted"]>(nativeKey, "counted");
       if (!counted) {
         o.log?.(`cycles: ${route.name} on ${board.name} (QEMU ${target}, counted)`);
-        const input = await route.device.native(board);
         const aot = input.encoder ? encoderWorkload(input.encoder, [frame]) : jpegWorkload(input.jpeg!.build, [frame], 224, 224, "rgb565", input.jpeg!.quality);
         const modelled = await profileWorkload(aot, board, "aot");
         const np = await nativeProfile({
@@ -77,7 +83,7 @@ export async function routeCycles(
           modelled,
         });
         counted = { target, instructions: np.instructionsPerFrame, bitExact: np.bitExact };
-        o.cache?.put(key, "counted", counted);
+        o.cache?.put(nativeKey, "counted", counted);
       }
       row = { ...row, counted };
     }
