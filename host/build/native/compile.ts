@@ -216,17 +216,24 @@ export function buildNative(opts: { wasm: Uint8Array; target: NativeTarget; boun
       wasm2c: versions.wasm2c,
       cc: versions.cc,
     };
-    writeFileSync(join(tmp, "build.json"), JSON.stringify(build, null, 2) + "\n");
-    try {
-      renameSync(tmp, dir);
-    } catch (e) {
-      // Another process finished the same build first: keep its copy.
-      if (!existsSync(meta)) throw e;
-      rmSync(tmp, { recursive: true, force: true });
-    }
+    publishBuild(tmp, dir, build);
     return build;
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
     throw e;
+  }
+}
+
+/**
+ * Writes a finished build's build.json into its temporary folder and renames the folder into the cache,
+ * so a cache entry is whole or absent. When another process finished the same build first, its copy is kept.
+ */
+export function publishBuild(tmp: string, dir: string, build: object): void {
+  writeFileSync(join(tmp, "build.json"), JSON.stringify(build, null, 2) + "\n");
+  try {
+    renameSync(tmp, dir);
+  } catch (e) {
+    if (!existsSync(join(dir, "build.json"))) throw e;
+    rmSync(tmp, { recursive: true, force: true });
   }
 }

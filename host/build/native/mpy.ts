@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { FailureError } from "../../core/errors.ts";
-import { buildNative, NATIVE_CACHE, NATIVE_DIR, type NativeBuild } from "./compile.ts";
+import { buildNative, NATIVE_CACHE, NATIVE_DIR, publishBuild, type NativeBuild } from "./compile.ts";
 import { boundsCheckFlags, type BoundsChecks, type NativeTarget, type NativeTargetName } from "./targets.ts";
 import { MissingToolError, requireTargetTools, run, toolVersion } from "./toolchain.ts";
 
@@ -229,13 +229,7 @@ export function buildNativeMpy(opts: { wasm: Uint8Array; target: NativeTarget; b
       mpyLd: `MicroPython ${readFileSync(join(MICROPYTHON_DIR, "PROVENANCE.md"), "utf8").match(/commit ([0-9a-f]{40})/)?.[1] ?? "(unknown commit)"} tools/mpy_ld.py`,
       cc: toolVersion(target.cc),
     };
-    writeFileSync(join(tmp, "build.json"), JSON.stringify(build, null, 2) + "\n");
-    try {
-      renameSync(tmp, dir);
-    } catch (e) {
-      if (!existsSync(meta)) throw e;
-      rmSync(tmp, { recursive: true, force: true });
-    }
+    publishBuild(tmp, dir, build);
     return build;
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
