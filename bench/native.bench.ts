@@ -1,25 +1,18 @@
 // The encoder on real instruction sets (wasm2c + GCC, bare metal under QEMU): counted instructions per
 // frame, per pixel and per MAC against the device JPEG, the AOT cost models' error before and after
-// calibration, code size and RAM, and energy per delivered image at equal MS-SSIM over LoRa SF7-SF12,
-// Sigfox and 802.15.4. Counted = executed instructions under QEMU; cycles and energy are modelled.
-import sharp from "sharp";
+// calibration, code size and RAM. Counted = executed instructions under QEMU; cycles are modelled.
+// Energy per delivered image moved to bench/energy.bench.ts (`npm run bench -- energy`).
 import { getBoard } from "../host/core/boards.ts";
 import { buildEncoder, loadDefaultModel } from "../host/build/build.ts";
 import { loadRgb, toFrame } from "../host/image/load.ts";
 import { samplePhotos } from "../host/image/samples.ts";
-import { BYTES_PER_PIXEL, unpackRow, type PixelFormat } from "../host/core/pixel-format.ts";
-import { buildDeviceJpeg, loadDeviceJpeg, runJpeg } from "../host/build/jpeg/device-jpeg.ts";
+import { buildDeviceJpeg } from "../host/build/jpeg/device-jpeg.ts";
 import { macs } from "../host/model/geometry.ts";
 import { runNativeEncoder, runNativeJpeg } from "../host/build/native/run.ts";
-import { nativeTargetForBoard, NATIVE_TARGETS } from "../host/build/native/targets.ts";
+import { nativeTargetForBoard } from "../host/build/native/targets.ts";
 import { countedSamples, fitScales, targetCycles } from "../host/build/profile/native-calibration.ts";
 import { AOT_SCALES, NATIVE_CPI } from "../host/build/profile/cost-models.ts";
-import { EncoderInstance } from "../host/build/runtime/encoder-instance.ts";
 import { encoderLayers } from "../host/build/profile/encoder-workload.ts";
-import { devicePacketize } from "../host/build/runtime/device-packetizer.ts";
-import { jpegPacketSizes } from "../host/wire/link/jpeg-link.ts";
-import { CORE_ENERGY, RADIO_LINKS, computeJoules, radioJoules } from "../host/eval/energy.ts";
-import { msssim } from "../host/eval/metrics.ts";
 import { COUNT_FRAME, countKernels, writeCountTable } from "../host/build/kernels/count.ts";
 import { type CountEntry, fitPerShapeModel } from "../host/build/kernels/choice.ts";
 import { KERNEL_VARIANTS, variantName } from "../host/build/kernels/layout.ts";
@@ -28,13 +21,6 @@ const BOARDS = ["openmv-h7", "gap8", "k210"];
 const M = (n: number) => (n / 1e6).toFixed(1);
 const pct = (v: number) => `${v >= 0 ? "+" : ""}${(100 * v).toFixed(1)}%`;
 const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
-
-function asSeen(frame: Uint8Array, w: number, h: number, f: PixelFormat) {
-  const out = new Uint8Array(w * h * 3),
-    bpp = BYTES_PER_PIXEL[f];
-  for (let y = 0; y < h; y++) out.set(unpackRow(frame.subarray(y * w * bpp, (y + 1) * w * bpp), w, f, 3), y * w * 3);
-  return { width: w, height: h, data: out };
-}
 
 export default async function nativeBench() {
   const photos = samplePhotos().slice(0, 3);
@@ -77,7 +63,6 @@ export default async function nativeBench() {
 
   console.log("\n=== counted instructions per frame (million), encoder vs device JPEG q20 ===");
   console.log("board       ISA          frame          bounds  Tidepool  per pixel  per MAC  JPEG q20  Tidepool/JPEG  packetizer");
-  const encodeCounted: Record<string, number> = {};
   const layerLines: string[] = [];
   for (const name of BOARDS) {
     const board = getBoard(name),
@@ -94,7 +79,6 @@ export default async function nativeBench() {
       const e = mean(n.encodeInstructions),
         q = mean(j.encodeInstructions);
       if (bc === "off") {
-        encodeCounted[name] = e;
         const per = (n.layerInstructions ?? []).map((c, i) => `${built.kernels.layers[i]?.variant} ${(c / layerMacs[i]).toFixed(2)}`);
         layerLines.push(`${name.padEnd(11)} ${t.name.padEnd(5)} per layer (kernel, native instructions per MAC): ${per.join(" | ")}`);
       }
@@ -146,88 +130,7 @@ export default async function nativeBench() {
     );
   }
 
-  await energy(photos, encodeCounted);
-}
-
-async function energy(photos: string[], encodeCounted: Record<string, number>) {
-  const { loadTidepool } = await import("../host/eval/tidepool-codec.ts");
-  const status = await loadTidepool({ trainImages: 100 });
-  if (!status.available) {
-    console.log(`\nenergy at equal MS-SSIM: skipped (${status.reason})`);
-    return;
-  }
-  const codec = status.codec;
-  const width = 320,
-    height = 240,
-    format: PixelFormat = "rgb565";
   console.log(
-    `\n=== energy per delivered image: ${width}x${height} RGB565 frames, Tidepool (all ${codec.channels} channels, device packets) vs device JPEG at the lowest quality with MS-SSIM >= Tidepool's ===`,
+    "\nenergy per delivered image (Tidepool's operating points against the device JPEG in its strongest forms): npm run bench -- energy (docs/energy.md)",
   );
-  const jpegBuild = await buildDeviceJpeg(width, 64 * 1024);
-  const jex = await loadDeviceJpeg(jpegBuild);
-  const built = await buildEncoder({ board: "k210", width, height, format });
-  const enc = await EncoderInstance.load(built.wasm);
-  const perPhoto: Array<{ ms: number; jq: number; jms: number; jbytes: number; frame: Uint8Array; tpPackets: Record<string, number[]> }> = [];
-  for (const p of photos) {
-    const frame = toFrame(await loadRgb(p, { width, height }), format);
-    const ref = asSeen(frame, width, height, format);
-    const latent = enc.encode(frame, width, height, format);
-    const ms = msssim(ref, await codec.decodePrefix(latent, codec.channels));
-    const tpPackets: Record<string, number[]> = {};
-    for (const l of RADIO_LINKS) tpPackets[l.name] = devicePacketize(enc, { imageId: 1, packetBytes: l.payloadBytes }).packets.map((x) => x.length);
-    const quality = async (q: number) => {
-      const file = runJpeg(jex, frame, width, height, format, q);
-      const dec = await sharp(file).raw().toBuffer();
-      return { file, ms: msssim(ref, { width, height, data: new Uint8Array(dec) }) };
-    };
-    let lo = 1,
-      hi = 95;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if ((await quality(mid)).ms >= ms) hi = mid;
-      else lo = mid + 1;
-    }
-    const j = await quality(lo);
-    perPhoto.push({ ms, jq: lo, jms: j.ms, jbytes: j.file.length, frame, tpPackets });
-  }
-  console.log(
-    `MS-SSIM: Tidepool ${mean(perPhoto.map((x) => x.ms)).toFixed(4)}; JPEG at q ${perPhoto.map((x) => x.jq).join("/")} ${mean(perPhoto.map((x) => x.jms)).toFixed(4)}, ${mean(perPhoto.map((x) => x.jbytes)).toFixed(0)} B; Tidepool ${mean(perPhoto.map((x) => x.tpPackets["lora-sf7"].reduce((s, v) => s + v, 0))).toFixed(0)} B in 222-B packets`,
-  );
-  console.log(
-    "radio: " +
-      RADIO_LINKS.map((l) => `${l.name} ${(l.txWatts * 1000).toFixed(0)} mW`).join(", ") +
-      "; compute: counted instructions x CPI x joules per cycle (docs/energy.md)",
-  );
-  console.log("board       link       Tidepool mJ (compute + radio)   JPEG mJ (compute + radio)   Tidepool / JPEG");
-  for (const name of BOARDS) {
-    const board = getBoard(name),
-      t = nativeTargetForBoard(name)!,
-      core = CORE_ENERGY[name],
-      cpi = NATIVE_CPI[board.costModel].cpi;
-    const builtB = await buildEncoder({ board, width, height, format, runtime: "aot" });
-    const n = runNativeEncoder(
-      builtB.wasm,
-      perPhoto.map((x) => x.frame),
-      { width, height, format },
-      { target: t.name, boundsChecks: "off", packets: { packetBytes: 222 } },
-    );
-    const jc: number[] = [];
-    for (const x of perPhoto)
-      jc.push(
-        runNativeJpeg(jpegBuild.wasm, [x.frame], { width, height, format, quality: x.jq }, { target: t.name, boundsChecks: "off" }).encodeInstructions[0],
-      );
-    const tpCompute = computeJoules(mean(n.encodeInstructions) + mean(n.packetInstructions), cpi, core);
-    const jCompute = computeJoules(mean(jc), cpi, core);
-    for (const l of RADIO_LINKS) {
-      const tpRadio = mean(perPhoto.map((x) => radioJoules(l, x.tpPackets[l.name])));
-      const jRadio = mean(perPhoto.map((x) => radioJoules(l, jpegPacketSizes(x.jbytes, l.payloadBytes))));
-      const tp = tpCompute + tpRadio,
-        jp = jCompute + jRadio;
-      const f = (c: number, r: number) => `${(1000 * (c + r)).toFixed(1).padStart(8)} (${(1000 * c).toFixed(1)} + ${(1000 * r).toFixed(1)})`;
-      console.log(`${name.padEnd(11)} ${l.name.padEnd(10)} ${f(tpCompute, tpRadio).padEnd(31)} ${f(jCompute, jRadio).padEnd(27)} ${(tp / jp).toFixed(2)}x`);
-    }
-  }
-  console.log("goal: <= 0.5x the JPEG's energy per delivered image at SF10");
-  void encodeCounted;
-  void NATIVE_TARGETS;
 }
