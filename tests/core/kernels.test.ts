@@ -97,6 +97,26 @@ describe("specialised kernels equal the generic kernel and the reference", () =>
     ]);
   });
 
+  it("a 4x4 stride-4 patchify first layer without padding (the fast model's shape), frames not a multiple of 4, colour and grey (luma of RGB565 rows)", async () => {
+    for (const inputChannels of [3, 1]) {
+      const model = randomModel({
+        seed: 11 + inputChannels,
+        inputChannels,
+        layers: [
+          { kernel: 4, stride: 4, padding: 0, outChannels: 12, activation: "relu" },
+          { kernel: 3, stride: 2, padding: 1, outChannels: 12, activation: "latent" },
+        ],
+      });
+      const format = inputChannels === 1 ? "rgb565" : "rgb888"; // grey: the device's luma of colour rows
+      expectAllEqual(model, await encoders(model, format, [79, 49]), format, [
+        [79, 49],
+        [64, 48],
+        [17, 10],
+        [4, 4],
+      ]);
+    }
+  });
+
   it("a 1-channel model (grey camera) with every kernel shape", async () => {
     const model = randomModel({
       seed: 9,
