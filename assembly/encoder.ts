@@ -83,19 +83,16 @@ export function tp_init(width: i32, height: i32, format: i32): i32 {
 
 @inline function clampI8(v: i32): i32 { return v < -128 ? -128 : v > 127 ? 127 : v; }
 
-/**
- * Converts the staged camera row to int8 (pixel - zero point) straight into layer 0's line buffer.
- * One loop per (format, input channels): the tests stay outside the per-pixel work (ahead-of-time
- * code does not unswitch them itself; with them inside, this was ~55 native instructions per pixel).
- */
+/** Converts the staged camera row to int8 (pixel - zero point) straight into layer 0's line buffer. */
 function normaliseRow(dst: i32): void {
   const src = planWord(H_ROW_STAGE_OFFSET);
   const cin = planWord(H_IN_CHANNELS);
   const zp0 = planWord(H_ZP0), zp1 = planWord(H_ZP0 + 1), zp2 = planWord(H_ZP0 + 2);
+  // The cameras' own formats with zero point 128 (every shipped model) get a loop of their own: no
+  // format tests and no clamp per pixel (p - 128 of a byte p is in [-128, 127]; as a byte, p ^ 0x80).
+  // Ahead-of-time code does not unswitch the general loop itself: ~55 native instructions per pixel.
   const n = frameWidth;
-  // Zero point 128 (every shipped model): p - 128 of a byte p is in [-128, 127] already, so no clamp;
-  // as a byte it is p ^ 0x80.
-  if (cin == 3 && zp0 == 128 && zp1 == 128 && zp2 == 128 && frameFormat == FORMAT_RGB565) {
+  if (cin == 3 && frameFormat == FORMAT_RGB565 && zp0 == 128 && zp1 == 128 && zp2 == 128) {
     for (let x = 0, d = dst; x < n; x++, d += 3) {
       const v = <i32>load<u16>(src + (x << 1));
       const r5 = v >> 11, g6 = (v >> 5) & 63, b5 = v & 31;
@@ -105,45 +102,29 @@ function normaliseRow(dst: i32): void {
     }
     return;
   }
-  if (cin == 1 && zp0 == 128 && frameFormat == FORMAT_GRAY8) {
+  if (cin == 1 && frameFormat == FORMAT_GRAY8 && zp0 == 128) {
     for (let x = 0; x < n; x++) store<u8>(dst + x, <i32>load<u8>(src + x) ^ 0x80);
     return;
   }
-  if (cin == 3) {
-    if (frameFormat == FORMAT_RGB565) {
-      for (let x = 0, d = dst; x < n; x++, d += 3) {
-        const v = <i32>load<u16>(src + (x << 1));
-        const r5 = v >> 11, g6 = (v >> 5) & 63, b5 = v & 31;
-        store<i8>(d, <i8>clampI8(((r5 << 3) | (r5 >> 2)) - zp0));
-        store<i8>(d, <i8>clampI8(((g6 << 2) | (g6 >> 4)) - zp1), 1);
-        store<i8>(d, <i8>clampI8(((b5 << 3) | (b5 >> 2)) - zp2), 2);
-      }
-    } else if (frameFormat == FORMAT_RGB888) {
-      for (let x = 0, p = src, d = dst; x < n; x++, p += 3, d += 3) {
-        store<i8>(d, <i8>clampI8(<i32>load<u8>(p) - zp0));
-        store<i8>(d, <i8>clampI8(<i32>load<u8>(p, 1) - zp1), 1);
-        store<i8>(d, <i8>clampI8(<i32>load<u8>(p, 2) - zp2), 2);
-      }
-    } else {
-      for (let x = 0, d = dst; x < n; x++, d += 3) {
-        const r = <i32>load<u8>(src + x);
-        store<i8>(d, <i8>clampI8(r - zp0));
-        store<i8>(d, <i8>clampI8(r - zp1), 1);
-        store<i8>(d, <i8>clampI8(r - zp2), 2);
-      }
-    }
-  } else if (frameFormat == FORMAT_GRAY8) {
-    for (let x = 0; x < n; x++) store<i8>(dst + x, <i8>clampI8(<i32>load<u8>(src + x) - zp0));
-  } else if (frameFormat == FORMAT_RGB565) {
-    for (let x = 0; x < n; x++) {
+  for (let x = 0; x < frameWidth; x++) {
+    let r: i32, g: i32, b: i32;
+    if (frameFormat == FORMAT_RGB888) {
+      const p = src + x * 3;
+      r = <i32>load<u8>(p); g = <i32>load<u8>(p + 1); b = <i32>load<u8>(p + 2);
+    } else if (frameFormat == FORMAT_RGB565) {
       const v = <i32>load<u16>(src + (x << 1));
       const r5 = v >> 11, g6 = (v >> 5) & 63, b5 = v & 31;
-      const r = (r5 << 3) | (r5 >> 2), g = (g6 << 2) | (g6 >> 4), b = (b5 << 3) | (b5 >> 2);
-      store<i8>(dst + x, <i8>clampI8(((77 * r + 150 * g + 29 * b + 128) >> 8) - zp0));
+      r = (r5 << 3) | (r5 >> 2); g = (g6 << 2) | (g6 >> 4); b = (b5 << 3) | (b5 >> 2);
+    } else {
+      r = <i32>load<u8>(src + x); g = r; b = r;
     }
-  } else {
-    for (let x = 0, p = src; x < n; x++, p += 3) {
-      const y = (77 * <i32>load<u8>(p) + 150 * <i32>load<u8>(p, 1) + 29 * <i32>load<u8>(p, 2) + 128) >> 8;
+    if (cin == 3) {
+      const d = dst + x * 3;
+      store<i8>(d, <i8>clampI8(r - zp0));
+      store<i8>(d + 1, <i8>clampI8(g - zp1));
+      store<i8>(d + 2, <i8>clampI8(b - zp2));
+    } else {
+      const y = frameFormat == FORMAT_GRAY8 ? r : (77 * r + 150 * g + 29 * b + 128) >> 8;
       store<i8>(dst + x, <i8>clampI8(y - zp0));
     }
   }
