@@ -16,6 +16,7 @@ import { encoderLayers } from "../host/build/profile/encoder-workload.ts";
 import { COUNT_FRAME, countKernels, writeCountTable } from "../host/build/kernels/count.ts";
 import { type CountEntry, fitPerShapeModel } from "../host/build/kernels/choice.ts";
 import { KERNEL_VARIANTS, variantName } from "../host/build/kernels/layout.ts";
+import { countFastKernels, fastNativeCounts } from "./fast.bench.ts";
 
 const BOARDS = ["openmv-h7", "gap8", "k210"];
 const M = (n: number) => (n / 1e6).toFixed(1);
@@ -42,6 +43,7 @@ export default async function nativeBench() {
     ["rv64", "gray8"],
   ] as const)
     entries.push(...(await countKernels(target, loadDefaultModel(format))));
+  entries.push(...(await countFastKernels())); // the fast encoder's layer shapes too (bench/fast.bench.ts)
   writeCountTable(entries);
   const byShape = new Map<string, Record<string, number>>();
   for (const e of entries)
@@ -129,6 +131,8 @@ export default async function nativeBench() {
       `${name.padEnd(11)} ${t.isa}: module code ${b.moduleSplit.code} B + constants ${b.moduleSplit.constants} B (weights, tables, plan), runtime ${b.runtimeSizes.text} B code; RAM: linear memory ${b.linearMemoryBytes} B static + ${b.runtimeSizes.bss - b.linearMemoryBytes} B runtime state (arena in use ${built.map.arenaBytes} B)`,
     );
   }
+
+  await fastNativeCounts(photos); // the fast encoder beside the shipped one, same run (bench/fast.bench.ts)
 
   console.log(
     "\nenergy per delivered image (Tidepool's operating points against the device JPEG in its strongest forms): npm run bench -- energy (docs/energy.md)",

@@ -2,7 +2,9 @@
 R = bits per pixel under the learned per-channel prior. PNC tail-drop over channels, StarFish element
 dropout, QAT with the device's integer semantics. Resumable: `python3 training/train.py --config
 training/configs/X.json` continues from <run_dir>/checkpoint.pt when present; a config with "init_from"
-starts from another run's checkpoint (PNC's stage 2 starts from stage 1). Logs to <run_dir>/train.log."""
+starts from another run's checkpoint (PNC's stage 2 starts from stage 1); "init_parts" loads only some of it
+(a new encoder architecture keeps the shipped decoder and prior), and "distil" first trains that encoder alone
+to reproduce a teacher encoder's latent (no decoder pass: cheap). Logs to <run_dir>/train.log."""
 import argparse
 import json
 import os
@@ -12,7 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from data import Crops, load_images, split
-from model import build, quantize_latent
+from model import LEVELS, OFFSET, build, quantize_latent
 from msssim import ms_ssim
 from quant import input_to_int, to_luma
 
@@ -52,6 +54,28 @@ def save_checkpoint(path, enc, dec, prior, opt, step, cfg):
     tmp = path + ".tmp"
     torch.save({"enc": enc.state_dict(), "dec": dec.state_dict(), "prior": prior.state_dict(), "opt": opt.state_dict(), "step": step, "config": cfg}, tmp)
     os.replace(tmp, path)  # a crash mid-save never replaces the good checkpoint
+
+
+class Distiller:
+    """Phase 1 of a new encoder: regress its pre-quantisation latent (in latent steps) onto a frozen
+    teacher encoder's, both clamped to the symbol range (what lies beyond the clamp is one symbol anyway).
+    The teacher is a shipped model whose decoder the student keeps, so phase 2 starts near a working codec."""
+
+    def __init__(self, path):
+        if not os.path.exists(path):
+            raise SystemExit(f"train.py: distil teacher {path} not found")
+        st = torch.load(path)
+        self.enc, _, _ = build(st["config"])
+        self.enc.load_state_dict(st["enc"])
+        self.enc.eval()
+        for p in self.enc.parameters():
+            p.requires_grad_(False)
+
+    def __call__(self, u, px):
+        with torch.no_grad():
+            t = self.enc(input_to_int(px).float())
+        lo, hi = -OFFSET - 0.5, LEVELS - 1 - OFFSET + 0.5
+        return F.mse_loss(u.clamp(lo, hi), t.clamp(lo, hi))
 
 
 class TaskLoss:
@@ -109,9 +133,15 @@ def main():
         # A grey encoder from a colour one: on grey input (R = G = B = Y) the summed first-layer weights
         # compute exactly what the colour layer did.
         init = {**init, "enc": {**init["enc"], "convs.0.weight": init["enc"]["convs.0.weight"].sum(dim=1, keepdim=True)}}
-    for st in (resumed, init):
+    parts = cfg.get("init_parts", ["enc", "dec", "prior"])  # a new encoder takes only the decoder and prior
+    for st, keep in ((resumed, ("enc", "dec", "prior")), (init, parts)):
         if st is not None:
-            enc.load_state_dict(st["enc"]); dec.load_state_dict(st["dec"]); prior.load_state_dict(st["prior"])
+            for name, module in (("enc", enc), ("dec", dec), ("prior", prior)):
+                if name in keep:
+                    module.load_state_dict(st[name])
+    if resumed is None and init is not None and "enc" not in parts:
+        with torch.no_grad():  # start the new encoder's latent steps at the old one's: the decoder expects them
+            enc.log_step.copy_(init["enc"]["log_step"])
     if resumed is None and cfg.get("init_decoder_from"):
         # The task encoder starts its decoder from the task-aware decoder (shipped only as ONNX: its
         # initializers carry the PyTorch parameter names), so it starts where the frozen-encoder route ends.
@@ -130,6 +160,9 @@ def main():
         for p in dec.parameters():
             p.requires_grad_(False)
     task = TaskLoss(cfg["task"]) if cfg.get("task") else None
+    distil = cfg.get("distil")
+    distiller = Distiller(os.path.join(REPO, distil["teacher"])) if distil else None
+    distil_steps = distil["steps"] if distil else 0
     paths = split("train")
     say(f"config {json.dumps(cfg)}; {len(paths)} training images (imagenet-sample, label_index % 5 != 0); "
         f"encoder {sum(p.numel() for p in enc.parameters())} parameters, {enc.macs() / 1e6:.1f} M MAC per 224x224")
@@ -148,12 +181,28 @@ def main():
     while step < cfg["steps"]:
         if not freeze_encoder:
             enc.calibrating = step < cfg.get("calibrate_steps", 500)
-        lr = cfg["lr"] * min(1.0, (step + 1) / 100) * (0.5 * (1 + np.cos(np.pi * step / cfg["steps"])) * 0.9 + 0.1)
+        distilling = step < distil_steps
+        # Each phase has its own warm-up and cosine schedule.
+        base_lr, t, n = (distil.get("lr", cfg["lr"]), step, distil_steps) if distilling else (cfg["lr"], step - distil_steps, cfg["steps"] - distil_steps)
+        lr = base_lr * min(1.0, (t + 1) / 100) * (0.5 * (1 + np.cos(np.pi * t / n)) * 0.9 + 0.1)
         for g in opt.param_groups:
             g["lr"] = lr
-        px = data.batch(cfg["batch"])
+        px = data.batch(distil.get("batch", cfg["batch"]) if distilling else cfg["batch"])
         if grey:  # the camera sees luma; the target is that grey picture (as RGB, what the decoder outputs)
             px = to_luma(torch.from_numpy(px) if isinstance(px, np.ndarray) else px)
+        if distilling:
+            u = enc(input_to_int(px).float())
+            loss = distiller(u, px)
+            opt.zero_grad(); loss.backward(); opt.step()
+            step += 1
+            acc.append((float(loss),))
+            if step % cfg["log_every"] == 0 or step == distil_steps:
+                say(f"step {step} distil latent mse {np.mean(acc):.4f} (steps^2) lr {lr:.2e} act_max {[round(float(v), 3) for v in enc.act_max]} "
+                    f"{(time.time() - t0) / len(acc):.3f}s/step")
+                acc, t0 = [], time.time()
+            if step % cfg["checkpoint_every"] == 0 or step == distil_steps:
+                save_checkpoint(ckpt, enc, dec, prior, opt, step, cfg)
+            continue
         x = px.float().expand(-1, 3, -1, -1) / 255.0
         u = enc(input_to_int(px).float())
         q, _ = quantize_latent(u)

@@ -20,7 +20,7 @@ import { generateKernels, KERNELS_LIB_NAME } from "./kernels/generate.ts";
 import type { RuntimeMode } from "./profile/cost-models.ts";
 import { atomicWrite } from "../core/atomic-write.ts";
 import { readInputFile } from "../core/input-file.ts";
-import { resolveModelPath } from "../core/model-registry.ts";
+import { modelPathForFormat, resolveModelPath } from "../core/model-registry.ts";
 import { policyInit, policyRegions } from "./policy/layout.ts";
 
 export const PAGE = 65536;
@@ -230,7 +230,8 @@ export async function buildEncoder(opts: BuildOptions): Promise<BuildResult> {
   const width = opts.width ?? board.camera.width;
   const height = opts.height ?? board.camera.height;
   const format = opts.format ?? board.camera.format;
-  const modelPath = opts.modelPath === undefined ? undefined : resolveModelPath(opts.modelPath); // "task" -> models/task.tpm
+  // "task" -> models/task.tpm; "fast" on a GRAY8 frame -> models/fast-grey.tpm
+  const modelPath = opts.modelPath === undefined ? undefined : modelPathForFormat(resolveModelPath(opts.modelPath), format);
   const model = opts.model ?? (modelPath ? readModel(readInputFile(modelPath, "model file"), modelPath) : loadDefaultModel(format));
   if (model.input.channels === 1 && format !== "gray8") {
     // A grey model accepts colour rows (luma is taken on the device), so this is allowed; nothing to check.

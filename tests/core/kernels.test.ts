@@ -2,7 +2,7 @@
 // reference and the golden vectors, for the four kernel shapes (window or taps order, i32 or i64
 // channel pairs, mixed per layer), every pixel format, frames smaller than planned, odd channel
 // counts, and the 32-bit requantization path.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { buildEncoder, DEFAULT_GREY_MODEL_PATH, DEFAULT_MODEL_PATH, parseKernelMode } from "../../host/build/build.ts";
 import { chooseKernels, layerShape, perShapeModel } from "../../host/build/kernels/choice.ts";
@@ -18,6 +18,7 @@ import { profileWorkload } from "../../host/build/profile/profile.ts";
 import { encoderWorkload } from "../../host/build/profile/encoder-workload.ts";
 import { getBoard } from "../../host/core/boards.ts";
 import { repoPath } from "../../host/core/paths.ts";
+import { modelPathForFormat, namedModel } from "../../host/core/model-registry.ts";
 import { packFrame, randomRgb } from "../helpers/frames.ts";
 import { runCli } from "../helpers/cli.ts";
 
@@ -97,6 +98,26 @@ describe("specialised kernels equal the generic kernel and the reference", () =>
     ]);
   });
 
+  it("a 4x4 stride-4 patchify first layer without padding (the fast model's shape), frames not a multiple of 4, colour and grey (luma of RGB565 rows)", async () => {
+    for (const inputChannels of [3, 1]) {
+      const model = randomModel({
+        seed: 11 + inputChannels,
+        inputChannels,
+        layers: [
+          { kernel: 4, stride: 4, padding: 0, outChannels: 12, activation: "relu" },
+          { kernel: 3, stride: 2, padding: 1, outChannels: 12, activation: "latent" },
+        ],
+      });
+      const format = inputChannels === 1 ? "rgb565" : "rgb888"; // grey: the device's luma of colour rows
+      expectAllEqual(model, await encoders(model, format, [79, 49]), format, [
+        [79, 49],
+        [64, 48],
+        [17, 10],
+        [4, 4],
+      ]);
+    }
+  });
+
   it("a 1-channel model (grey camera) with every kernel shape", async () => {
     const model = randomModel({
       seed: 9,
@@ -161,13 +182,17 @@ describe("layout and choices", () => {
     for (const board of ["k210", "openmv-h7", "gap8"]) {
       const b = getBoard(board);
       const model = b.camera.format === "gray8" ? readModel(readFileSync(DEFAULT_GREY_MODEL_PATH), DEFAULT_GREY_MODEL_PATH) : shipped;
-      const { variants, info } = chooseKernels(b, model, "aot");
-      expect(info.source, board).toBe("counted");
-      variants.forEach((v, i) => {
-        const c = info.candidates![i];
-        expect(Object.keys(c).sort()).toEqual(KERNEL_VARIANTS.map(variantName).sort());
-        expect(c[variantName(v)], `${board} layer ${i}`).toBe(Math.min(...Object.values(c)));
-      });
+      // The fast encoder's shapes too (fast-grey on GRAY8 cameras), when it is shipped.
+      const fastPath = modelPathForFormat(namedModel("fast")!.model, b.camera.format);
+      for (const m of existsSync(fastPath) ? [model, readModel(readFileSync(fastPath), fastPath)] : [model]) {
+        const { variants, info } = chooseKernels(b, m, "aot");
+        expect(info.source, `${board} ${m.meta.name}`).toBe("counted");
+        variants.forEach((v, i) => {
+          const c = info.candidates![i];
+          expect(Object.keys(c).sort()).toEqual(KERNEL_VARIANTS.map(variantName).sort());
+          expect(c[variantName(v)], `${board} ${m.meta.name} layer ${i}`).toBe(Math.min(...Object.values(c)));
+        });
+      }
     }
     // k210: the i64 window kernel that the interpreter prefers is not what its ahead-of-time code gets where it counts worse.
     const k = chooseKernels(getBoard("k210"), shipped, "aot");

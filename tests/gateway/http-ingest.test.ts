@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway, type Gateway } from "../../host/receiver/gateway/gateway.ts";
 import { DEFAULT_GREY_MODEL_PATH, DEFAULT_MODEL_PATH } from "../../host/build/build.ts";
 import { chirpstackUp, photoPackets, ttsUp } from "./packets.ts";
-import { namedModel, shippedTaskModel } from "../../host/core/model-registry.ts";
+import { namedModel, shippedModel, shippedTaskModel } from "../../host/core/model-registry.ts";
 
 const TOKEN = "s3cret-token";
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8");
@@ -122,8 +122,31 @@ describe("webhook ingest", () => {
     expect(image.preview.packets).toBe(packets.length);
     const status = await get("/api/status");
     const task = shippedTaskModel() ? [namedModel("task")!.model] : [];
-    expect(status.models.map((m: { source: string }) => m.source)).toEqual([DEFAULT_MODEL_PATH, DEFAULT_GREY_MODEL_PATH, ...task]);
+    const fast = ["fast", "fast-grey"].flatMap((n) => (shippedModel(n) ? [namedModel(n)!.model] : []));
+    expect(status.models.map((m: { source: string }) => m.source)).toEqual([DEFAULT_MODEL_PATH, DEFAULT_GREY_MODEL_PATH, ...task, ...fast]);
   });
+
+  it.skipIf(!shippedModel("fast-grey"))(
+    "decodes fast-encoder packets (colour 320x240 and grey 324x244; its own tables, the shared decoder) on the same gateway",
+    async () => {
+      for (const [k, row] of [
+        { model: "fast", width: 320, height: 240, dev: "70b3d57ed00000aa" },
+        { model: "fast-grey", width: 324, height: 244, dev: "70b3d57ed00000ab" },
+      ].entries()) {
+        const packets = await photoPackets({ imageId: 5 + k, width: row.width, height: row.height, modelPath: namedModel(row.model)!.model });
+        for (const [i, p] of packets.entries()) {
+          const r = await post("/ingest/chirpstack?event=up", chirpstackUp(p, { devEui: row.dev, fCnt: 800 + i }));
+          expect(r.json).toMatchObject({ status: "stored", packet: { imageId: 5 + k, index: i, frame: `${row.width}x${row.height}` } });
+        }
+        await gw.idle();
+        const [image] = await get(`/api/images?device=${row.dev}`);
+        expect(image, row.model).toMatchObject({ complete: true, frame: { width: row.width, height: row.height } });
+        const png = Buffer.from(await (await fetch(new URL(image.png, gw.url))).arrayBuffer());
+        // The decoder draws 8x the latent: 328x248 for 324x244, as for the grey model.
+        expect(await sharp(png).metadata()).toMatchObject({ format: "png", width: 8 * Math.ceil(row.width / 8), height: 8 * Math.ceil(row.height / 8) });
+      }
+    },
+  );
 
   it.skipIf(!shippedTaskModel())("decodes a task-encoder camera's packets (its own tables and decoder) on the same gateway", async () => {
     const packets = await photoPackets({ imageId: 4, modelPath: namedModel("task")!.model });

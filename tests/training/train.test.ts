@@ -220,6 +220,41 @@ describe.skipIf(!hasTorch)("npm run train (Debian python3-torch)", () => {
     expect(readFileSync(join(models, "default.tpm")).equals(pictureBefore)).toBe(true);
   });
 
+  it("a fast stage: a new encoder architecture takes only the decoder and prior (init_parts), distils onto the teacher's latent, then trains end to end with the decoder frozen", async () => {
+    const fastRun = {
+      run_dir: join(tmp, "fast"),
+      init_from: join(models, "codec-weights.pt"),
+      init_parts: ["dec", "prior"],
+      freeze_decoder: true,
+      encoder: [
+        [8, 4, 4, 0],
+        [6, 3, 2, 1],
+      ],
+      distil: { teacher: join(models, "codec-weights.pt"), steps: 2, lr: 0.002, batch: 2 },
+      seed: 7,
+      steps: 4,
+      batch: 2,
+      crop: 96,
+      lr: 0.0003,
+      lambda: 0.1,
+      threads: 1,
+      log_every: 1,
+      checkpoint_every: 2,
+      calibrate_steps: 2,
+    };
+    const r = await train(fastRun, ["--no-export"]);
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toMatch(/step 2 distil latent mse \d/);
+    expect(r.out).toMatch(/step 4 ms-ssim/);
+    // The decoder in the checkpoint is the initial one, unchanged; the encoder has the new layers.
+    const check = spawnSync(PYTHON, [
+      "-c",
+      `import torch; a = torch.load(${JSON.stringify(join(tmp, "fast", "checkpoint.pt"))}); b = torch.load(${JSON.stringify(join(models, "codec-weights.pt"))}); ` +
+        `print(all(torch.equal(a['dec'][k], b['dec'][k]) for k in b['dec']), tuple(a['enc']['convs.0.weight'].shape))`,
+    ]);
+    expect(check.stdout.toString().trim()).toBe("True (8, 3, 4, 4)");
+  });
+
   it("refuses a decoder-only export whose encoder no longer matches the golden latents", async () => {
     const other = join(tmp, "other-models");
     const a = await train({ ...base, run_dir: join(tmp, "run-other"), seed: 9, steps: 2, export: { dir: other, images: 40 } });

@@ -1,7 +1,8 @@
 // Builds every board with its default model and camera frame, and writes memory-maps/<board>.map
 // (human-readable) and memory-maps/<board>.map.json, the committed record of each board's arena. When
 // the task encoder is shipped (host/core/model-registry.ts), also memory-maps/<board>.task.map(.json):
-// the same board and frame with models/task.tpm.
+// the same board and frame with models/task.tpm; when the fast encoder is shipped, memory-maps/<board>.fast.map(.json)
+// with models/fast.tpm (models/fast-grey.tpm on GRAY8 cameras).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadBoards, type Board } from "../../core/boards.ts";
@@ -10,7 +11,7 @@ import { repoPath } from "../../core/paths.ts";
 import { mapToJson, renderMapText } from "./render.ts";
 import { atomicWrite } from "../../core/atomic-write.ts";
 import { readModel } from "../../model/format.ts";
-import { shippedTaskModel } from "../../core/model-registry.ts";
+import { modelPathForFormat, shippedModel, shippedTaskModel } from "../../core/model-registry.ts";
 import type { Model } from "../../core/model-types.ts";
 
 export const MAPS_DIR = repoPath("memory-maps");
@@ -19,7 +20,7 @@ export interface BoardMapFiles {
   board: string;
   /** File name without extension: "k210" (default model) or "k210.task" (the task encoder). */
   file: string;
-  /** The registered model name the map is for ("default" covers the grey model on GRAY8 boards). */
+  /** The registered model name the map is for ("default" covers the grey model on GRAY8 boards, "fast" fast-grey). */
   modelName: string;
   text: string;
   json: string;
@@ -32,10 +33,15 @@ export async function renderBoardMaps(): Promise<BoardMapFiles[]> {
   const out: BoardMapFiles[] = [];
   const task = shippedTaskModel();
   const taskModel = task ? readModel(readFileSync(task.model), task.model) : null;
+  const fast = shippedModel("fast");
   for (const board of loadBoards()) {
     // Each board's default model for its camera's format (the grey model for GRAY8 cameras when shipped).
     out.push(await renderMap(board, loadDefaultModel(board.camera.format), "default", board.name, repoPath("build", board.name)));
     if (taskModel) out.push(await renderMap(board, taskModel, "task", `${board.name}.task`, repoPath("build", `${board.name}-task`)));
+    if (fast) {
+      const path = modelPathForFormat(fast.model, board.camera.format);
+      out.push(await renderMap(board, readModel(readFileSync(path), path), "fast", `${board.name}.fast`, repoPath("build", `${board.name}-fast`)));
+    }
   }
   return out;
 }

@@ -17,7 +17,7 @@ import { RawRepl } from "../../../flash-tools/raw-repl.ts";
 import { BridgeClient } from "../../../flash-tools/bridge-client.ts";
 import { intOption, parseCommandArgs, UserError, type Command } from "../command.ts";
 import { mpyModuleName } from "../../build/native/mpy.ts";
-import { resolveModelPath } from "../../core/model-registry.ts";
+import { modelPathForFormat, resolveModelPath } from "../../core/model-registry.ts";
 
 const usage =
   "tidepool capture --board NAME --port PATH [--baud N] [--count N] [--uplink] [--link lora-sf7 | --packet-size N] [--budget BYTES] [--model FILE|NAME] [--mpy] [-o DIR] [--json]";
@@ -57,9 +57,11 @@ export const command: Command = {
     packetBytes ??= getLink(values.link ?? "lora-sf7").payloadBytes;
     const budgetBytes = intOption("budget", values.budget, 12);
     // The model the board's module was built from (`tidepool flash --model`): it names the packet files.
-    const model = values.model ? readModel(readInputFile(values.model, "model file"), values.model) : loadDefaultModel();
+    // On a GRAY8 camera the build took the model's grey variant (fast -> fast-grey), and grey for the default.
+    const modelPath = values.model ? modelPathForFormat(values.model, board.camera.format) : undefined;
+    const model = modelPath ? readModel(readInputFile(modelPath, "model file"), modelPath) : loadDefaultModel(board.camera.format);
     if (!model.entropy) throw new UserError(`the model has no entropy tables (ENTR): the board makes no packets; run \`tidepool fit-tables\``, 2);
-    const tables = modelTables(model, values.model ?? "the default model");
+    const tables = modelTables(model, modelPath ?? "the default model");
     const { width, height, format } = board.camera;
     const outDir = values.out ?? ".";
     mkdirSync(outDir, { recursive: true });

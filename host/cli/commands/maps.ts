@@ -5,7 +5,8 @@ const usage = "tidepool maps [--check]";
 
 export const command: Command = {
   name: "maps",
-  summary: "build every board with the default model (and the task encoder) and write memory-maps/<board>[.task].map(.json); --check only compares",
+  summary:
+    "build every board with the default model (and the task and fast encoders) and write memory-maps/<board>[.task|.fast].map(.json); --check only compares",
   usage,
   async run(argv) {
     const { values } = parseCommandArgs(argv, { check: { type: "boolean" } }, usage, false);

@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from "node:fs";
 import type { Server } from "node:http";
 import { modelTables } from "../../wire/bitstream/tables.ts";
 import { DEFAULT_GREY_MODEL_PATH, DEFAULT_MODEL_PATH } from "../../build/build.ts";
-import { registryEntryForFile, resolveModelPath, shippedTaskModel } from "../../core/model-registry.ts";
+import { registryEntryForFile, resolveModelPath, shippedModel, shippedTaskModel } from "../../core/model-registry.ts";
 import { FailureError, UsageError } from "../../core/errors.ts";
 import { DEFAULT_DECODER_PATH, loadDecoder } from "../decoder.ts";
 import type { ServerDecoder } from "../../core/types.ts";
@@ -134,6 +134,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<Gatewa
           ...(existsSync(DEFAULT_GREY_MODEL_PATH) ? [DEFAULT_GREY_MODEL_PATH] : []),
           // The task encoder's packets carry its own tables id, so the CRC tells them apart too.
           ...(shippedTaskModel() ? [shippedTaskModel()!.model] : []),
+          // The fast encoder (and its grey variant) shares decoder.onnx; its own tables id tells its packets apart.
+          ...["fast", "fast-grey"].flatMap((n) => (shippedModel(n) ? [shippedModel(n)!.model] : [])),
         ]
       : ([] as string[]).concat(options.modelPath).map(resolveModelPath);
   const catalog = new FrameCatalog(modelPaths.map(loadCodec), options.candidateFrames);
