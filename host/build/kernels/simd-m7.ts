@@ -16,6 +16,9 @@ import type { MemoryMap } from "../memory-map/planner.ts";
 import { STATE_LAYER_WORDS } from "../memory-map/plan-layout.ts";
 import type { LayerLayout } from "./layout.ts";
 
+/** The DSP kernel's name in the counted table (host/build/kernels/counted-kernels.json) and the reports. */
+export const SIMD_VARIANT = "simd-smlad";
+
 /** Most accumulators per block: seven channels fit Thumb-2's registers with the loop's pointers (eight spill). */
 export const SIMD_BLOCK = 7;
 

@@ -5,6 +5,7 @@ import type { BuildResult } from "../build.ts";
 import { macs } from "../../model/geometry.ts";
 import type { JpegBuild } from "../jpeg/device-jpeg.ts";
 import { compareEncoderWithHost, compareJpegWithHost, runNativeEncoder, runNativeJpeg, type FrameSpec, type PacketSpec } from "../native/run.ts";
+import { SIMD_VARIANT } from "../kernels/simd-m7.ts";
 import { NATIVE_TARGETS, type BoundsChecks, type NativeTargetName } from "../native/targets.ts";
 import type { ProfileResult } from "./profile.ts";
 
@@ -65,7 +66,7 @@ export async function nativeProfile(p: NativeProfileInput): Promise<NativeProfil
     check: Awaited<ReturnType<typeof compareEncoderWithHost>>,
     macsPerFrame: number | undefined;
   if (p.encoder) {
-    run = runNativeEncoder(p.encoder.wasm, p.frames, p.spec, { ...opts, packets: p.packets });
+    run = runNativeEncoder(p.encoder.wasm, p.frames, p.spec, { ...opts, packets: p.packets, simd: p.encoder.simd });
     check = await compareEncoderWithHost(p.encoder.wasm, p.frames, p.spec, run, p.packets);
     macsPerFrame = macs(p.encoder.model, p.spec.width, p.spec.height);
   } else if (p.jpeg) {
@@ -94,7 +95,7 @@ export async function nativeProfile(p: NativeProfileInput): Promise<NativeProfil
       ? {
           layers: p.modelled.layers.map((l, i) => ({
             name: l.name,
-            variant: p.encoder?.kernels.layers[i]?.variant,
+            variant: run.build.simdLayers.includes(i) ? SIMD_VARIANT : p.encoder?.kernels.layers[i]?.variant,
             macsPerFrame: l.macsPerFrame,
             wasmPerMac: l.instructionsPerMac,
             nativePerFrame: run.layerInstructions![i],

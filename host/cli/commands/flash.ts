@@ -42,7 +42,7 @@ export const command: Command = {
     const module = target
       ? {
           name: `${mpyModuleName(board.name)}.mpy`,
-          bytes: readFileSync(buildNativeMpy({ wasm: built.wasm, target, boundsChecks: "off", name: mpyModuleName(board.name) }).mpy),
+          bytes: readFileSync(buildNativeMpy({ wasm: built.wasm, target, boundsChecks: "off", name: mpyModuleName(board.name), simd: built.simd }).mpy),
         }
       : { name: "encoder.wasm", bytes: built.wasm };
     const link = await SerialLink.open(values.port, values.baud ? Number(values.baud) : board.serial.baud);
