@@ -48,7 +48,7 @@ export async function countKernels(target: NativeTargetName, model: Model): Prom
   for (const v of KERNEL_VARIANTS) {
     const code = layerCode(getBoard(t.boards[0]), model, v);
     const keys = shapes.map((s, i) => countKey(t, v, s, code[i]));
-    const cachedEntries = keys.map((k) => (existsSync(join(COUNT_CACHE, `${k}.json`)) ? lookupCount(k) : undefined));
+    const cachedEntries = keys.map((k) => lookupCount(k)); // the build cache, else the committed table
     if (cachedEntries.every(Boolean)) {
       out.push(...(cachedEntries as CountEntry[]));
       continue;
@@ -82,7 +82,7 @@ async function countSimd(model: Model, shapes: string[], macs: number[], tools: 
   const { width, height } = COUNT_FRAME;
   const code = simdLayerCode(getBoard(t.boards[0]), model);
   const keys = shapes.map((s, i) => (code[i] ? countKey(t, SIMD_VARIANT, s, code[i]!) : undefined));
-  const cached = keys.map((k) => (k && existsSync(join(COUNT_CACHE, `${k}.json`)) ? lookupCount(k) : undefined));
+  const cached = keys.map((k) => (k ? lookupCount(k) : undefined));
   if (keys.every((k, i) => !k || cached[i])) return cached.filter(Boolean) as CountEntry[];
   const built = await buildEncoder({ board: t.boards[0], model, width, height, format, order: "taps", lanes: 1, withNames: true });
   const run = runNativeEncoder(

@@ -91,6 +91,8 @@ export function generateSimdKernels(model: Model, map: MemoryMap, layouts: Layer
     "/* The odd bytes of a word as two int16 lanes: SXTB16/UXTB16 with their rotate (GCC does not fold a rotate into them). */",
     'static inline uint32_t tp_sxtb16_ror8(uint32_t x) { uint32_t r; __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x)); return r; }',
     'static inline uint32_t tp_uxtb16_ror8(uint32_t x) { uint32_t r; __asm__("uxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x)); return r; }',
+    "/* One channel's two weight words (even taps, odd taps) in one LDRD that advances the pointer (GCC splits 64-bit loads into two LDRs). */",
+    '#define TP_LDRD(w, lo, hi) __asm__("ldrd %0, %1, [%2], #8" : "=r"(lo), "=r"(hi), "+r"(w))',
     "",
   ];
   const state = region(map, "state").offset;
@@ -181,23 +183,22 @@ export function generateSimdKernels(model: Model, map: MemoryMap, layouts: Layer
       body.push("{", `  const uint32_t* w = ${WNAME} + ${blockBase[b]};`, `  int32_t ${acc.map((a) => `${a} = 0`).join(", ")};`);
       const step = [
         `const uint32_t x = tp_ld32(q); q += 4; const uint32_t xe = ${even}(x), xo = ${odd}(x);`,
-        ...acc.map((a, j) => `${a} = __smlad(xe, w[${2 * j}], ${a}); ${a} = __smlad(xo, w[${2 * j + 1}], ${a});`),
-        `w += ${2 * n};`,
+        ...acc.map((a) => `{ uint32_t lo, hi; TP_LDRD(w, lo, hi); ${a} = __smlad(xe, lo, ${a}); ${a} = __smlad(xo, hi, ${a}); }`),
       ].join(" ");
       for (let ky = 0; ky < K && words > 0; ky++) {
         // Two words or fewer: straight code; more: a loop (the accumulators stay in registers), unrolled twice when even.
         if (words <= 2) body.push(`  { const uint8_t* q = p${ky}; ${Array.from({ length: words }, () => `{ ${step} }`).join(" ")} }`);
         else {
-          const u = words % 2 === 0 ? 2 : 1;
+          const u = 1;
           body.push(
             `  { const uint8_t* q = p${ky}; uint32_t k = ${words / u}; do { ${Array.from({ length: u }, () => `{ ${step} }`).join(" ")} } while (--k); }`,
           );
         }
       }
-      pairs.forEach(([sa, sb], p) => {
+      pairs.forEach(([sa, sb]) => {
         const lo = byte(sa.ky, sa.t);
         const x = sb ? `((uint32_t)(${lo}) & 0xffffu) | ((uint32_t)(${byte(sb.ky, sb.t)}) << 16)` : `(uint32_t)(${lo})`;
-        body.push(`  { const uint32_t s = ${x}; ${acc.map((a, j) => `${a} = __smlad(s, w[${p * n + j}], ${a});`).join(" ")} }`);
+        body.push(`  { const uint32_t s = ${x}; ${acc.map((a) => `${a} = __smlad(s, *w++, ${a});`).join(" ")} }`);
       });
       acc.forEach((a, j) => body.push(`  ${emit(c0 + j, a)}`));
       body.push("}");
