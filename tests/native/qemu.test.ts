@@ -131,10 +131,13 @@ describe("native encoder under QEMU", () => {
       expect(existsSync(rep.library) && existsSync(rep.header)).toBe(true);
       expect(readFileSync(rep.header, "utf8")).toMatch(/int32_t tidepool_push_row\(void\)/);
       expect(rep.flashBytes.moduleCode).toBeGreaterThan(1000);
+      expect(rep.simdLayers).toEqual([0, 1, 2]);
+      expect(rep.flashBytes.simdKernelWeights).toBeGreaterThan(0);
       expect(rep.ramBytes.linearMemory).toBeGreaterThanOrEqual(rep.ramBytes.arenaInUse);
       const nm = await runCommand("arm-none-eabi-nm", [rep.library]);
       expect(nm.stdout).toMatch(/ T tidepool_push_row$/m);
       expect(nm.stdout).toMatch(/ U tp_fatal$/m); // the integrator's hook
+      expect(nm.stdout).toMatch(/ T tp_simd_conv_layer0$/m); // the DSP kernels travel in the library
       const esp = await runCliInProcess(["native", "--board", "esp32s3-cam", "--out", out]);
       expect(esp.code).toBe(2);
       expect(esp.stderr).toMatch(/no native target/);

@@ -156,11 +156,12 @@ export function buildNative(opts: {
   target: NativeTarget;
   boundsChecks: BoundsChecks;
   workload: NativeWorkload;
-  /** Generated DSP kernels to swap in for the layers' wasm2c functions (Cortex-M7 only). */
+  /** Generated DSP kernels to swap in for the layers' wasm2c functions (Cortex-M7, bounds checks off). */
   simd?: SimdKernels;
 }): NativeBuild {
   const { wasm, target, boundsChecks, workload } = opts;
-  const simd = target.name === "m7" && workload === "encoder" ? opts.simd : undefined;
+  // With bounds checks on, every access is to be checked: the layers keep wasm2c's checked translation.
+  const simd = target.name === "m7" && workload === "encoder" && boundsChecks === "off" ? opts.simd : undefined;
   const { wasm2c, header } = requireWasm2c();
   requireTargetTools(target, false);
   const versions = { wasm2c: toolVersion(wasm2c), cc: toolVersion(target.cc) };
