@@ -36,6 +36,9 @@ export interface NativeProfile {
   modelCyclesPerInstruction: number;
   sizes: {
     moduleCode: number;
+    /** Cortex-M7 DSP kernels (docs/kernels.md): their code and their int16 weights; 0 without them. */
+    simdCode: number;
+    simdConstants: number;
     moduleConstants: number;
     moduleText: number;
     runtimeText: number;
@@ -107,6 +110,8 @@ export async function nativeProfile(p: NativeProfileInput): Promise<NativeProfil
     modelCyclesPerInstruction: p.modelled.cyclesPerFrame / perFrame,
     sizes: {
       moduleCode: b.moduleSplit.code,
+      simdCode: b.simdSplit?.code ?? 0,
+      simdConstants: b.simdSplit?.constants ?? 0,
       moduleConstants: b.moduleSplit.constants,
       moduleText: b.moduleSizes.text,
       runtimeText: b.runtimeSizes.text,

@@ -125,6 +125,8 @@ function writeMpy(built: BuildResult, board: string, target: NativeTarget, bound
     mpy,
     import: name,
     exports: mb.exports,
+    // Layers whose kernel is the generated Cortex-M7 DSP code (SMLAD) instead of the wasm2c translation.
+    simdLayers: mb.native.simdLayers,
     mpyFileBytes: mb.mpyBytes,
     ramBytes: {
       // MicroPython copies a native module's text into RAM at import (code and constants).
