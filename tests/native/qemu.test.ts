@@ -85,6 +85,27 @@ describe("native encoder under QEMU", () => {
       expect(dsp.layerInstructions!.every((n) => n > 0)).toBe(true);
       expect(dsp.encodeInstructions[0]).toBeLessThan(w2c.encodeInstructions[0]);
     }
+    // 32-bit requantization where the range proves it; a layer whose accumulator bound does not fit int32 keeps wasm2c's kernel.
+    const mixed = randomModel({
+      seed: 10,
+      layers: [
+        { kernel: 3, stride: 2, padding: 1, outChannels: 4, activation: "relu" },
+        { kernel: 3, stride: 1, padding: 1, outChannels: 4, activation: "latent" },
+      ],
+    });
+    for (let c = 0; c < 4; c++) {
+      mixed.layers[0].multiplier[c] = (c + 1) * 2 ** 27;
+      mixed.layers[0].shift[c] = 40;
+    }
+    mixed.layers[1].bias[0] = 2 ** 31 - 1;
+    const mb = await buildEncoder({ board: "openmv-h7", model: mixed, width: w, height: h, format: "rgb565", runtime: "aot" });
+    expect(mb.kernels.layers[0].requant32).toBe(true);
+    expect(mb.simd?.layers.map((l) => l.kernel)).toEqual(["simd", "wasm2c"]);
+    expect(mb.simd?.layers[1].reason).toMatch(/does not fit int32/);
+    const frame = toFrame(await loadRgb(samplePhotos()[0], { width: w, height: h }), "rgb565");
+    const run = runNativeEncoder(mb.wasm, [frame], spec, { target: "m7", boundsChecks: "off", simd: mb.simd });
+    expect(run.build.simdLayers).toEqual([0]);
+    expect((await compareEncoderWithHost(mb.wasm, [frame], spec, run)).mismatches).toEqual([]);
   });
 
   it("bounds checks cost instructions but not exactness; RV32IMC and the device JPEG are bit-exact too", async () => {
