@@ -18,7 +18,8 @@ const usage =
 
 export const command: Command = {
   name: "native",
-  summary: "build the encoder as a C library for a board runtime (wasm2c + GCC), or with --mpy as a MicroPython native module: code size and RAM",
+  summary:
+    "build the encoder as a C library for a board runtime (wasm2c + GCC; Cortex-M7: DSP kernels with SMLAD for the conv layers), or with --mpy as a MicroPython native module: code size and RAM",
   usage,
   async run(argv) {
     const { values } = parseCommandArgs(
