@@ -7,8 +7,8 @@
 //
 // Loop order per output pixel: output channels in blocks of up to SIMD_BLOCK accumulators (registers);
 // per block and kernel row, a loop over the row's contiguous K·in bytes four at a time: one word load,
-// two unpacks (even bytes, odd bytes), then per channel two weight-word loads and two SMLADs. The
-// bytes left over in each row (K·in mod 4) are gathered across the rows and paired (PKHBT) into one
+// two unpacks (even bytes, odd bytes), then per channel one LDRD of two weight words and two SMLADs. The
+// bytes left over in each row (K·in mod 4) are gathered across the rows and paired into one word, one
 // SMLAD per pair. Weights are re-laid at build time as int16 pairs in exactly the order the loop
 // reads them, as constants in flash (the arena's int8 weights stay for the WebAssembly module).
 import type { Model } from "../../core/model-types.ts";
@@ -164,10 +164,15 @@ export function generateSimdKernels(model: Model, map: MemoryMap, layouts: Layer
     const emit = (co: number, acc: string): string => {
       const m = lay.multiplier[co],
         s = lay.shift[co];
-      const a = `(int32_t)((uint32_t)${acc} + ${hex(BIAS[co])}u)`;
+      const a = acc; // the accumulator starts at the bias (the same sum modulo 2^32 as adding it after)
+      // s >= 33: 2^(s-1) is a whole multiple of 2^32, so it adds 2^(s-33) to the product's high word, and the
+      // two floor divisions compose: (hi + 2^(s-33)) >> (s-32) is the same value (|hi| < 2^30: no overflow).
+      // GCC then needs only SMULL's high word (one instruction fewer than the 64-bit rounding add).
       const req = lay.requant32
         ? `int32_t v = (int32_t)((uint32_t)${a} * ${hex(m)}u + ${hex(2 ** (s - 1))}u) >> ${s};`
-        : `int32_t v = (int32_t)(((int64_t)${a} * ${m} + ((int64_t)1 << ${s - 1})) >> ${s});`;
+        : s >= 33
+          ? `int32_t v = ((int32_t)(((int64_t)${a} * ${m}) >> 32) + ${2 ** (s - 33)}) >> ${s - 32};`
+          : `int32_t v = (int32_t)(((int64_t)${a} * ${m} + ((int64_t)1 << ${s - 1})) >> ${s});`;
       if (isLast) {
         const off = model.latent.offsets[co],
           top = model.latent.levels[co] - 1;
@@ -180,20 +185,19 @@ export function generateSimdKernels(model: Model, map: MemoryMap, layouts: Layer
     c0 = 0;
     blocks.forEach((n, b) => {
       const acc = Array.from({ length: n }, (_, j) => `a${j}`);
-      body.push("{", `  const uint32_t* w = ${WNAME} + ${blockBase[b]};`, `  int32_t ${acc.map((a) => `${a} = 0`).join(", ")};`);
+      body.push(
+        "{",
+        `  const uint32_t* w = ${WNAME} + ${blockBase[b]};`,
+        `  int32_t ${acc.map((a, j) => `${a} = (int32_t)${hex(BIAS[c0 + j])}u`).join(", ")};`,
+      );
       const step = [
         `const uint32_t x = tp_ld32(q); q += 4; const uint32_t xe = ${even}(x), xo = ${odd}(x);`,
         ...acc.map((a) => `{ uint32_t lo, hi; TP_LDRD(w, lo, hi); ${a} = __smlad(xe, lo, ${a}); ${a} = __smlad(xo, hi, ${a}); }`),
       ].join(" ");
       for (let ky = 0; ky < K && words > 0; ky++) {
-        // Two words or fewer: straight code; more: a loop (the accumulators stay in registers), unrolled twice when even.
-        if (words <= 2) body.push(`  { const uint8_t* q = p${ky}; ${Array.from({ length: words }, () => `{ ${step} }`).join(" ")} }`);
-        else {
-          const u = 1;
-          body.push(
-            `  { const uint8_t* q = p${ky}; uint32_t k = ${words / u}; do { ${Array.from({ length: u }, () => `{ ${step} }`).join(" ")} } while (--k); }`,
-          );
-        }
+        // One word: straight code; more: a loop (the accumulators stay in registers; straight code for two words spilled more, unrolling spilled too).
+        if (words === 1) body.push(`  { const uint8_t* q = p${ky}; { ${step} } }`);
+        else body.push(`  { const uint8_t* q = p${ky}; uint32_t k = ${words}; do { ${step} } while (--k); }`);
       }
       pairs.forEach(([sa, sb]) => {
         const lo = byte(sa.ky, sa.t);
