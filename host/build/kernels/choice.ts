@@ -99,7 +99,10 @@ export function simdLayerCode(board: Board, model: Model): Array<string | undefi
     if (simd.layers[i].kernel !== "simd") return undefined;
     const from = simd.source.indexOf(`static const uint32_t tp_simd_w${i}[`),
       to = simd.source.indexOf(`void ${simdFunction(i + 1)}(`, from);
-    return simd.source.slice(from, to < 0 ? undefined : to).replace(/\d+/g, "#");
+    return simd.source
+      .slice(from, to < 0 ? undefined : to)
+      .replace(/0x[0-9a-f]+/g, "#")
+      .replace(/\d+/g, "#");
   });
 }
 
