@@ -12,6 +12,7 @@ import { runNativeEncoder, runNativeJpeg } from "../host/build/native/run.ts";
 import { nativeTargetForBoard } from "../host/build/native/targets.ts";
 import type { CountEntry } from "../host/build/kernels/choice.ts";
 import { countKernels, writeCountTable } from "../host/build/kernels/count.ts";
+import { SIMD_VARIANT } from "../host/build/kernels/simd-m7.ts";
 import { encoderLayers } from "../host/build/profile/encoder-workload.ts";
 import { getBoard } from "../host/core/boards.ts";
 import { modelPathForFormat, namedModel } from "../host/core/model-registry.ts";
@@ -62,17 +63,19 @@ export async function fastNativeCounts(photos = samplePhotos().slice(0, 3)): Pro
     for (const modelPath of [undefined, modelPathForFormat(fast.model, format)]) {
       const built = await buildEncoder({ board, width, height, format, runtime: "aot", withNames: true, modelPath });
       const mac = macs(built.model, width, height);
-      const n = runNativeEncoder(built.wasm, frames, { width, height, format }, { target: t.name, boundsChecks: "off" });
+      const n = runNativeEncoder(built.wasm, frames, { width, height, format }, { target: t.name, boundsChecks: "off", simd: built.simd });
       const e = mean(n.encodeInstructions);
       const layerMacs = encoderLayers(built).map((l) => l.macsPerFrame);
-      const per = (n.layerInstructions ?? []).map((c, i) => `${built.kernels.layers[i]?.variant} ${(c / layerMacs[i]).toFixed(2)}`).join(" | ");
+      const per = (n.layerInstructions ?? [])
+        .map((c, i) => `${n.build.simdLayers.includes(i) ? SIMD_VARIANT : built.kernels.layers[i]?.variant} ${(c / layerMacs[i]).toFixed(2)}`)
+        .join(" | ");
       console.log(
         `${name.padEnd(11)} ${t.name.padEnd(6)} ${`${width}x${height} ${format}`.padEnd(18)} ${String(built.model.meta.name).padEnd(28)} ${M(mac).padStart(6)}  ${M(e).padStart(8)}  ${(e / mac).toFixed(2).padStart(7)}  ${M(j).padStart(8)}  ${(e / j).toFixed(2).padStart(12)}x   (per layer: ${per})`,
       );
     }
   }
   console.log(
-    "gap9 runs gap8's RV32 code on the same 324x244 GRAY8 frame: its counts are gap8's. Goal (issue 14): Tidepool/JPEG <= 3x on every board, <= 1x on one",
+    "openmv-h7 runs the native build's Cortex-M7 DSP kernels (docs/kernels.md) where a layer's accumulator fits int32; gap9 runs gap8's RV32 code on the same 324x244 GRAY8 frame: its counts are gap8's. Goal (issue 14): Tidepool/JPEG <= 3x on every board, <= 1x on one",
   );
 }
 

@@ -12,11 +12,13 @@ import { mapToJson, renderMapText } from "./memory-map/render.ts";
 import type { PixelFormat } from "../core/pixel-format.ts";
 import { repoPath } from "../core/paths.ts";
 import { EXIT_FAILURE, TidepoolError } from "../core/errors.ts";
-import { appendDataSegment, dataSegments, memoryLimits } from "../core/wasm-binary.ts";
+import { appendDataSegment, dataSegments, functionIndexByName, memoryLimits, stripNameSection } from "../core/wasm-binary.ts";
 import { bitstreamInit, bitstreamRegions } from "./memory-map/packet-regions.ts";
 import { modelLayout, type KernelVariant, type Lanes, type LayerLayout, type LoopOrder, variantName } from "./kernels/layout.ts";
 import { chooseKernels, type KernelChoiceInfo } from "./kernels/choice.ts";
-import { generateKernels, KERNELS_LIB_NAME } from "./kernels/generate.ts";
+import { generateKernels, KERNELS_LIB_NAME, LAYER_FUNCTION } from "./kernels/generate.ts";
+import { generateSimdKernels, type SimdKernels, type SimdLayer } from "./kernels/simd-m7.ts";
+import { nativeTargetForBoard } from "./native/targets.ts";
 import type { RuntimeMode } from "./profile/cost-models.ts";
 import { atomicWrite } from "../core/atomic-write.ts";
 import { readInputFile } from "../core/input-file.ts";
@@ -47,6 +49,12 @@ export interface BuildOptions {
   order?: LoopOrder;
   /** Forces each layer's kernel shape (one entry per layer). */
   layerKernels?: readonly KernelVariant[];
+  /**
+   * Native Cortex-M7 DSP kernels for the layers (boards whose core is a Cortex-M7, specialised kernels;
+   * default true): generated beside the module for the native build, which swaps them in for the wasm2c
+   * translation of those layers. The WebAssembly module is the same either way.
+   */
+  simdKernels?: boolean;
 }
 
 export type KernelMode = "generic" | "specialised";
@@ -64,6 +72,8 @@ export interface KernelsInfo {
   layers: Array<{ variant: string; order: LoopOrder; lanes: Lanes; requant32: boolean; maxAbsAcc: number }>;
   /** How the shapes were chosen: forced by the caller, from instructions counted under QEMU, or from a cost model. */
   choice?: KernelChoiceInfo;
+  /** Cortex-M7 builds: the kernel each layer gets in the native build ("simd": the DSP kernel; "wasm2c": the translated one, with the reason). */
+  native?: SimdLayer[];
 }
 
 export interface BuildResult {
@@ -75,6 +85,8 @@ export interface BuildResult {
   memoryPages: number;
   staticDataBytes: number;
   kernels: KernelsInfo;
+  /** Cortex-M7 DSP kernels for the native build (docs/kernels.md); absent for other cores and generic builds. */
+  simd?: SimdKernels;
   files?: { wasm: string; map: string; mapJson: string; report: string };
 }
 
@@ -272,15 +284,29 @@ export async function buildEncoder(opts: BuildOptions): Promise<BuildResult> {
   const pages = Math.max(1, Math.ceil((memoryBase + 1024) / PAGE));
   const target = board.name in JSON.parse(readFileSync(repoPath("asconfig.json"), "utf8")).targets ? board.name : "release";
   const kernelsSource = layouts ? generateKernels(model, map, layouts) : undefined;
-  const compiled = await compileEncoder(
+  // The native DSP kernels replace the layer functions by index: the module is compiled with its name
+  // section to find them (asc's --debug adds that section and changes no other byte), then stripped.
+  const simdWanted = !!layouts && (opts.simdKernels ?? true) && nativeTargetForBoard(board.name)?.name === "m7";
+  const named = await compileEncoder(
     target,
     map.planOffset,
     memoryBase,
     pages,
-    opts.withNames,
+    opts.withNames || simdWanted,
     { ...(bitstream ? { TIDEPOOL_BITSTREAM_OFFSET: bitstream.offset } : {}), ...(policy ? { TIDEPOOL_POLICY_OFFSET: policy.offset } : {}) },
     kernelsSource,
   );
+  let simd: SimdKernels | undefined;
+  if (simdWanted) {
+    const index = functionIndexByName(named);
+    const functionIndex = model.layers.map((_, i) => {
+      const found = [...index].find(([n]) => LAYER_FUNCTION.exec(n)?.[1] === String(i));
+      if (!found) throw new BuildError(`the compiled module has no function for layer ${i}'s kernel`);
+      return found[1];
+    });
+    simd = generateSimdKernels(model, map, layouts!, functionIndex);
+  }
+  const compiled = opts.withNames || !simdWanted ? named : stripNameSection(named);
   let wasm = appendDataSegment(compiled, map.initOffset, map.init);
   if (bitstream) wasm = appendDataSegment(wasm, bitstream.offset, bitstream.bytes);
   if (policy) wasm = appendDataSegment(wasm, policy.offset, policy.bytes);
@@ -297,8 +323,9 @@ export async function buildEncoder(opts: BuildOptions): Promise<BuildResult> {
     mode,
     layers: (layouts ?? []).map((l) => ({ variant: variantName(l), order: l.order, lanes: l.lanes, requant32: l.requant32, maxAbsAcc: l.maxAbsAcc })),
     ...(choice ? { choice } : {}),
+    ...(simd ? { native: simd.layers } : {}),
   };
-  const result: BuildResult = { board, model, map, wasm, moduleBytes: wasm.length, memoryPages: pages, staticDataBytes, kernels };
+  const result: BuildResult = { board, model, map, wasm, moduleBytes: wasm.length, memoryPages: pages, staticDataBytes, kernels, ...(simd ? { simd } : {}) };
   if (opts.outDir) {
     const dir = resolve(opts.outDir);
     mkdirSync(dir, { recursive: true });

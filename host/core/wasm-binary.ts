@@ -145,6 +145,26 @@ export function dataSegments(wasm: Uint8Array): Array<{ offset: number; length: 
 
 /** Names of the module's defined functions, in definition order: from the name section when present, else `func<index>`. */
 export function definedFunctionNames(wasm: Uint8Array): string[] {
+  return functionNames(wasm).names;
+}
+
+/** The module without its "name" custom section (the code and every other section byte for byte). */
+export function stripNameSection(wasm: Uint8Array): Uint8Array {
+  const keep = sections(wasm).filter((s) => {
+    if (s.id !== 0) return true;
+    const [n, p] = readU32(wasm, s.payloadStart);
+    return new TextDecoder().decode(wasm.subarray(p, p + n)) !== "name";
+  });
+  return concat([wasm.subarray(0, 8), ...keep.map((s) => wasm.subarray(s.start, s.end))]);
+}
+
+/** Function index (imports counted first, as calls and wasm2c's `w2c_f<index>` number them) of each named defined function. */
+export function functionIndexByName(wasm: Uint8Array): Map<string, number> {
+  const { names, imported } = functionNames(wasm);
+  return new Map(names.map((n, k) => [n, imported + k]));
+}
+
+function functionNames(wasm: Uint8Array): { names: string[]; imported: number } {
   const secs = sections(wasm);
   let imported = 0;
   const imp = secs.find((s) => s.id === 2);
@@ -197,7 +217,7 @@ export function definedFunctionNames(wasm: Uint8Array): string[] {
       p = q + size;
     }
   }
-  return Array.from({ length: defined }, (_, k) => names.get(imported + k) ?? `func${imported + k}`);
+  return { names: Array.from({ length: defined }, (_, k) => names.get(imported + k) ?? `func${imported + k}`), imported };
 }
 
 /** Memory limits of the module's own (defined) memory, in 64 KiB pages. */

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { buildEncoder, DEFAULT_GREY_MODEL_PATH, DEFAULT_MODEL_PATH, parseKernelMode } from "../../host/build/build.ts";
-import { chooseKernels, layerShape, perShapeModel } from "../../host/build/kernels/choice.ts";
+import { chooseKernels, layerNativePerMac, layerShape, perShapeModel } from "../../host/build/kernels/choice.ts";
 import { NATIVE_TARGETS } from "../../host/build/native/targets.ts";
 import { chooseLanes, KERNEL_VARIANTS, type KernelVariant, layerLayout, modelLayout, variantName } from "../../host/build/kernels/layout.ts";
 import { readModel } from "../../host/model/format.ts";
@@ -198,6 +198,26 @@ describe("layout and choices", () => {
     const k = chooseKernels(getBoard("k210"), shipped, "aot");
     k.variants.forEach((v, i) => expect(k.info.candidates![i][variantName(v)]).toBeLessThanOrEqual(k.info.candidates![i]["window-i64"]));
     expect(chooseKernels(getBoard("k210"), shipped, "interp").variants.every((v) => v.order === "window" && v.lanes === 2)).toBe(true);
+  });
+
+  it("prices Cortex-M7's DSP kernels from their counts (committed table), one count per layer shape whatever the weights", () => {
+    const m7 = getBoard("openmv-h7");
+    const grey = readModel(readFileSync(DEFAULT_GREY_MODEL_PATH), DEFAULT_GREY_MODEL_PATH);
+    for (const model of [shipped, grey]) {
+      const priced = layerNativePerMac(
+        m7,
+        model,
+        model.layers.map(() => "taps-i32"),
+        model.layers.map(() => true),
+      );
+      for (const p of priced) {
+        expect(p).toMatchObject({ source: "counted", kernel: "simd-smlad" });
+        expect(p!.instructions).toBeLessThan(3); // issue 14: <= 3 native Cortex-M7 instructions per MAC
+      }
+    }
+    // The 16->24 and 24->12 layers of the colour and the grey model share their counts (weights differ).
+    const price = (model: Model) => layerNativePerMac(m7, model, ["taps-i32", "taps-i32", "taps-i32"], [true, true, true]).map((p) => p!.instructions);
+    expect(price(shipped).slice(1)).toEqual(price(grey).slice(1));
   });
 
   it("prices a layer shape that was never counted by a fit of each kernel shape's counts on that target (a + b/taps)", () => {

@@ -36,8 +36,9 @@ describe("native module (.mpy) on MicroPython's Cortex-M7 firmware under QEMU", 
     requirePythonWithElftools();
     const built = await buildEncoder({ board: "openmv-h7", width: W, height: H, format: "rgb565" });
     const name = mpyModuleName("openmv-h7");
-    const mb = buildNativeMpy({ wasm: built.wasm, target: NATIVE_TARGETS.m7, boundsChecks: "off", name });
+    const mb = buildNativeMpy({ wasm: built.wasm, target: NATIVE_TARGETS.m7, boundsChecks: "off", name, simd: built.simd });
     expect(mb.arch).toBe("armv7emsp");
+    expect(mb.native.simdLayers).toEqual([0, 1, 2]); // the Cortex-M7 DSP kernels, compiled position-independent with the module
     expect(mb.exports).toEqual(expect.arrayContaining(["tp_init", "tp_push_row", "tp_row_ptr", "tp_pk_begin", "tp_pk_next"]));
     expect(mb.textBytes).toBeGreaterThan(mb.code);
 

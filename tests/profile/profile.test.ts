@@ -28,8 +28,8 @@ describe("profiling", () => {
       expect(aot.functions[0].name).toMatch(/^kernels\/conv_layer\d$/);
       expect(aot.layers!.map((l) => l.name)).toEqual(["layer 0: 5x5/4 3->16", "layer 1: 3x3/2 16->12"]);
       expect(aot.layers!.reduce((s, l) => s + l.cyclesPerFrame, 0)).toBeLessThanOrEqual(aot.cyclesPerFrame);
-      // Floating-point cycles summed in another order: equal to the last few bits (the fitted per-shape prices vary with the counted table).
-      expect(aot.functions.reduce((s, f) => s + f.cycles, 0)).toBeCloseTo(aot.cycles, 6);
+      // Equal up to floating-point summation order (per-shape pricing rescales the layers' functions).
+      expect(aot.functions.reduce((s, f) => s + f.cycles, 0) / aot.cycles).toBeCloseTo(1, 12);
       expect(aot.arenaHighWaterBytes).toBeGreaterThan(0);
       expect(aot.arenaHighWaterBytes).toBeLessThanOrEqual(built.map.arenaBytes);
       expect(aot.maxCallDepth).toBeGreaterThanOrEqual(3); // export -> rowArrived -> rowArrived (layer 2)

@@ -15,6 +15,7 @@ import { nativeTargetForBoard, type NativeTarget } from "../native/targets.ts";
 import type { RuntimeMode } from "../profile/cost-models.ts";
 import { planArena } from "../memory-map/planner.ts";
 import { generateKernels } from "./generate.ts";
+import { generateSimdKernels, simdFunction, SIMD_VARIANT } from "./simd-m7.ts";
 import { chooseLanes, KERNEL_VARIANTS, layerInputSigned, maxAbsAccumulator, modelLayout, type KernelVariant, variantName } from "./layout.ts";
 
 export interface KernelChoiceInfo {
@@ -79,10 +80,43 @@ export function layerCode(board: Board, model: Model, variant: KernelVariant): s
   });
 }
 
+/**
+ * The C the Cortex-M7 DSP generator writes for each layer (its weights and its function), every number
+ * blanked; undefined for a layer that keeps the wasm2c kernel.
+ */
+export function simdLayerCode(board: Board, model: Model): Array<string | undefined> {
+  const roomy = { ...board, memory: { ...board.memory, arenaBudgetBytes: 2 ** 30 } };
+  const layouts = modelLayout(model, { order: "taps", lanes: 1 });
+  const format = model.input.channels === 1 ? "gray8" : "rgb565";
+  const map = planArena({ model, board: roomy, width: 64, height: 48, format, params: layouts, paddedRings: true });
+  const simd = generateSimdKernels(
+    model,
+    map,
+    layouts,
+    model.layers.map(() => 0),
+  );
+  return model.layers.map((_, i) => {
+    if (simd.layers[i].kernel !== "simd") return undefined;
+    const from = simd.source.indexOf(`static const uint32_t tp_simd_w${i}[`),
+      to = simd.source.indexOf(`void ${simdFunction(i + 1)}(`, from);
+    return simd.source
+      .slice(from, to < 0 ? undefined : to)
+      .replace(/0x[0-9a-f]+/g, "#")
+      .replace(/\d+/g, "#");
+  });
+}
+
 /** Content hash of one count: target and its compiler flags, kernel shape, layer shape, the layer's generated code. */
-export function countKey(target: NativeTarget, variant: KernelVariant, shape: string, code: string): string {
+export function countKey(target: NativeTarget, variant: KernelVariant | typeof SIMD_VARIANT, shape: string, code: string): string {
   return createHash("sha256")
-    .update(JSON.stringify({ target: target.name, cflags: [...target.cflags, ...target.moduleCflags("")], variant: variantName(variant), shape }))
+    .update(
+      JSON.stringify({
+        target: target.name,
+        cflags: [...target.cflags, ...target.moduleCflags("")],
+        variant: typeof variant === "string" ? variant : variantName(variant),
+        shape,
+      }),
+    )
     .update(code)
     .digest("hex")
     .slice(0, 24);
@@ -133,6 +167,19 @@ export function fitPerShapeModel(entries: readonly CountEntry[], target: string,
     fits[n] = { a: my - b * mx, b };
   }
   return (shape) => Object.fromEntries(names.map((n) => [n, fits[n].a + fits[n].b / shapeTaps(shape)]));
+}
+
+/** The DSP kernel's a + b/taps fit over its counted layer shapes on a target (undefined: none counted). */
+function simdFit(target: string, taps: number): number | undefined {
+  const pts = Object.values(committed())
+    .filter((e) => e.target === target && e.variant === SIMD_VARIANT)
+    .map((e) => [1 / shapeTaps(e.shape), e.instructionsPerMac]);
+  if (!pts.length) return undefined;
+  const mx = pts.reduce((s, p) => s + p[0], 0) / pts.length,
+    my = pts.reduce((s, p) => s + p[1], 0) / pts.length;
+  const sxx = pts.reduce((s, p) => s + (p[0] - mx) ** 2, 0);
+  const b = sxx > 1e-12 ? pts.reduce((s, p) => s + (p[0] - mx) * (p[1] - my), 0) / sxx : 0;
+  return my - b * mx + b / taps;
 }
 
 export function perShapeModel(target: NativeTarget): PerShapeModel | undefined {
@@ -186,12 +233,21 @@ export function layerNativePerMac(
   board: Board,
   model: Model,
   variants: readonly string[],
-): Array<{ instructions: number; source: "counted" | "fitted per kernel shape" } | undefined> {
+  /** Layers the native build gives the Cortex-M7 DSP kernel (priced from that kernel's count when there is one). */
+  simd: readonly boolean[] = [],
+): Array<{ instructions: number; source: "counted" | "fitted per kernel shape"; kernel?: typeof SIMD_VARIANT } | undefined> {
   const target = nativeTargetForBoard(board.name);
   if (!target) return variants.map(() => undefined);
   const priceOf = perShapeModel(target);
   const code = new Map<string, string[]>();
+  const simdCode = simd.some(Boolean) ? simdLayerCode(board, model) : [];
   return variants.map((name, i) => {
+    if (simd[i] && simdCode[i]) {
+      const e = lookupCount(countKey(target, SIMD_VARIANT, layerShape(model, i), simdCode[i]!));
+      if (e) return { instructions: e.instructionsPerMac, source: "counted" as const, kernel: SIMD_VARIANT };
+      const fit = simdFit(target.name, shapeTaps(layerShape(model, i)));
+      if (fit !== undefined) return { instructions: fit, source: "fitted per kernel shape" as const, kernel: SIMD_VARIANT };
+    }
     const v = byName(name);
     if (!v) return undefined;
     if (!code.has(name)) code.set(name, layerCode(board, model, v));

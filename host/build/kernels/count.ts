@@ -14,7 +14,8 @@ import { runNativeEncoder } from "../native/run.ts";
 import { NATIVE_TARGETS, type NativeTargetName } from "../native/targets.ts";
 import { toolVersion } from "../native/toolchain.ts";
 import { getBoard } from "../../core/boards.ts";
-import { COUNT_CACHE, COUNT_TABLE, countKey, type CountEntry, layerCode, layerShape, lookupCount, reloadCountTable } from "./choice.ts";
+import { COUNT_CACHE, COUNT_TABLE, countKey, type CountEntry, layerCode, layerShape, lookupCount, reloadCountTable, simdLayerCode } from "./choice.ts";
+import { SIMD_VARIANT } from "./simd-m7.ts";
 import { KERNEL_VARIANTS, variantName } from "./layout.ts";
 
 /** The frame counts run on: a quarter of the usual 320x240, seeded noise (the kernels' work does not depend on the values). */
@@ -47,7 +48,7 @@ export async function countKernels(target: NativeTargetName, model: Model): Prom
   for (const v of KERNEL_VARIANTS) {
     const code = layerCode(getBoard(t.boards[0]), model, v);
     const keys = shapes.map((s, i) => countKey(t, v, s, code[i]));
-    const cachedEntries = keys.map((k) => (existsSync(join(COUNT_CACHE, `${k}.json`)) ? lookupCount(k) : undefined));
+    const cachedEntries = keys.map((k) => lookupCount(k)); // the build cache, else the committed table
     if (cachedEntries.every(Boolean)) {
       out.push(...(cachedEntries as CountEntry[]));
       continue;
@@ -70,6 +71,43 @@ export async function countKernels(target: NativeTargetName, model: Model): Prom
       out.push(e);
     });
   }
+  if (target === "m7") out.push(...(await countSimd(model, shapes, macs, tools)));
+  return out;
+}
+
+/** The Cortex-M7 DSP kernel of every layer that gets one, counted the same way (the wasm2c kernels of the other layers are not). */
+async function countSimd(model: Model, shapes: string[], macs: number[], tools: string): Promise<CountEntry[]> {
+  const t = NATIVE_TARGETS.m7;
+  const format: PixelFormat = model.input.channels === 1 ? "gray8" : "rgb565";
+  const { width, height } = COUNT_FRAME;
+  const code = simdLayerCode(getBoard(t.boards[0]), model);
+  const keys = shapes.map((s, i) => (code[i] ? countKey(t, SIMD_VARIANT, s, code[i]!) : undefined));
+  const cached = keys.map((k) => (k ? lookupCount(k) : undefined));
+  if (keys.every((k, i) => !k || cached[i])) return cached.filter(Boolean) as CountEntry[];
+  const built = await buildEncoder({ board: t.boards[0], model, width, height, format, order: "taps", lanes: 1, withNames: true });
+  const run = runNativeEncoder(
+    built.wasm,
+    [noiseFrame(width, height, format)],
+    { width, height, format },
+    { target: "m7", boundsChecks: "off", simd: built.simd },
+  );
+  const per = run.layerInstructions ?? [];
+  const out: CountEntry[] = [];
+  keys.forEach((key, i) => {
+    if (!key) return;
+    if (!per[i]) throw new Error(`no instruction count for layer ${i} (${SIMD_VARIANT} on m7)`);
+    const e: CountEntry = {
+      key,
+      target: "m7",
+      variant: SIMD_VARIANT,
+      shape: shapes[i],
+      instructionsPerMac: +(per[i] / macs[i]).toFixed(4),
+      frame: `${width}x${height} ${format}`,
+      tools,
+    };
+    atomicWrite(join(COUNT_CACHE, `${key}.json`), JSON.stringify(e, null, 2) + "\n");
+    out.push(e);
+  });
   return out;
 }
 

@@ -9,13 +9,14 @@ import { FailureError } from "../../core/errors.ts";
 import { repoPath } from "../../core/paths.ts";
 import { memoryLimits } from "../../core/wasm-binary.ts";
 import type { NativeWorkload } from "./io-format.ts";
+import { simdFunction, type SimdKernels } from "../kernels/simd-m7.ts";
 import { boundsCheckFlags, type BoundsChecks, type NativeTarget } from "./targets.ts";
 import { requireTargetTools, requireWasm2c, run, toolVersion } from "./toolchain.ts";
 
 export const NATIVE_DIR = repoPath("native");
 export const NATIVE_CACHE = repoPath("build", ".cache", "native");
 /** Bumped when NativeBuild's fields change, so cached builds of an older shape are not reused. */
-const BUILD_FORMAT = 4;
+const BUILD_FORMAT = 5;
 
 /** Berkeley sizes (bytes) as size(1) prints them: text includes read-only data. */
 export interface SectionSizes {
@@ -43,12 +44,17 @@ export interface NativeBuild {
   /** Address ranges [start, end) of each generated layer kernel (modules built with names; GCC's clones of a layer's function included). */
   layerFunctions: Array<{ layer: number; start: number; end: number }>;
   hasPacketizer: boolean;
+  /** Layers whose wasm2c function was swapped for the generated Cortex-M7 DSP kernel (swapInSimdKernels). */
+  simdLayers: number[];
   linearMemoryBytes: number;
   /** The wasm2c module object (code + the module's data segments as constants; the linear memory is the runtime's). */
   moduleSizes: SectionSizes;
   moduleSplit: CodeSplit;
   /** The C API object (tidepool_native.c); zero for the JPEG harness. */
   apiSizes: SectionSizes;
+  /** The generated DSP kernels' object (code + their re-laid weights as constants); zero without them. */
+  simdSizes: SectionSizes;
+  simdSplit: CodeSplit;
   /** The bare-metal runtime object (linear memory block in .bss). */
   runtimeSizes: SectionSizes;
   /** The whole QEMU firmware (harness, newlib/picolibc stdio and semihosting included). */
@@ -88,11 +94,16 @@ function symbolAddress(nmOut: string, name: string): number {
   return v - (v % 2); // Thumb function symbols may carry the mode bit (no 32-bit bitwise ops: RISC-V addresses are above 2^31)
 }
 
-/** wasm2c's name for layer N's generated kernel (with names), and GCC's clones of it (.part.0, .constprop.0, ...). */
-const LAYER_SYMBOL = /^w2c__lib_tidepool_kernels_conv_layer(\d+)(\.[\w.]+)?$/;
+/**
+ * wasm2c's name for layer N's generated kernel (with names), GCC's clones of it (.part.0, .constprop.0, ...),
+ * and the DSP kernel that replaces it on Cortex-M7 (tp_simd_conv_layerN).
+ */
+const LAYER_SYMBOL = /^(?:w2c__lib_tidepool_kernels_conv_layer|tp_simd_conv_layer)(\d+)(\.[\w.]+)?$/;
 
 function layerFunctions(nmSizes: string): NativeBuild["layerFunctions"] {
   const out: NativeBuild["layerFunctions"] = [];
+  // Only a module built with names has every layer's function: without them, count none (not some).
+  if (!/ w2c__lib_tidepool_kernels_conv_layer\d+$/m.test(nmSizes)) return out;
   for (const line of nmSizes.split("\n")) {
     const [addr, size, type, name] = line.trim().split(/\s+/);
     const m = name?.match(LAYER_SYMBOL);
@@ -106,10 +117,51 @@ function layerFunctions(nmSizes: string): NativeBuild["layerFunctions"] {
 
 /** Symbols the module object may need from outside: the runtime and the C compiler's helpers. */
 const RUNTIME_SYMBOLS =
-  /^(wasm_rt_\w+|memcpy|memmove|memset|__assert_func|__assert_fail|abort|__aeabi_\w+|__\w+di3|__\w+si2|__\w+di2|__clz\w+|__ctz\w+|__popcount\w+|__mul\w+|__div\w+|__mod\w+|__udiv\w+|__umod\w+|__ashl\w+|__ashr\w+|__lshr\w+)$/;
+  /^(wasm_rt_\w+|tp_simd_conv_layer\d+|memcpy|memmove|memset|__assert_func|__assert_fail|abort|__aeabi_\w+|__\w+di3|__\w+si2|__\w+di2|__clz\w+|__ctz\w+|__popcount\w+|__mul\w+|__div\w+|__mod\w+|__udiv\w+|__umod\w+|__ashl\w+|__ashr\w+|__lshr\w+)$/;
 
-export function buildNative(opts: { wasm: Uint8Array; target: NativeTarget; boundsChecks: BoundsChecks; workload: NativeWorkload }): NativeBuild {
+/**
+ * Swaps the wasm2c translation of each SIMD layer's kernel for a call to the generated DSP kernel on the
+ * module's linear memory: the function keeps its name and its slot in the function table (the module
+ * calls layer kernels through it), and its wasm2c body is renamed and left unused (GCC drops it).
+ * Throws when a function is not found as expected (a wasm2c whose output differs).
+ */
+export function swapInSimdKernels(moduleC: string, simd: SimdKernels): { source: string; layers: number[] } {
+  let source = moduleC;
+  const layers: number[] = [];
+  const protos: string[] = [];
+  for (const l of simd.layers) {
+    if (l.kernel !== "simd") continue;
+    const names = [`w2c_f${simd.functionIndex[l.layer]}`, `w2c__lib_tidepool_kernels_conv_layer${l.layer}`];
+    const defs = names.map((n) => `static void ${n}(Z_tp_instance_t* instance, u32 w2c_p0) {`).filter((d) => source.split(d).length === 2);
+    if (defs.length !== 1)
+      throw new FailureError("native-build", `wasm2c's output has no single definition of layer ${l.layer}'s kernel (${names.join(" or ")})`);
+    const name = defs[0].slice("static void ".length, defs[0].indexOf("("));
+    source = source.replace(
+      defs[0],
+      `static void ${name}(Z_tp_instance_t* instance, u32 w2c_p0) { ${simdFunction(l.layer)}(instance->w2c_memory.data, w2c_p0); }\n` +
+        `__attribute__((unused)) static void ${name}_wasm2c(Z_tp_instance_t* instance, u32 w2c_p0) {`,
+    );
+    protos.push(`void ${simdFunction(l.layer)}(u8* memory, u32 oy);`);
+    layers.push(l.layer);
+  }
+  // The prototypes right after the module's header (which defines u8, u32).
+  const include = '#include "module.h"\n';
+  if (protos.length && source.split(include).length !== 2) throw new FailureError("native-build", "wasm2c's output does not include module.h once");
+  if (protos.length) source = source.replace(include, `${include}/* Cortex-M7 DSP kernels (host/build/kernels/simd-m7.ts) */\n${protos.join("\n")}\n`);
+  return { source, layers };
+}
+
+export function buildNative(opts: {
+  wasm: Uint8Array;
+  target: NativeTarget;
+  boundsChecks: BoundsChecks;
+  workload: NativeWorkload;
+  /** Generated DSP kernels to swap in for the layers' wasm2c functions (Cortex-M7, bounds checks off). */
+  simd?: SimdKernels;
+}): NativeBuild {
   const { wasm, target, boundsChecks, workload } = opts;
+  // With bounds checks on, every access is to be checked: the layers keep wasm2c's checked translation.
+  const simd = target.name === "m7" && workload === "encoder" && boundsChecks === "off" ? opts.simd : undefined;
   const { wasm2c, header } = requireWasm2c();
   requireTargetTools(target, false);
   const versions = { wasm2c: toolVersion(wasm2c), cc: toolVersion(target.cc) };
@@ -127,6 +179,7 @@ export function buildNative(opts: { wasm: Uint8Array; target: NativeTarget; boun
       ld: target.ldflags(""),
     }),
   );
+  if (simd) h.update(simd.source + JSON.stringify(simd.layers) + JSON.stringify(simd.functionIndex));
   h.update(readFileSync(header));
   for (const f of nativeSources()) {
     h.update(relative(NATIVE_DIR, f));
@@ -149,6 +202,14 @@ export function buildNative(opts: { wasm: Uint8Array; target: NativeTarget; boun
   try {
     writeFileSync(join(tmp, "module.wasm"), wasm);
     run(wasm2c, ["module.wasm", "-n", "tp", "-o", "module.c"], { cwd: tmp });
+    let simdLayers: number[] = [];
+    if (simd) {
+      const swapped = swapInSimdKernels(readFileSync(join(tmp, "module.c"), "utf8"), simd);
+      renameSync(join(tmp, "module.c"), join(tmp, "module.wasm2c.c"));
+      writeFileSync(join(tmp, "module.c"), swapped.source);
+      simdLayers = swapped.layers;
+      if (simdLayers.length) writeFileSync(join(tmp, "simd-kernels.c"), simd.source);
+    }
     copyFileSync(header, join(tmp, "wasm-rt.h"));
     const hasPacketizer = readFileSync(join(tmp, "module.h"), "utf8").includes("Z_tpZ_tp_pk_begin(");
     const cc = (src: string, obj: string, extra: string[]) =>
@@ -174,6 +235,8 @@ export function buildNative(opts: { wasm: Uint8Array; target: NativeTarget; boun
     const bounds = boundsCheckFlags(boundsChecks);
     cc("module.c", "module.o", [...bounds, ...target.moduleCflags(NATIVE_DIR)]);
     cc(join(NATIVE_DIR, "runtime", "wasm-rt-bare.c"), "runtime.o", bounds);
+    const kernels = simdLayers.length ? ["simd-kernels.o"] : [];
+    if (kernels.length) cc("simd-kernels.c", "simd-kernels.o", []);
     const features = workload === "jpeg" ? ["-DTP_JPEG"] : hasPacketizer ? ["-DTP_HAS_PACKETIZER"] : [];
     cc(join(NATIVE_DIR, "harness", "main.c"), "main.o", [...bounds, ...features]);
     // The C library API (what a board runtime links): encoder modules only.
@@ -193,8 +256,8 @@ export function buildNative(opts: { wasm: Uint8Array; target: NativeTarget; boun
     if (imports.length)
       throw new FailureError("native-build", `module needs ${imports.join(", ")}, which the bare-metal runtime does not provide (a module import?)`);
 
-    run(target.cc, [...startup, "main.o", ...api, "module.o", "runtime.o", ...target.ldflags(NATIVE_DIR), "-o", "firmware.elf"], { cwd: tmp });
-    run(target.ar, ["rcs", "libtidepool.a", ...api, "module.o", "runtime.o"], { cwd: tmp });
+    run(target.cc, [...startup, "main.o", ...api, "module.o", ...kernels, "runtime.o", ...target.ldflags(NATIVE_DIR), "-o", "firmware.elf"], { cwd: tmp });
+    run(target.ar, ["rcs", "libtidepool.a", ...api, "module.o", ...kernels, "runtime.o"], { cwd: tmp });
     const nmOut = run(target.nm, ["firmware.elf"], { cwd: tmp });
     const build: NativeBuild = {
       target: target.name,
@@ -207,9 +270,12 @@ export function buildNative(opts: { wasm: Uint8Array; target: NativeTarget; boun
       markers: { on: symbolAddress(nmOut, "tp_count_on"), off: symbolAddress(nmOut, "tp_count_off"), cut: symbolAddress(nmOut, "tp_count_cut") },
       layerFunctions: layerFunctions(run(target.nm, ["-S", "firmware.elf"], { cwd: tmp })),
       hasPacketizer,
+      simdLayers,
       linearMemoryBytes,
       moduleSizes: parseSize(run(target.size, ["module.o"], { cwd: tmp }), "module.o"),
       moduleSplit: parseSplit(run(target.size, ["-A", "module.o"], { cwd: tmp })),
+      simdSizes: kernels.length ? parseSize(run(target.size, ["simd-kernels.o"], { cwd: tmp }), "simd-kernels.o") : { text: 0, data: 0, bss: 0 },
+      simdSplit: kernels.length ? parseSplit(run(target.size, ["-A", "simd-kernels.o"], { cwd: tmp })) : { code: 0, constants: 0 },
       runtimeSizes: parseSize(run(target.size, ["runtime.o"], { cwd: tmp }), "runtime.o"),
       apiSizes: api.length ? parseSize(run(target.size, ["api.o"], { cwd: tmp }), "api.o") : { text: 0, data: 0, bss: 0 },
       firmwareSizes: parseSize(run(target.size, ["firmware.elf"], { cwd: tmp }), "firmware.elf"),

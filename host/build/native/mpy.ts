@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, s
 import { join, relative } from "node:path";
 import { FailureError } from "../../core/errors.ts";
 import { buildNative, NATIVE_CACHE, NATIVE_DIR, publishBuild, type NativeBuild } from "./compile.ts";
+import type { SimdKernels } from "../kernels/simd-m7.ts";
 import { boundsCheckFlags, type BoundsChecks, type NativeTarget, type NativeTargetName } from "./targets.ts";
 import { MissingToolError, requireTargetTools, run, toolVersion } from "./toolchain.ts";
 
@@ -146,12 +147,19 @@ function objectSplit(target: NativeTarget, objects: string[], cwd: string): { co
   return { code, constants };
 }
 
-export function buildNativeMpy(opts: { wasm: Uint8Array; target: NativeTarget; boundsChecks: BoundsChecks; name: string }): MpyBuild {
+export function buildNativeMpy(opts: {
+  wasm: Uint8Array;
+  target: NativeTarget;
+  boundsChecks: BoundsChecks;
+  name: string;
+  /** Cortex-M7 DSP kernels (the same module.c as the C library's, with the same layers swapped in). */
+  simd?: SimdKernels;
+}): MpyBuild {
   const { wasm, target, boundsChecks, name } = opts;
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new FailureError("native-build", `native module name "${name}" is not a Python identifier`);
   requireTargetTools(target, false);
   const python = requirePythonWithElftools();
-  const native = buildNative({ wasm, target, boundsChecks, workload: "encoder" });
+  const native = buildNative({ wasm, target, boundsChecks, workload: "encoder", simd: opts.simd });
   const mpyArch = MPY_ARCH[target.name];
   const mpyLd = join(MICROPYTHON_DIR, "tools", "mpy_ld.py");
   const h = createHash("sha256");
@@ -199,12 +207,9 @@ export function buildNativeMpy(opts: { wasm: Uint8Array; target: NativeTarget; b
       "-DTP_STATE=",
       ...boundsCheckFlags(boundsChecks),
     ];
-    const objects = ["glue.o", "module.o", "runtime.o"];
-    for (const [src, obj] of [
-      [glue, "glue.o"],
-      ["module.c", "module.o"],
-      [join(NATIVE_DIR, "runtime", "wasm-rt-bare.c"), "runtime.o"],
-    ])
+    const kernels = native.simdLayers.length ? [[join(native.dir, "simd-kernels.c"), "simd-kernels.o"]] : [];
+    const objects = ["glue.o", "module.o", "runtime.o", ...kernels.map((k) => k[1])];
+    for (const [src, obj] of [[glue, "glue.o"], ["module.c", "module.o"], [join(NATIVE_DIR, "runtime", "wasm-rt-bare.c"), "runtime.o"], ...kernels])
       run(target.cc, [...cflags, "-c", src, "-o", obj], { cwd: tmp });
     const libgcc = pullLibgcc(target, mpyArch.libgccFlags, objects, tmp);
     const mpyName = `${name}.mpy`;

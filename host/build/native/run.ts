@@ -10,6 +10,7 @@ import { buildNative, type NativeBuild } from "./compile.ts";
 import { decodeOutput, encodeInput, type NativeFrameResult } from "./io-format.ts";
 import { runUnderQemu } from "./qemu.ts";
 import { NATIVE_TARGETS, type BoundsChecks, type NativeTargetName } from "./targets.ts";
+import type { SimdKernels } from "../kernels/simd-m7.ts";
 
 export interface FrameSpec {
   width: number;
@@ -49,10 +50,10 @@ export function runNativeEncoder(
   wasm: Uint8Array,
   frames: Uint8Array[],
   spec: FrameSpec,
-  opts: { target: NativeTargetName; boundsChecks: BoundsChecks; packets?: PacketSpec },
+  opts: { target: NativeTargetName; boundsChecks: BoundsChecks; packets?: PacketSpec; simd?: SimdKernels },
 ): NativeRun {
   checkFrames(frames, spec);
-  const build = buildNative({ wasm, target: NATIVE_TARGETS[opts.target], boundsChecks: opts.boundsChecks, workload: "encoder" });
+  const build = buildNative({ wasm, target: NATIVE_TARGETS[opts.target], boundsChecks: opts.boundsChecks, workload: "encoder", simd: opts.simd });
   const packets = opts.packets && build.hasPacketizer ? opts.packets : undefined;
   const input = encodeInput({ workload: "encoder", ...spec, format: FORMAT_CODE[spec.format], frames, ...packets });
   const q = runUnderQemu(build, input);

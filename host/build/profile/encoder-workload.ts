@@ -29,6 +29,7 @@ export function encoderLayers(built: BuildResult): LayerWork[] {
     built.board,
     model,
     built.kernels.layers.map((l) => l.variant),
+    model.layers.map((_, i) => built.simd?.layers[i]?.kernel === "simd"),
   );
   return model.layers.map((l, i) => ({
     name: `layer ${i}: ${l.kernel}x${l.kernel}/${l.stride} ${l.inChannels}->${l.outChannels}`,

@@ -62,7 +62,8 @@ export async function countedSamples(
     const spec = { width, height, format };
     const built = await buildEncoder({ board, width, height, format, runtime: "aot", withNames: true });
     const m = await profileWorkload(encoderWorkload(built, frames), board, "aot");
-    const n = runNativeEncoder(built.wasm, frames, spec, { target: target.name, boundsChecks: bc });
+    // The native build as shipped: on Cortex-M7 the DSP kernels, which the profile prices per layer from their counts.
+    const n = runNativeEncoder(built.wasm, frames, spec, { target: target.name, boundsChecks: bc, simd: built.simd });
     const counts = perFrame(m.instructionsByCategory, frames.length);
     if (format === board.camera.format) {
       // The generic kernel: priced by categories, so it (with the JPEG) is what the category scales are fitted to.
@@ -92,7 +93,7 @@ export async function countedSamples(
       modelPerShape: m.cyclesPerFrame,
       layers: (m.layers ?? []).map((l, i) => ({
         name: l.name,
-        variant: built.kernels.layers[i]?.variant ?? "generic",
+        variant: built.simd?.layers[i]?.kernel === "simd" ? "simd-smlad" : (built.kernels.layers[i]?.variant ?? "generic"),
         counted: n.layerInstructions?.[i] ?? 0,
         modelled: l.cyclesPerFrame / NATIVE_CPI[board.costModel].cpi,
       })),

@@ -5,6 +5,7 @@ import type { BuildResult } from "../build.ts";
 import { macs } from "../../model/geometry.ts";
 import type { JpegBuild } from "../jpeg/device-jpeg.ts";
 import { compareEncoderWithHost, compareJpegWithHost, runNativeEncoder, runNativeJpeg, type FrameSpec, type PacketSpec } from "../native/run.ts";
+import { SIMD_VARIANT } from "../kernels/simd-m7.ts";
 import { NATIVE_TARGETS, type BoundsChecks, type NativeTargetName } from "../native/targets.ts";
 import type { ProfileResult } from "./profile.ts";
 
@@ -35,6 +36,9 @@ export interface NativeProfile {
   modelCyclesPerInstruction: number;
   sizes: {
     moduleCode: number;
+    /** Cortex-M7 DSP kernels (docs/kernels.md): their code and their int16 weights; 0 without them. */
+    simdCode: number;
+    simdConstants: number;
     moduleConstants: number;
     moduleText: number;
     runtimeText: number;
@@ -65,7 +69,7 @@ export async function nativeProfile(p: NativeProfileInput): Promise<NativeProfil
     check: Awaited<ReturnType<typeof compareEncoderWithHost>>,
     macsPerFrame: number | undefined;
   if (p.encoder) {
-    run = runNativeEncoder(p.encoder.wasm, p.frames, p.spec, { ...opts, packets: p.packets });
+    run = runNativeEncoder(p.encoder.wasm, p.frames, p.spec, { ...opts, packets: p.packets, simd: p.encoder.simd });
     check = await compareEncoderWithHost(p.encoder.wasm, p.frames, p.spec, run, p.packets);
     macsPerFrame = macs(p.encoder.model, p.spec.width, p.spec.height);
   } else if (p.jpeg) {
@@ -94,7 +98,7 @@ export async function nativeProfile(p: NativeProfileInput): Promise<NativeProfil
       ? {
           layers: p.modelled.layers.map((l, i) => ({
             name: l.name,
-            variant: p.encoder?.kernels.layers[i]?.variant,
+            variant: run.build.simdLayers.includes(i) ? SIMD_VARIANT : p.encoder?.kernels.layers[i]?.variant,
             macsPerFrame: l.macsPerFrame,
             wasmPerMac: l.instructionsPerMac,
             nativePerFrame: run.layerInstructions![i],
@@ -106,6 +110,8 @@ export async function nativeProfile(p: NativeProfileInput): Promise<NativeProfil
     modelCyclesPerInstruction: p.modelled.cyclesPerFrame / perFrame,
     sizes: {
       moduleCode: b.moduleSplit.code,
+      simdCode: b.simdSplit?.code ?? 0,
+      simdConstants: b.simdSplit?.constants ?? 0,
       moduleConstants: b.moduleSplit.constants,
       moduleText: b.moduleSizes.text,
       runtimeText: b.runtimeSizes.text,

@@ -37,12 +37,14 @@ export const command: Command = {
     const target = values.mpy ? nativeTargetForBoard(board.name) : undefined;
     if (values.mpy && !target)
       throw new UserError(`board ${board.name} (${board.cpu.isa}) has no native module target: Debian ships no compiler for its core`, 2);
-    const built = await buildEncoder({ board, modelPath: values.model });
+    // A native module is ahead-of-time code: kernels chosen for it, as `tidepool native --mpy` builds them
+    // (on Cortex-M7 the DSP kernels replace them natively; one 64 KiB page instead of the interpreter's i64 layout).
+    const built = await buildEncoder({ board, modelPath: values.model, ...(target ? { runtime: "aot" as const } : {}) });
     // The encoder as the board runs it: a .wasm for wasm3, or the same C compiled as a native module.
     const module = target
       ? {
           name: `${mpyModuleName(board.name)}.mpy`,
-          bytes: readFileSync(buildNativeMpy({ wasm: built.wasm, target, boundsChecks: "off", name: mpyModuleName(board.name) }).mpy),
+          bytes: readFileSync(buildNativeMpy({ wasm: built.wasm, target, boundsChecks: "off", name: mpyModuleName(board.name), simd: built.simd }).mpy),
         }
       : { name: "encoder.wasm", bytes: built.wasm };
     const link = await SerialLink.open(values.port, values.baud ? Number(values.baud) : board.serial.baud);

@@ -18,7 +18,8 @@ const usage =
 
 export const command: Command = {
   name: "native",
-  summary: "build the encoder as a C library for a board runtime (wasm2c + GCC), or with --mpy as a MicroPython native module: code size and RAM",
+  summary:
+    "build the encoder as a C library for a board runtime (wasm2c + GCC; Cortex-M7: DSP kernels with SMLAD for the conv layers), or with --mpy as a MicroPython native module: code size and RAM",
   usage,
   async run(argv) {
     const { values } = parseCommandArgs(
@@ -54,7 +55,7 @@ export const command: Command = {
     const dir = resolve(values.out ?? repoPath("build", board.name, "native"));
     mkdirSync(dir, { recursive: true });
     if (values.mpy) return writeMpy(built, board.name, target, boundsChecks, dir, !!values.json);
-    const nb = buildNative({ wasm: built.wasm, target, boundsChecks, workload: "encoder" });
+    const nb = buildNative({ wasm: built.wasm, target, boundsChecks, workload: "encoder", simd: built.simd });
 
     const lib = join(dir, `libtidepool-${board.name}.a`),
       header = join(dir, "tidepool_native.h"),
@@ -71,14 +72,18 @@ export const command: Command = {
       frame: `${built.map.width}x${built.map.height}`,
       format: built.map.format,
       packetizer: nb.hasPacketizer,
+      // Layers whose kernel is the generated Cortex-M7 DSP code (SMLAD) instead of the wasm2c translation.
+      simdLayers: nb.simdLayers,
       library: lib,
       header,
       flashBytes: {
         moduleCode: nb.moduleSplit.code,
         moduleConstants: nb.moduleSplit.constants,
+        simdKernelCode: nb.simdSplit.code,
+        simdKernelWeights: nb.simdSplit.constants,
         api: nb.apiSizes.text,
         runtime: nb.runtimeSizes.text,
-        total: nb.moduleSizes.text + nb.apiSizes.text + nb.runtimeSizes.text,
+        total: nb.moduleSizes.text + nb.simdSizes.text + nb.apiSizes.text + nb.runtimeSizes.text,
       },
       ramBytes: {
         linearMemory: nb.linearMemoryBytes,
@@ -94,7 +99,7 @@ export const command: Command = {
     else {
       console.log(`built ${lib} for ${board.name} (${target.isa}, bounds checks ${boundsChecks}) with ${header}`);
       console.log(
-        `flash ${report.flashBytes.total} B (module code ${report.flashBytes.moduleCode} + constants ${report.flashBytes.moduleConstants}, API ${report.flashBytes.api}, runtime ${report.flashBytes.runtime}); RAM ${report.ramBytes.total} B static (linear memory ${report.ramBytes.linearMemory}, arena in use ${report.ramBytes.arenaInUse})`,
+        `flash ${report.flashBytes.total} B (module code ${report.flashBytes.moduleCode} + constants ${report.flashBytes.moduleConstants}${nb.simdLayers.length ? `, DSP kernels of layers ${nb.simdLayers.join(", ")}: code ${nb.simdSplit.code} + weights ${nb.simdSplit.constants}` : ""}, API ${report.flashBytes.api}, runtime ${report.flashBytes.runtime}); RAM ${report.ramBytes.total} B static (linear memory ${report.ramBytes.linearMemory}, arena in use ${report.ramBytes.arenaInUse})`,
       );
     }
     return 0;
@@ -104,7 +109,7 @@ export const command: Command = {
 /** The .mpy native module and its report: what the board's heap holds once it is imported and opened. */
 function writeMpy(built: BuildResult, board: string, target: NativeTarget, boundsChecks: "on" | "off", dir: string, json: boolean): number {
   const name = mpyModuleName(board);
-  const mb = buildNativeMpy({ wasm: built.wasm, target, boundsChecks, name });
+  const mb = buildNativeMpy({ wasm: built.wasm, target, boundsChecks, name, simd: built.simd });
   const mpy = join(dir, `${name}.mpy`),
     reportPath = join(dir, `${name}.mpy.json`);
   atomicWrite(mpy, readFileSync(mb.mpy));
@@ -121,6 +126,8 @@ function writeMpy(built: BuildResult, board: string, target: NativeTarget, bound
     mpy,
     import: name,
     exports: mb.exports,
+    // Layers whose kernel is the generated Cortex-M7 DSP code (SMLAD) instead of the wasm2c translation.
+    simdLayers: mb.native.simdLayers,
     mpyFileBytes: mb.mpyBytes,
     ramBytes: {
       // MicroPython copies a native module's text into RAM at import (code and constants).

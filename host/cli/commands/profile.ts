@@ -187,7 +187,7 @@ function print(r: ProfileResult & { native?: NativeProfile }) {
     `  WASM instructions per native    ${n.wasmPerNativeInstruction.toFixed(2)}; the AOT model implies ${n.modelCyclesPerInstruction.toFixed(2)} cycles per counted instruction`,
   );
   console.log(
-    `  module ${n.sizes.moduleCode} B code + ${n.sizes.moduleConstants} B constants, runtime ${n.sizes.runtimeText} B; linear memory ${n.sizes.linearMemoryBytes} B (static)`,
+    `  module ${n.sizes.moduleCode} B code + ${n.sizes.moduleConstants} B constants${n.sizes.simdCode ? `, DSP kernels ${n.sizes.simdCode} B code + ${n.sizes.simdConstants} B weights` : ""}, runtime ${n.sizes.runtimeText} B; linear memory ${n.sizes.linearMemoryBytes} B (static)`,
   );
   console.log(`  (${n.note}; ${n.qemu})`);
 }
