@@ -532,10 +532,10 @@ class NativeRuntime(Wasm3Runtime):
             gc.collect()
             try:
                 self.code = (path, __import__(name))
-            except MemoryError:
+            except MemoryError as e:  # MicroPython's message names the bytes: "memory allocation failed, allocating N bytes"
                 sys.modules.pop(name, None)
-                raise MemoryError("%s: no contiguous block for its code (a %d-byte .mpy) (heap: %d bytes free, fragmented); "
-                                  "restart the board: the bridge loads it at start" % (path, os.stat(path)[6], gc.mem_free()))
+                raise MemoryError("%s: no contiguous block for its code (%s; heap: %d bytes free, fragmented); "
+                                  "restart the board: the bridge loads it at start" % (path, e, gc.mem_free()))
         mod = self.code[1]
         self.reserve(getattr(mod, "MEMORY_BYTES", NATIVE_MEMORY_BYTES), path)
         self.m = mod.Module(self.memory)
