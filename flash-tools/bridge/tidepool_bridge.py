@@ -515,8 +515,8 @@ class NativeRuntime(Wasm3Runtime):
         try:
             self.memory = bytearray(nbytes)
         except MemoryError:
-            raise MemoryError("%s: no contiguous %d bytes for its linear memory (heap: %d bytes free, fragmented); "
-                              "restart the board: the bridge reserves it at start" % (what, nbytes, gc.mem_free()))
+            raise MemoryError("%s: no contiguous %d bytes for its linear memory (%d bytes free, fragmented): restart the board"
+                              % (what, nbytes, gc.mem_free()))  # (under ERR's 200 bytes; the bridge takes it at start)
 
     def load_file(self, path, fresh=False):
         if self.loaded == path and not fresh and self.m.mem_size:
@@ -534,8 +534,8 @@ class NativeRuntime(Wasm3Runtime):
                 self.code = (path, __import__(name))
             except MemoryError as e:  # MicroPython's message names the bytes: "memory allocation failed, allocating N bytes"
                 sys.modules.pop(name, None)
-                raise MemoryError("%s: no contiguous block for its code (%s; heap: %d bytes free, fragmented); "
-                                  "restart the board: the bridge loads it at start" % (path, e, gc.mem_free()))
+                raise MemoryError("%s: no contiguous block for its code (%s; %d bytes free, fragmented): restart the board"
+                                  % (path, e, gc.mem_free()))
         mod = self.code[1]
         self.reserve(getattr(mod, "MEMORY_BYTES", NATIVE_MEMORY_BYTES), path)
         self.m = mod.Module(self.memory)
