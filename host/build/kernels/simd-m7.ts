@@ -20,10 +20,11 @@ import type { LayerLayout } from "./layout.ts";
 export const SIMD_VARIANT = "simd-smlad";
 
 /**
- * Most accumulators per block: eight (16 -> 8+8, 24 -> 8x3, 12 -> 6+6); counted, blocks of 7 cost 3-6 %
- * more instructions per layer (33.9 vs 32.8 M per 320x240 frame), blocks of 4 10-20 %. (It was 7 for a while: the bridge then allocated the .mpy's
- * code and 64 KiB linear memory at the first ENCODE, from a fragmented heap, and the larger .mpy of
- * blocks of 8 did not fit; the bridge now takes both at start and at flashing, docs/native.md.)
+ * Most accumulators per block: eight (16 -> 8+8, 24 -> 8x3, 12 -> 6+6); counted, blocks of 7 cost
+ * 3-6 % more instructions per layer (33.9 vs 32.8 M per 320x240 frame), blocks of 4 10-20 %. (It was
+ * 7 for a while: the bridge then allocated the .mpy's code and 64 KiB linear memory at the first
+ * ENCODE, from a fragmented heap, and the larger .mpy of blocks of 8 did not fit; the bridge now
+ * takes both at start and at flashing, docs/native.md.)
  */
 export const SIMD_BLOCK = 8;
 
