@@ -32,7 +32,9 @@ afterAll(async () => {
 });
 
 describe("native module (.mpy) on MicroPython's Cortex-M7 firmware under QEMU", () => {
-  it("the bridge loads the .mpy instead of wasm3 and its packets and latent equal the host WASM's, also late in a fragmented heap", { timeout: 180_000 }, async () => {
+  it("the bridge loads the .mpy instead of wasm3 and its packets and latent equal the host WASM's, also late in a fragmented heap", {
+    timeout: 180_000,
+  }, async () => {
     requireTargetTools(NATIVE_TARGETS.m7); // names the Debian package of a missing compiler or QEMU
     requirePythonWithElftools();
     const built = await buildEncoder({ board: "openmv-h7", width: W, height: H, format: "rgb565" });
