@@ -11,6 +11,9 @@ BASE = "tidepool"
 MODEM_CONFIG = BASE + "/modem.json"
 INSTALLED_POLICY = "policy.plcy"  # the adaptive policy installed over the bridge, applied to every module load
 CHANNELS_POLICY = 255  # ENCODE channels: the module's policy chooses (docs/adaptive.md)
+# The native module's linear memory, reserved when the bridge starts (the .mpy's MEMORY_BYTES: one 64 KiB
+# page on the 32-bit boards; a module that needs more gets a larger block when it loads).
+NATIVE_MEMORY_BYTES = 65536
 
 T_INFO, T_PUT_OPEN, T_PUT_DATA, T_PUT_CLOSE, T_ENCODE, T_ROW, T_READ, T_STATS, T_EXIT, T_PACKET, T_MODEM, T_POLICY = 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12
 R_ACK, R_INFO, R_RESULT, R_DATA, R_STATS, R_PACKET, R_MODEM, R_POLICY, R_ERR = 0x80, 0x81, 0x82, 0x84, 0x85, 0x86, 0x87, 0x88, 0xEE
@@ -125,8 +128,10 @@ class Bridge:
     # ---- requests ----
     def handle(self, ftype, seq, body):
         if ftype == T_INFO:
-            info = '{"board":"%s","bridge":%d,"max_body":%d,"mem_free":%d,"files":[%s]}' % (
-                self.board, VERSION, MAX_BODY, gc.mem_free(), ",".join('"%s"' % f for f in os.listdir(BASE)))
+            native = self.runtime.native
+            info = '{"board":"%s","bridge":%d,"max_body":%d,"mem_free":%d,"native_memory":%d,"native_module":"%s","files":[%s]}' % (
+                self.board, VERSION, MAX_BODY, gc.mem_free(), len(native.memory or b""), native.code[0].rsplit("/", 1)[1] if native.code else "",
+                ",".join('"%s"' % f for f in os.listdir(BASE)))
             self.send(R_INFO, seq, info.encode())
         elif ftype == T_PUT_OPEN:
             size, digest, name = struct.unpack("<I", body[:4])[0], body[4:36], body[36:].decode()
@@ -166,6 +171,7 @@ class Bridge:
                 pass
             os.rename(tmp, path)
             self.stats["files_written"] += 1
+            self.flashed(path)
             self.send(R_ACK, seq)
         elif ftype == T_ENCODE:
             w, h, fmt, source, output, image_id, packet_bytes, channels, budget = struct.unpack("<HHBBBBBBI", body[:14])
@@ -214,8 +220,7 @@ class Bridge:
             # reference probability u16 (1/65535), module name length u8, module name, file to install (may be empty)
             prob, n = struct.unpack("<HB", body[:3])
             module, new = body[3:3 + n].decode() or "encoder.wasm", body[3 + n:].decode()
-            if self.runtime.load_file(self.safe_path(module)):
-                self.apply_installed()
+            self.load_module(self.safe_path(module))
             if new:
                 self.install_policy(self.safe_path(new))
             self.reference_p = prob
@@ -251,11 +256,36 @@ class Bridge:
         f.close()
         return h.digest()
 
+    def load_module(self, path, fresh=False):
+        if self.runtime.load_file(path, fresh):
+            self.apply_installed()
+
+    def preload(self):
+        """At start, before the session's small allocations fragment the heap: the native module's code
+        and linear memory (docs/native.md, "When the RAM is taken"). A failure here is not fatal: the
+        ENCODE that needs the module tries again and replies with the error."""
+        try:
+            path = self.runtime.preload(BASE)
+            if path:
+                self.load_module(path)
+        except Exception:
+            pass
+
+    def flashed(self, path):
+        """A module file was just written: a .mpy is loaded now (its code and memory taken while the
+        session is young, not at the next ENCODE); a .wasm that was loaded is reloaded at its next use."""
+        if path.endswith(".mpy"):
+            try:
+                self.load_module(path, True)
+            except Exception:
+                pass  # the upload stands; the next ENCODE naming it replies with the error
+        else:
+            self.runtime.forget(path)
+
     def start_encode(self, w, h, fmt, name):
         if fmt not in FORMAT_BPP:
             raise ValueError("unknown pixel format %d" % fmt)
-        if self.runtime.load_file(self.safe_path(name)):
-            self.apply_installed()
+        self.load_module(self.safe_path(name))
         rc = self.runtime.call("tp_init", w, h, fmt)
         if rc < 0:
             raise ValueError("tp_init failed with %d" % rc)
@@ -419,13 +449,11 @@ class Wasm3Runtime:
         self.loaded = None
         self.fns = {}
 
-    def load_file(self, path):
+    def load_file(self, path, fresh=False):
         """Loads a module file; True when it was (re)loaded, False when it was already the loaded one."""
-        if self.loaded == path:
+        if self.loaded == path and not fresh:
             return False
-        if self.m is not None and hasattr(self.m, "close"):
-            self.m.close()
-        self.m, self.loaded, self.fns = None, None, {}
+        self.close()
         gc.collect()
         f = open(path, "rb")
         blob = f.read()
@@ -433,6 +461,16 @@ class Wasm3Runtime:
         self.m = self.w.Module(blob, stack_bytes=self.STACK_BYTES)
         self.loaded = path
         return True
+
+    def close(self):
+        if self.m is not None and hasattr(self.m, "close"):
+            self.m.close()
+        self.m, self.loaded, self.fns = None, None, {}
+
+    def forget(self, path):
+        """`path` was rewritten: a loaded copy is stale."""
+        if self.loaded == path:
+            self.close()
 
     def call(self, name, *args):
         f = self.fns.get(name)
@@ -456,43 +494,104 @@ class Wasm3Runtime:
 class NativeRuntime(Wasm3Runtime):
     """The encoder compiled ahead of time: a MicroPython native module (`tidepool native --mpy`) whose
     `Module()` offers the same API as wasm3's (`function(name)(…)`, `memory`, `mem_size`, `close`), so
-    only loading differs: the .mpy is imported from the bridge directory, its code runs natively."""
+    only loading differs: the .mpy is imported from the bridge directory, its code runs natively.
 
-    def load_file(self, path):
-        if self.loaded == path:
+    Its two large blocks are taken once and kept: the linear memory (`memory`, a bytearray every
+    `Module(memory)` adopts; reserved when the bridge starts) and the imported code (`code`, ~50 KB that
+    MicroPython copies into the heap at import). A later instantiation allocates a few hundred bytes, so
+    an ENCODE late in a session does not need a large contiguous block of a fragmented heap."""
+
+    def __init__(self, _wasm3=None):
+        super().__init__(None)
+        self.memory = None  # the linear memory block, adopted by every Module()
+        self.code = None  # (path, imported module): its code stays loaded between instantiations
+
+    def reserve(self, nbytes, what="the native module"):
+        """The linear memory block, allocated once; kept unless a module needs a larger one."""
+        if self.memory is not None and len(self.memory) >= nbytes:
             return
-        if self.m is not None:
-            self.m.close()
-        self.m, self.loaded, self.fns = None, None, {}
-        folder, name = path.rsplit("/", 1)
-        name = name[:-4]
-        if folder not in sys.path:
-            sys.path.insert(0, folder)
-        sys.modules.pop(name, None)  # a re-uploaded file is imported afresh
+        self.memory = None
         gc.collect()
-        self.m = __import__(name).Module()
+        try:
+            self.memory = bytearray(nbytes)
+        except MemoryError:
+            raise MemoryError("%s: no contiguous %d bytes for its linear memory (%d bytes free, fragmented): restart the board"
+                              % (what, nbytes, gc.mem_free()))  # (under ERR's 200 bytes; the bridge takes it at start)
+
+    def load_file(self, path, fresh=False):
+        if self.loaded == path and not fresh and self.m.mem_size:
+            return False  # (mem_size 0: closed, e.g. by a Module() made at the REPL; instantiated again below)
+        self.close()
+        if fresh or self.code is None or self.code[0] != path:
+            self.drop_code()
+            folder, name = path.rsplit("/", 1)
+            name = name[:-4]
+            if folder not in sys.path:
+                sys.path.insert(0, folder)
+            sys.modules.pop(name, None)  # a re-uploaded file is imported afresh
+            gc.collect()
+            try:
+                self.code = (path, __import__(name))
+            except MemoryError as e:  # MicroPython's message names the bytes: "memory allocation failed, allocating N bytes"
+                sys.modules.pop(name, None)
+                raise MemoryError("%s: no contiguous block for its code (%s; %d bytes free, fragmented): restart the board"
+                                  % (path, e, gc.mem_free()))
+        mod = self.code[1]
+        self.reserve(getattr(mod, "MEMORY_BYTES", NATIVE_MEMORY_BYTES), path)
+        self.m = mod.Module(self.memory)
         self.loaded = path
+        return True
+
+    def drop_code(self):
+        if self.code is not None:
+            sys.modules.pop(self.code[0].rsplit("/", 1)[1][:-4], None)  # else the import keeps the code alive
+            self.code = None
+
+    def release(self):
+        """Gives the code and the linear memory back to the heap (for wasm3, which needs it)."""
+        if self.m is None and self.code is None and self.memory is None:
+            return
+        self.close()
+        self.drop_code()
+        self.memory = None
+        gc.collect()
 
 
 class Runtimes:
     """Picks the runtime by the module file the ENCODE names: a .mpy runs natively, a .wasm in wasm3
-    (when the firmware has it). Both are held, so switching closes the other's module first."""
+    (when the firmware has it). Both are held; switching closes the other's module first, and switching
+    to wasm3 gives it the native module's blocks (wasm3 allocates its own, larger, heap)."""
 
     def __init__(self, wasm3=None):
         self.wasm = Wasm3Runtime(wasm3) if wasm3 is not None else None
         self.native = NativeRuntime(None)
         self.active = None
 
-    def load_file(self, path):
+    def preload(self, folder):
+        """At bridge start: with no wasm3 the encoder can only be a native module, so its linear memory
+        is reserved now, while the heap is whole, and the .mpy in `folder` (the first by name if there
+        are several) is imported and instantiated into it. Returns its path, or None."""
+        names = sorted(n for n in os.listdir(folder) if n.endswith(".mpy"))
+        if self.wasm is not None and not names:
+            return None  # a wasm3 board without a native module: the heap stays wasm3's
+        self.native.reserve(NATIVE_MEMORY_BYTES)
+        return folder + "/" + names[0] if names else None
+
+    def load_file(self, path, fresh=False):
         rt = self.native if path.endswith(".mpy") else self.wasm
         if rt is None:
             raise ValueError("no WASM runtime (wasm3) on this board: install the encoder as a native module (.mpy)")
-        other = self.wasm if rt is self.native else self.native
-        if other is not None and other.m is not None:
-            other.m.close()
-            other.m, other.loaded, other.fns = None, None, {}
-        rt.load_file(path)
+        if rt is self.wasm:
+            self.native.release()
+        elif self.wasm is not None:
+            self.wasm.close()
         self.active = rt
+        return rt.load_file(path, fresh)
+
+    def forget(self, path):
+        for rt in (self.wasm, self.native):
+            if rt is not None:
+                rt.forget(path)
 
     def call(self, name, *args):
         return self.active.call(name, *args)
@@ -673,12 +772,18 @@ def serve_stream(bridge, read):
             need = cobs_need(need, data)
 
 
+_runtimes = None  # kept across serve() calls: a restarted bridge reuses the blocks it reserved
+
+
 def serve(board="unknown"):
-    try:
-        import wasm3
-    except ImportError:
-        wasm3 = None  # a firmware without wasm3 still runs the encoder as a native module (.mpy)
-    runtime = Runtimes(wasm3)
+    global _runtimes
+    if _runtimes is None:
+        try:
+            import wasm3
+        except ImportError:
+            wasm3 = None  # a firmware without wasm3 still runs the encoder as a native module (.mpy)
+        _runtimes = Runtimes(wasm3)
+    runtime = _runtimes
     try:
         import tidepool_vboard as vb
     except ImportError:
@@ -702,6 +807,7 @@ def serve(board="unknown"):
                 return LoraE5(UART(), sleep_ms, lambda: clock[0])
             modem = make
         bridge = Bridge(lambda b: sys.stdout.buffer.write(b), runtime, camera, board, modem)
+        bridge.preload()
 
         def feed(data):
             bridge.feed(bytes(data))
@@ -714,6 +820,7 @@ def serve(board="unknown"):
     try:
         bridge = Bridge(lambda b: sys.stdout.buffer.write(b), runtime, None, board, modem_from_config(time.sleep_ms, time.ticks_ms),
                         seed=time.ticks_us() ^ 0x9E3779B9)
+        bridge.preload()
         serve_stream(bridge, sys.stdin.buffer.read)
     finally:
         micropython.kbd_intr(3)

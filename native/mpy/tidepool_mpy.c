@@ -3,13 +3,16 @@
  * To Python it is micropython-wasm3's Module, the API the bridge's runtime adapter speaks:
  *
  *   import tidepool_m7
- *   m = tidepool_m7.Module()            # instantiate: the linear memory is a block on the GC heap
+ *   mem = bytearray(tidepool_m7.MEMORY_BYTES)  # reserved once, early (the bridge does it at start)
+ *   m = tidepool_m7.Module(mem)         # instantiate into it: `memory` is that bytearray
+ *   m = tidepool_m7.Module()            # or: the linear memory is a new block on the GC heap
  *   m.function("tp_init")(320, 240, 1)  # exports are called by name, i32 in and out
  *   m.memory[off:off + n]               # a bytearray over the linear memory itself (live)
  *   m.mem_size; m.close()
  *
  * One module is open at a time (the runtime has one linear memory: a new Module() closes the last);
- * a trap raises RuntimeError.
+ * a trap raises RuntimeError. Why adopt a reserved block: a long-running MicroPython heap fragments,
+ * and a 64 KiB block found late in a session is luck (docs/native.md, "When the RAM is taken").
  * tp_exports.h is generated with module.c: TP_EXPORT(name, arity) for each i32-only export. */
 #include "py/dynruntime.h"
 #include "module.h"
@@ -17,7 +20,7 @@
 typedef struct {
     mp_obj_base_t base;
     Z_tp_instance_t *instance; /* NULL once closed */
-    mp_obj_t memory;           /* bytearray by reference over the linear memory block */
+    mp_obj_t memory;           /* the adopted bytearray, or a bytearray by reference over our own block */
 } module_obj_t;
 
 typedef struct {
@@ -75,21 +78,51 @@ static module_obj_t *open_module(mp_obj_t self_in) {
 
 static mp_obj_t module_close(mp_obj_t self_in);
 
+/* The linear memory from Module's argument: a writable buffer of at least TP_MEMORY_BYTES, 8-byte aligned
+ * (a bytearray's data is a GC block), or NULL when there is none: a read-only blob as wasm3's
+ * Module(blob, stack_bytes=…) takes is ignored, the code being this .mpy. The caller must not resize it. */
+static uint8_t *adopted_memory(size_t n_args, size_t n_kw, const mp_obj_t *args, mp_obj_t *memory) {
+    mp_obj_t arg = MP_OBJ_NULL;
+    if (n_args > 0) {
+        arg = args[0];
+    }
+    for (size_t i = 0; i < n_kw; i++) {
+        if (args[n_args + 2 * i] == MP_OBJ_NEW_QSTR(MP_QSTR_memory)) {
+            arg = args[n_args + 2 * i + 1];
+        }
+    }
+    mp_buffer_info_t buf;
+    if (arg == MP_OBJ_NULL || arg == mp_const_none || !mp_get_buffer(arg, &buf, MP_BUFFER_RW)) {
+        return NULL;
+    }
+    if (buf.len < TP_MEMORY_BYTES) {
+        mp_raise_ValueError("linear memory smaller than MEMORY_BYTES");
+    }
+    if (((uintptr_t)buf.buf & 7) != 0) {
+        mp_raise_ValueError("linear memory not 8-byte aligned");
+    }
+    *memory = arg;
+    return buf.buf;
+}
+
 static mp_obj_t module_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *args) {
-    /* Module() or Module(blob, stack_bytes=…) as wasm3's: the code is this .mpy, a blob is ignored. */
-    (void)n_args;
-    (void)n_kw;
-    (void)args;
+    /* Module(memory) adopts a block reserved early; Module() (or wasm3's Module(blob, …)) allocates one. */
+    mp_obj_t memory = MP_OBJ_NULL;
+    uint8_t *block = adopted_memory(n_args, n_kw, args, &memory);
     if (tp_open_module != NULL) {
         /* One linear memory: a new Module closes the last (a bridge restarted without a reset left it open). */
         module_close(MP_OBJ_FROM_PTR(tp_open_module));
     }
+    if (block == NULL) {
+        block = m_malloc(TP_MEMORY_BYTES); /* raises MemoryError when the heap has no such block */
+        memory = mp_obj_new_bytearray_by_ref(TP_MEMORY_BYTES, block);
+    }
     module_obj_t *self = mp_obj_malloc(module_obj_t, type);
     self->instance = NULL;
-    tp_linear_memory = m_malloc(TP_MEMORY_BYTES);
-    self->memory = mp_obj_new_bytearray_by_ref(TP_MEMORY_BYTES, tp_linear_memory);
-    Z_tp_instance_t *instance = m_malloc(sizeof(Z_tp_instance_t));
+    self->memory = memory;
+    Z_tp_instance_t *instance = m_malloc(sizeof(Z_tp_instance_t)); /* a few hundred bytes */
     memset(instance, 0, sizeof(Z_tp_instance_t));
+    tp_linear_memory = block; /* zeroed by the runtime as it instantiates */
     wasm_rt_init();
     Z_tp_init_module();
     Z_tp_instantiate(instance);
@@ -127,7 +160,7 @@ static mp_obj_t module_close(mp_obj_t self_in) {
         m_free(self->instance);
         self->instance = NULL;
         tp_open_module = NULL;
-        /* The block stays as long as Python holds `memory`; the GC frees it after. */
+        /* The block stays as long as Python holds `memory` (an adopted one is the caller's to reuse). */
         tp_linear_memory = NULL;
     }
     return mp_const_none;

@@ -13,6 +13,7 @@ import { EncoderInstance } from "../../host/build/runtime/encoder-instance.ts";
 import { SerialLink } from "../../flash-tools/serial-link.ts";
 import { RawRepl } from "../../flash-tools/raw-repl.ts";
 import { bridgeSource, installTidepool } from "../../flash-tools/install.ts";
+import { BridgeClient } from "../../flash-tools/bridge-client.ts";
 import { mountRamFilesystem, QemuMicroPython } from "../../flash-tools/virtual-board/qemu-micropython.ts";
 import { packFrame, randomRgb } from "../helpers/frames.ts";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -31,7 +32,9 @@ afterAll(async () => {
 });
 
 describe("native module (.mpy) on MicroPython's Cortex-M7 firmware under QEMU", () => {
-  it("the bridge loads the .mpy instead of wasm3 and its packets and latent equal the host WASM's", { timeout: 180_000 }, async () => {
+  it("the bridge loads the .mpy instead of wasm3 and its packets and latent equal the host WASM's, also late in a fragmented heap", {
+    timeout: 180_000,
+  }, async () => {
     requireTargetTools(NATIVE_TARGETS.m7); // names the Debian package of a missing compiler or QEMU
     requirePythonWithElftools();
     const built = await buildEncoder({ board: "openmv-h7", width: W, height: H, format: "rgb565" });
@@ -50,6 +53,8 @@ describe("native module (.mpy) on MicroPython's Cortex-M7 firmware under QEMU", 
     await mountRamFilesystem(repl);
     const { bridge, result } = await installTidepool(repl, "openmv-h7", bridgeSource(), readFileSync(mb.mpy), `${name}.mpy`);
     expect(result.moduleWritten).toBe(true);
+    // The linear memory was reserved when the bridge started, and the .mpy loaded into it when it was flashed.
+    expect(await bridge.info()).toMatchObject({ native_memory: 65536, native_module: `${name}.mpy` });
 
     const host = await EncoderInstance.load(built.wasm);
     const run = { packetBytes: 51, imageId: 9, budgetBytes: 400 };
@@ -69,11 +74,70 @@ describe("native module (.mpy) on MicroPython's Cortex-M7 firmware under QEMU", 
       /no WASM runtime \(wasm3\) on this board: install the encoder as a native module \(\.mpy\)/,
     );
     await bridge.exit(repl);
-    // The module at the REPL: a second Module() closes the first (one linear memory), which then refuses calls.
-    const twice = await repl.exec(
-      `import ${name}\na = ${name}.Module()\nb = ${name}.Module()\ntry:\n a.function('tp_ready')()\nexcept RuntimeError as e:\n print(e)\nprint(b.mem_size == len(b.memory), b.function('tp_init')(${W}, ${H}, 1))`,
+    // The module at the REPL: Module(memory) adopts a block reserved before (here the bridge's; the RV32
+    // test below lets Module() allocate one on a fresh heap); a second Module closes the first (one
+    // linear memory), which then refuses calls; a block smaller than MEMORY_BYTES is refused.
+    const twice = await repl.exec(`import tidepool_bridge, ${name}
+mem = tidepool_bridge._runtimes.native.memory
+a = ${name}.Module(mem)
+b = ${name}.Module(mem)
+try:
+    a.function('tp_ready')()
+except RuntimeError as e:
+    print(e)
+print(a.memory is mem, b.memory is mem, b.mem_size == len(mem), b.function('tp_init')(${W}, ${H}, 1))
+try:
+    ${name}.Module(bytearray(16))
+except ValueError as e:
+    print(e)
+del a, b, mem`);
+    expect(twice.trim().split(/\r?\n/)).toEqual(["module is closed", "True True True 0", "linear memory smaller than MEMORY_BYTES"]);
+
+    // A long session fragments the heap: fill it with 4 KiB tuples (one allocation each), then free every
+    // other one by address. Plenty stays free, but no 64 KiB block (nor one for the .mpy's code). The
+    // bridge took both at start and at flashing, so a later ENCODE needs neither.
+    const fragment = `_blocks = None
+gc.collect()
+_blocks = []
+try:
+    while True:
+        _blocks.append((None,) * 1020)
+except MemoryError:
+    pass
+_blocks.sort(key=id)
+for i in range(0, len(_blocks), 2):
+    _blocks[i] = None
+gc.collect()
+try:
+    bytearray(65536)
+    print('a 64 KiB block is left')
+except MemoryError:
+    print('no 64 KiB block', gc.mem_free() > 262144)`;
+    expect((await repl.exec(`import gc\n${fragment}`)).trim()).toBe("no 64 KiB block True");
+    // A restarted bridge keeps its blocks; its module, closed by the Module() calls above, is instantiated
+    // into them again (a few hundred bytes).
+    const again = await BridgeClient.start(repl, "openmv-h7");
+    const late = packFrame(randomRgb(13, W, H), W, H, "rgb565");
+    const lateGot = await again.encode(W, H, "rgb565", late, { module: `${name}.mpy`, output: "latent" });
+    expect(Buffer.from(lateGot.latent!.data).equals(Buffer.from(host.encode(late, W, H, "rgb565").data))).toBe(true);
+    await again.exit(repl);
+    // Had the bridge not kept them, the board says what did not fit, and how big, over the protocol.
+    const released = await repl.exec(`import tidepool_bridge
+tidepool_bridge._runtimes.native.release()
+${fragment}
+try:
+    tidepool_bridge.NativeRuntime().reserve(65536)
+except MemoryError as e:
+    print(e)`);
+    expect(released).toMatch(
+      /^no 64 KiB block True\r?\nthe native module: no contiguous 65536 bytes for its linear memory \(\d+ bytes free, fragmented\): restart the board\r?\n$/,
     );
-    expect(twice.trim().split(/\r?\n/)).toEqual(["module is closed", "True 0"]);
+    const bare = await BridgeClient.start(repl, "openmv-h7");
+    await expect(bare.encode(W, H, "rgb565", late, { module: `${name}.mpy`, output: "latent" })).rejects.toThrow(
+      /board: tidepool\/tidepool_openmv_h7\.mpy: no contiguous block for its code \(memory allocation failed, allocating \d+ bytes; \d+ bytes free, fragmented\): restart the board$/,
+    );
+    await bare.exit(repl);
+    await repl.exec("_blocks = None\ngc.collect()");
   });
 
   it("the rv32imc module for GAP8/GAP9 runs on MicroPython's RV32 firmware, packets equal to the host WASM's", { timeout: 180_000 }, async () => {

@@ -20,12 +20,13 @@ import type { LayerLayout } from "./layout.ts";
 export const SIMD_VARIANT = "simd-smlad";
 
 /**
- * Most accumulators per block: 7 (16 -> 6+5+5, 24 -> 6x4, 12 -> 6+6). Blocks of 8 count fewer
- * instructions (27-tap layer 1.34 vs 1.43 per MAC, 16->24 0.99 vs 1.02), but with that .mpy the
- * bridge test's MicroPython heap (QEMU, 1 MiB, fragmented by its RAM disk and the upload) had no
- * contiguous 64 KiB left for the linear memory (docs/kernels.md); blocks of 4 cost 10-20 % more.
+ * Most accumulators per block: eight (16 -> 8+8, 24 -> 8x3, 12 -> 6+6); counted, blocks of 7 cost
+ * 3-6 % more instructions per layer (33.9 vs 32.8 M per 320x240 frame), blocks of 4 10-20 %. (It was
+ * 7 for a while: the bridge then allocated the .mpy's code and 64 KiB linear memory at the first
+ * ENCODE, from a fragmented heap, and the larger .mpy of blocks of 8 did not fit; the bridge now
+ * takes both at start and at flashing, docs/native.md.)
  */
-export const SIMD_BLOCK = 7;
+export const SIMD_BLOCK = 8;
 
 /** Name of the generated C function of layer `i` (what the wasm2c function of that layer calls). */
 export const simdFunction = (i: number) => `tp_simd_conv_layer${i}`;
@@ -57,7 +58,7 @@ function region(map: MemoryMap, name: string) {
   return r;
 }
 
-/** Channel blocks of at most SIMD_BLOCK, as even as possible (16 -> 6,5,5; 24 -> 6,6,6,6; 12 -> 6,6; 13 -> 7,6). */
+/** Channel blocks of at most SIMD_BLOCK, as even as possible (16 -> 8,8; 24 -> 8,8,8; 12 -> 6,6; 13 -> 7,6). */
 export function simdBlocks(channels: number): number[] {
   const n = Math.ceil(channels / SIMD_BLOCK),
     base = Math.floor(channels / n),
