@@ -52,7 +52,7 @@ export class PacketDecoder {
   decode(bytes: Uint8Array): DecodedPacket {
     const { width, height } = this.shape;
     const g = this.order.g;
-    const header = parsePacket(bytes, this.tables.id, width, height);
+    const header = parsePacket(bytes, this.tables.id, width, height, g.totalSlots);
     const { first, count } = header;
     if (first >= g.totalSlots) throw new PacketDecodeError("header", `first index ${first} is past the last slot ${g.totalSlots - 1}`);
     if (this.order.locate(first, this.pos).x < 0) throw new PacketDecodeError("header", `first index ${first} is a padding slot, not a coded position`);
@@ -126,7 +126,8 @@ export function decodePacketSet(packets: readonly Uint8Array[], tables: EntropyT
   const seen = new Map<string, number>();
   for (const { input, packet } of decoded) {
     const h = packet.header;
-    if (h.imageId !== imageId) {
+    // Compact packets carry the image id mod 16: compare in the packet's own width.
+    if (imageId === null || h.imageId !== imageId % 2 ** h.imageIdBits) {
       reject(input, new PacketDecodeError("other-image", `packet of image ${h.imageId}, decoding image ${imageId}`));
       continue;
     }

@@ -102,9 +102,9 @@ export class FrameCatalog {
   private tryFrame(bytes: Uint8Array, frame: Frame, codec: Codec): FrameMatch | null {
     try {
       const latent = this.latentOf(frame, codec);
-      const header = parsePacket(bytes, codec.tables.id, latent.width, latent.height);
       const order = this.decoderFor(frame, codec).order,
         total = order.g.totalSlots;
+      const header = parsePacket(bytes, codec.tables.id, latent.width, latent.height, total);
       if (header.first >= total) throw new PacketDecodeError("header", `first index ${header.first} is past the last slot ${total - 1}`);
       if (order.locate(header.first, { channel: 0, x: 0, y: 0, dx: 0, dy: 0 }).x < 0)
         throw new PacketDecodeError("header", `first index ${header.first} is a padding slot, not a coded position`);

@@ -19,7 +19,7 @@ export interface IngestResult {
   deviceId: string;
   newDevice: boolean;
   imageRowId: number | null;
-  packet?: { imageId: number; index: number; first: number; count: number; frame: string };
+  packet?: { imageId: number; index: number | null; first: number; count: number; frame: string };
   reject?: { kind: string; reason: string };
 }
 
