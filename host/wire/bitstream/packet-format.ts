@@ -239,7 +239,11 @@ function readVarint(b: Uint8Array, at: number, end: number, what: string): [numb
  */
 export function parsePacket(b: Uint8Array, tablesId: number, latentWidth: number, latentHeight: number, totalSlots: number): PacketHeader {
   if (!(b instanceof Uint8Array)) throw new PacketDecodeError("truncated", "not a byte array");
-  if (b.length < 1) throw new PacketDecodeError("truncated", "0 bytes: an empty payload is not a packet");
+  if (b.length < SHORTEST_ANY_PACKET_BYTES)
+    throw new PacketDecodeError(
+      "truncated",
+      `${b.length} bytes is shorter than the shortest packet (${SHORTEST_ANY_PACKET_BYTES} bytes: a compact tag, a header byte, the CRC-8)`,
+    );
   if (b[0] >> 4 !== PACKET_MAGIC)
     throw new PacketDecodeError(
       "magic",
