@@ -186,14 +186,21 @@ function writeVarint(at: i32, v: i32): i32 {
   return at + 1;
 }
 
-@inline function crc16Update(crc: u32, b: u32): u32 {
+function crc16Update(crc: u32, b: u32): u32 {
   crc ^= b << 8;
   for (let i = 0; i < 8; i++) crc = (crc & 0x8000) != 0 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
   return crc;
 }
 
+/** Byte i (0..7) of the CRC pseudo-header: tables id u32, latent width u16, latent height u16, little-endian. */
+function pseudoByte(i: i32): u32 {
+  const v: u32 = i < 4 ? tablesId : i < 6 ? <u32>W : <u32>H;
+  const at = i < 4 ? i : i < 6 ? i - 4 : i - 6;
+  return (v >> <u32>(at << 3)) & 0xff;
+}
+
 /** CRC-8/AUTOSAR (poly 0x2F, init 0xFF, final XOR 0xFF) of the pseudo-header and [from, to). */
-@inline function crc8Update(crc: u32, b: u32): u32 {
+function crc8Update(crc: u32, b: u32): u32 {
   crc ^= b;
   for (let i = 0; i < 8; i++) crc = (crc & 0x80) != 0 ? ((crc << 1) ^ 0x2f) & 0xff : (crc << 1) & 0xff;
   return crc;
@@ -201,10 +208,7 @@ function writeVarint(at: i32, v: i32): i32 {
 
 function packetCrc8(from: i32, to: i32): u32 {
   let crc: u32 = 0xff;
-  crc = crc8Update(crc, tablesId & 0xff); crc = crc8Update(crc, (tablesId >> 8) & 0xff);
-  crc = crc8Update(crc, (tablesId >> 16) & 0xff); crc = crc8Update(crc, tablesId >> 24);
-  crc = crc8Update(crc, <u32>W & 0xff); crc = crc8Update(crc, <u32>W >> 8);
-  crc = crc8Update(crc, <u32>H & 0xff); crc = crc8Update(crc, <u32>H >> 8);
+  for (let i = 0; i < 8; i++) crc = crc8Update(crc, pseudoByte(i));
   for (let p = from; p < to; p++) crc = crc8Update(crc, <u32>load<u8>(p));
   return crc ^ 0xff;
 }
@@ -217,10 +221,7 @@ function packetCrc8(from: i32, to: i32): u32 {
 
 function packetCrc(from: i32, to: i32): u32 {
   let crc: u32 = 0xffff;
-  crc = crc16Update(crc, tablesId & 0xff); crc = crc16Update(crc, (tablesId >> 8) & 0xff);
-  crc = crc16Update(crc, (tablesId >> 16) & 0xff); crc = crc16Update(crc, tablesId >> 24);
-  crc = crc16Update(crc, <u32>W & 0xff); crc = crc16Update(crc, <u32>W >> 8);
-  crc = crc16Update(crc, <u32>H & 0xff); crc = crc16Update(crc, <u32>H >> 8);
+  for (let i = 0; i < 8; i++) crc = crc16Update(crc, pseudoByte(i));
   for (let p = from; p < to; p++) crc = crc16Update(crc, <u32>load<u8>(p));
   return crc;
 }
