@@ -12,7 +12,7 @@
 //   end−2  u16 LE  CRC-16/CCITT-FALSE over the 8-byte pseudo-header (tables id u32, latent width u16,
 //                  latent height u16, all LE) followed by every packet byte before the CRC
 //
-// Version 2, compact, packets of 12..63 bytes (Sigfox, LoRaWAN DR0–2), 5–7 bytes of overhead instead of 7–10:
+// Version 2, compact, packets of 12..63 bytes (Sigfox, LoRaWAN DR0–2): 5–7 bytes of header and CRC instead of 7–11:
 //   0      u8      0xD2: magic nibble 0xD, version nibble 2
 //   1..h   bits    little-endian bit string: image id mod 16 (4 bits), first (F bits, F = bit length of
 //                  the latent's slot count − 1), long flag (1 bit), count − 1 (S bits short, S + 8 long;
