@@ -13,6 +13,8 @@ import { fuzzDecoder } from "../host/receiver/packet-fuzz.ts";
 import { ensureTables } from "../host/build/model-tables.ts";
 import { decodePacketSet } from "../host/receiver/packet-decoder.ts";
 import { packetize } from "../host/wire/bitstream/packetizer.ts";
+import { packetOverheadBytes, parsePacket } from "../host/wire/bitstream/packet-format.ts";
+import { symbolGeometry } from "../host/wire/bitstream/symbol-order.ts";
 import { buildEncoder, DEFAULT_MODEL_PATH } from "../host/build/build.ts";
 import { msssim } from "../host/eval/metrics.ts";
 import { evalBoard } from "../host/eval/tidepool-codec.ts";
@@ -28,6 +30,7 @@ import { profileWorkload } from "../host/build/profile/profile.ts";
 import { packFrame, randomRgb } from "../tests/helpers/frames.ts";
 import { seededRandom } from "../host/core/seeded-random.ts";
 import type { Latent } from "../host/core/types.ts";
+import type { EntropyTables } from "../host/wire/bitstream/tables.ts";
 
 const KODAK = join(SHARED_DIR, "datasets", "kodak");
 const LINKS = [12, 51, 64, 115, 222];
@@ -116,7 +119,7 @@ export default async function bitstreamBench() {
   for (const P of LINKS) {
     const runs = lat.map((l) => packetize(l, tables, { imageId: 0, packetBytes: P }));
     const packets = mean(runs.map((r) => r.packets.length));
-    const overhead = mean(runs.map((r) => r.packets.reduce((s, p) => s + headerBytes(p), 0) / r.bytes));
+    const overhead = mean(runs.map((r, i) => r.packets.reduce((s, p) => s + headerBytes(p, lat[i], tables), 0) / r.bytes));
     console.log(`   ${String(P).padStart(3)} B: ${packets.toFixed(1).padStart(7)} packets, ${(100 * overhead).toFixed(1)}% header+CRC`);
   }
 
@@ -234,9 +237,7 @@ export default async function bitstreamBench() {
   }
 }
 
-/** Header and CRC bytes of a packet: 3 fixed bytes, two varints, 2-byte CRC. */
-function headerBytes(p: Uint8Array): number {
-  let at = 3;
-  for (let v = 0; v < 2; v++) while (p[at++] & 0x80);
-  return at + 2;
+/** Header and CRC bytes of a packet of `latent` (either layout, docs/bitstream.md §5). */
+function headerBytes(p: Uint8Array, latent: Latent, tables: EntropyTables): number {
+  return packetOverheadBytes(parsePacket(p, tables.id, latent.width, latent.height, symbolGeometry(latent, tables).totalSlots), p.length);
 }

@@ -25,6 +25,10 @@ import { resizeRgb } from "../host/eval/baselines.ts";
 import { CORE_ENERGY, RADIO_LINKS, type RadioLink, computeJoules, radioJoules } from "../host/eval/energy.ts";
 import { lowestQualityReaching, memoByQuality } from "../host/eval/equal-quality.ts";
 import { msssimReference } from "../host/eval/metrics.ts";
+import { packetOverheadBytes, packetVersionFor, parsePacket } from "../host/wire/bitstream/packet-format.ts";
+import { packetize } from "../host/wire/bitstream/packetizer.ts";
+import { symbolGeometry } from "../host/wire/bitstream/symbol-order.ts";
+import { modelTables } from "../host/wire/bitstream/tables.ts";
 
 const KS = [4, 6, 8, 10, 12];
 const MAX_QUALITY = 95; // the 64 KB output buffer holds a 320x240 frame up to here
@@ -128,8 +132,11 @@ interface Photo {
   /** The camera frame at each scale (1: 320x240). */
   frames: Record<number, Uint8Array>;
   tp: Record<number, { msssim: number; packets: Record<string, number[]> }>;
-  /** Header + CRC bytes summed over the 12-channel Sigfox packets (docs/bitstream.md §5). */
+  /** The same-run baseline on the links whose packets are compact: version-1 packets (host packetizer, forced). */
+  v1: Record<number, Record<string, number[]>>;
+  /** Header + CRC bytes summed over the 12-channel Sigfox packets (docs/bitstream.md §5), compact and version 1. */
   sigfoxHeaderBytes: number;
+  sigfoxHeaderBytesV1: number;
   /** Per variant and channel count: the chosen quality and the bytes over the air (null: no quality reaches). */
   jpeg: Record<string, Record<number, { quality: number; msssim: number; bytes: number } | null>>;
 }
@@ -161,6 +168,11 @@ export default async function energyBench() {
   const jpegBuild = await buildDeviceJpeg(W, 64 * 1024);
   const jex = await loadDeviceJpeg(jpegBuild);
   const enc = await EncoderInstance.load((await buildEncoder({ board: "k210", width: W, height: H, format: FORMAT })).wasm);
+  const tables = modelTables(codec.model);
+  const compactLinks = RADIO_LINKS.filter((l) => packetVersionFor(l.payloadBytes) === 2);
+  console.log(
+    `packet layout: compact (version 2, docs/bitstream.md §5) on ${compactLinks.map((l) => `${l.name} (${l.payloadBytes} B)`).join(", ")}; version 1 elsewhere; same-run baseline: version-1 packets on those links (host packetizer)`,
+  );
   const photos: Photo[] = [];
   for (const path of paths) {
     const frame = toFrame(await loadRgb(path, { width: W, height: H }), FORMAT);
@@ -170,13 +182,25 @@ export default async function energyBench() {
     const msRef = msssimReference(ref);
     const latent = enc.encode(frame, W, H, FORMAT);
     const tp: Photo["tp"] = {};
-    let sigfoxHeaderBytes = 0;
+    const v1: Photo["v1"] = {};
+    let sigfoxHeaderBytes = 0,
+      sigfoxHeaderBytesV1 = 0;
+    const slots = symbolGeometry(latent, tables).totalSlots;
+    const headerBytes = (sent: Uint8Array[]) =>
+      sent.reduce((s, p) => s + packetOverheadBytes(parsePacket(p, tables.id, latent.width, latent.height, slots), p.length), 0);
     for (const k of KS) {
       const packets: Record<string, number[]> = {};
+      v1[k] = {};
       for (const l of RADIO_LINKS) {
         const sent = devicePacketize(enc, { imageId: 1, packetBytes: l.payloadBytes, channels: k }).packets;
         packets[l.name] = sent.map((p) => p.length);
-        if (l.name === "sigfox" && k === 12) sigfoxHeaderBytes = sent.reduce((s, p) => s + packetHeaderBytes(p), 0);
+        if (packetVersionFor(l.payloadBytes) !== 2) continue;
+        const old = packetize(latent, tables, { imageId: 1, packetBytes: l.payloadBytes, channels: k, version: 1 }).packets;
+        v1[k][l.name] = old.map((p) => p.length);
+        if (l.name === "sigfox" && k === 12) {
+          sigfoxHeaderBytes = headerBytes(sent);
+          sigfoxHeaderBytesV1 = headerBytes(old);
+        }
       }
       tp[k] = { msssim: msRef.msssim(await codec.decodePrefix(latent, k)), packets };
     }
@@ -210,7 +234,7 @@ export default async function energyBench() {
           jpeg[v.name][k] = { quality: p.quality, msssim: p.msssim, bytes: air.length };
         }
       }
-    photos.push({ frames, tp, sigfoxHeaderBytes, jpeg });
+    photos.push({ frames, tp, v1, sigfoxHeaderBytes, sigfoxHeaderBytesV1, jpeg });
   }
   const tQuality = Date.now();
 
@@ -264,7 +288,8 @@ export default async function energyBench() {
   const tCount = Date.now();
 
   // Per photo energies; a variant's mean only where it reaches the target on every photo.
-  const tpJ = (board: string, l: RadioLink, k: number, p: Photo) => tpCompute[board][k] + radioJoules(l, p.tp[k].packets[l.name]);
+  const tpJ = (board: string, l: RadioLink, k: number, p: Photo, layout: "device" | "v1" = "device") =>
+    tpCompute[board][k] + radioJoules(l, layout === "v1" ? p.v1[k][l.name] : p.tp[k].packets[l.name]);
   const jpJ = (board: string, l: RadioLink, k: number, v: Variant, p: Photo, i: number) => {
     const j = p.jpeg[v.name][k];
     return j ? v.passes * jpegCompute[board][`${v.scale}:${k}`][i] + radioJoules(l, jpegPacketSizes(j.bytes, l.payloadBytes)) : Number.NaN;
@@ -273,8 +298,8 @@ export default async function energyBench() {
     Math.min(...VARIANTS.map((v) => jpJ(board, l, k, v, p, i)).filter(Number.isFinite));
   const reach = (v: Variant, k: number) => photos.filter((p) => p.jpeg[v.name][k]).length;
   /** Means over the photos: Tidepool, each JPEG form (NaN unless it reaches on every photo), the cheapest form, the cheapest per photo. */
-  const energies = (board: string, l: RadioLink, k: number) => {
-    const tp = mean(photos.map((p) => tpJ(board, l, k, p)));
+  const energies = (board: string, l: RadioLink, k: number, layout: "device" | "v1" = "device") => {
+    const tp = mean(photos.map((p) => tpJ(board, l, k, p, layout)));
     const forms = VARIANTS.map((v) => mean(photos.map((p, i) => jpJ(board, l, k, v, p, i))));
     const bi = forms.reduce((b, e, i) => (Number.isFinite(e) && (b < 0 || e < forms[b]) ? i : b), -1);
     return { tp, forms, best: { name: VARIANTS[bi].name, e: forms[bi] }, perImage: mean(photos.map((p, i) => perImageBest(board, l, k, p, i))) };
@@ -338,6 +363,32 @@ export default async function energyBench() {
   );
   console.log(`compute per image (at Tidepool's 12-channel MS-SSIM): ${computeLine.join("; ")}`);
 
+  console.log(
+    `\n=== the compact layout against version 1 (same run): Tidepool / best JPEG form (Tidepool / JPEG file), compact -> version 1; mean bytes per image at 12 channels ===`,
+  );
+  console.log(`board       ch  ${compactLinks.map((l) => l.name.padStart(30)).join(" ")}`);
+  for (const board of BOARDS)
+    for (const k of KS) {
+      const cells = compactLinks.map((l) => {
+        const e = energies(board, l, k),
+          o = energies(board, l, k, "v1");
+        return `${(e.tp / e.best.e).toFixed(2)} (${(e.tp / e.forms[0]).toFixed(2)}) <- ${(o.tp / o.best.e).toFixed(2)} (${(o.tp / o.forms[0]).toFixed(2)})`.padStart(
+          30,
+        );
+      });
+      console.log(`${board.padEnd(11)} ${String(k).padStart(2)}  ${cells.join(" ")}`);
+    }
+  for (const l of compactLinks) {
+    const sum = (a: number[]) => a.reduce((s, b) => s + b, 0);
+    const now = mean(photos.map((p) => sum(p.tp[12].packets[l.name]))),
+      was = mean(photos.map((p) => sum(p.v1[12][l.name])));
+    const n = mean(photos.map((p) => p.tp[12].packets[l.name].length)),
+      nWas = mean(photos.map((p) => p.v1[12][l.name].length));
+    console.log(
+      `  ${l.name}: ${now.toFixed(0)} B in ${n.toFixed(0)} packets (compact) vs ${was.toFixed(0)} B in ${nWas.toFixed(0)} (version 1): ${((100 * (now - was)) / was).toFixed(1)} %; 222-B packets (version 1) ${mean(photos.map((p) => sum(p.tp[12].packets["lora-sf7"]))).toFixed(0)} B`,
+    );
+  }
+
   sigfoxReport(photos);
   console.log(
     `\nruntime: ${((tQuality - t0) / 1000).toFixed(0)} s encoding and equal-quality search, ${((tCount - tQuality) / 1000).toFixed(0)} s counting under QEMU, ${((Date.now() - t0) / 1000).toFixed(0)} s in all`,
@@ -354,14 +405,7 @@ async function checkReceiverDecodes(v: Variant, air: Uint8Array, file: Uint8Arra
     throw new Error(`${v.name}: the receiver's decode differs from the device file's`);
 }
 
-/** Header + CRC of one packet: magic/version, image id, index, varint first, varint count, CRC-16 (docs/bitstream.md §5). */
-function packetHeaderBytes(p: Uint8Array): number {
-  let o = 3;
-  for (let v = 0; v < 2; v++) while (p[o++] & 0x80);
-  return o + 2;
-}
-
-/** Why Tidepool loses on Sigfox: per-packet header and CRC in a 12-byte payload, measured on its packets. */
+/** Sigfox: per-packet header and CRC in a 12-byte payload, measured on its packets, compact and version 1. */
 function sigfoxReport(photos: Photo[]) {
   const sig = RADIO_LINKS.find((l) => l.name === "sigfox")!;
   const k = 12;
@@ -372,16 +416,20 @@ function sigfoxReport(photos: Photo[]) {
   const jpeg = (v: string) => photos.map((p) => jpegPacketSizes(p.jpeg[v][k]!.bytes, sig.payloadBytes));
   const airOf = (sizes: number[][]) => mean(sizes.map((s) => s.reduce((t, b) => t + sig.airtime(b), 0)));
   const tpAir = airOf(photos.map((p) => p.tp[k].packets.sigfox));
-  console.log(`\n=== Sigfox (${sig.payloadBytes}-B payload, ~14 B of framing, sent 3 times): why Tidepool loses, ${k} channels ===`);
+  const v1Msgs = mean(photos.map((p) => p.v1[k].sigfox.length)),
+    v1Bytes = mean(photos.map((p) => p.v1[k].sigfox.reduce((s, b) => s + b, 0))),
+    v1Header = mean(photos.map((p) => p.sigfoxHeaderBytesV1));
+  const v1Air = airOf(photos.map((p) => p.v1[k].sigfox));
+  console.log(`\n=== Sigfox (${sig.payloadBytes}-B payload, ~14 B of framing, sent 3 times): ${k} channels ===`);
   console.log(
-    `Tidepool: ${msgs.toFixed(0)} messages of ${(bytes / msgs).toFixed(1)} B per image, ${(header / msgs).toFixed(2)} B of each packet header + CRC (docs/bitstream.md §5), ${((bytes - header) / msgs).toFixed(2)} B of coded symbols; the JPEG chunk carries ${chunk} B of file behind a ${JPEG_CHUNK_OVERHEAD}-B header: file ${mean(jpeg("file").map((s) => s.length)).toFixed(0)} messages, abbreviated ${mean(jpeg("abbr").map((s) => s.length)).toFixed(0)}; radio Tidepool / file ${(tpAir / airOf(jpeg("file"))).toFixed(2)}x, / abbreviated ${(tpAir / airOf(jpeg("abbr"))).toFixed(2)}x`,
+    `Tidepool, compact packets: ${msgs.toFixed(0)} messages of ${(bytes / msgs).toFixed(1)} B per image, ${(header / msgs).toFixed(2)} B of each packet header + CRC (docs/bitstream.md §5), ${((bytes - header) / msgs).toFixed(2)} B of coded symbols; radio / JPEG file ${(tpAir / airOf(jpeg("file"))).toFixed(2)}x, / abbreviated ${(tpAir / airOf(jpeg("abbr"))).toFixed(2)}x`,
   );
-  for (const h of [6, 5, 4]) {
-    const est = (bytes - header) / (sig.payloadBytes - h);
-    console.log(
-      `  estimate with a ${h}-B header + CRC (a format change, docs/energy.md): ~${est.toFixed(0)} messages, radio ${((est * sig.airtime(sig.payloadBytes)) / airOf(jpeg("file"))).toFixed(2)}x the JPEG file's, ${((est * sig.airtime(sig.payloadBytes)) / airOf(jpeg("abbr"))).toFixed(2)}x the abbreviated JPEG's`,
-    );
-  }
+  console.log(
+    `  version-1 packets (same run): ${v1Msgs.toFixed(0)} messages, ${(v1Header / v1Msgs).toFixed(2)} B header + CRC, ${((v1Bytes - v1Header) / v1Msgs).toFixed(2)} B of symbols; radio / file ${(v1Air / airOf(jpeg("file"))).toFixed(2)}x, / abbreviated ${(v1Air / airOf(jpeg("abbr"))).toFixed(2)}x`,
+  );
+  console.log(
+    `  the JPEG chunk carries ${chunk} B of file behind a ${JPEG_CHUNK_OVERHEAD}-B header: file ${mean(jpeg("file").map((s) => s.length)).toFixed(0)} messages, abbreviated ${mean(jpeg("abbr").map((s) => s.length)).toFixed(0)}`,
+  );
   const at222 = mean(photos.map((p) => p.tp[k].packets["lora-sf7"].reduce((s, b) => s + b, 0)));
   console.log(`  for scale: the same ${k} channels take ${at222.toFixed(0)} B in 222-B packets, ${bytes.toFixed(0)} B in 12-B packets`);
 }

@@ -28,6 +28,9 @@ const D_PACKET_BYTES: i32 = 5;
 
 
 const PACKET_TAG: i32 = 0xd1;
+// Compact layout (version 2) for packets of up to COMPACT_MAX bytes (host/wire/bitstream/packet-format.ts).
+const COMPACT_TAG: i32 = 0xd2;
+const COMPACT_MAX: i32 = 63;
 const HEADER_MAX: i32 = 9;
 const MIN_PACKET: i32 = 12;
 const MAX_PACKET: i32 = 255;
@@ -47,6 +50,8 @@ let bw: i32 = 0, bh: i32 = 0, blocksX: i32 = 0, blocks: i32 = 0, blockSlots: i32
 let seed: u32 = 0, tablesId: u32 = 0;
 let imageId: i32 = 0, packetBytes: i32 = 0, budget: i32 = 0, sent: i32 = 0, endSlot: i32 = 0;
 let nextSlot: i32 = 0, packetIndex: i32 = 0, symbols: i32 = 0, packetAt: i32 = 0;
+// Compact layout: on/off, bits of `first`, bits of count − 1 in the short form, header bytes after the tag (short form).
+let compact: bool = false, firstBits: i32 = 0, shortBits: i32 = 0, shortBytes: i32 = 0, maxCount: i32 = 0;
 // Position of the slot last located.
 let pC: i32 = 0, pX: i32 = 0, pY: i32 = 0, pDx: i32 = 0, pDy: i32 = 0;
 
@@ -181,18 +186,42 @@ function writeVarint(at: i32, v: i32): i32 {
   return at + 1;
 }
 
-@inline function crc16Update(crc: u32, b: u32): u32 {
+function crc16Update(crc: u32, b: u32): u32 {
   crc ^= b << 8;
   for (let i = 0; i < 8; i++) crc = (crc & 0x8000) != 0 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
   return crc;
 }
 
+/** Byte i (0..7) of the CRC pseudo-header: tables id u32, latent width u16, latent height u16, little-endian. */
+function pseudoByte(i: i32): u32 {
+  const v: u32 = i < 4 ? tablesId : i < 6 ? <u32>W : <u32>H;
+  const at = i < 4 ? i : i < 6 ? i - 4 : i - 6;
+  return (v >> <u32>(at << 3)) & 0xff;
+}
+
+/** CRC-8/AUTOSAR (poly 0x2F, init 0xFF, final XOR 0xFF) of the pseudo-header and [from, to). */
+function crc8Update(crc: u32, b: u32): u32 {
+  crc ^= b;
+  for (let i = 0; i < 8; i++) crc = (crc & 0x80) != 0 ? ((crc << 1) ^ 0x2f) & 0xff : (crc << 1) & 0xff;
+  return crc;
+}
+
+function packetCrc8(from: i32, to: i32): u32 {
+  let crc: u32 = 0xff;
+  for (let i = 0; i < 8; i++) crc = crc8Update(crc, pseudoByte(i));
+  for (let p = from; p < to; p++) crc = crc8Update(crc, <u32>load<u8>(p));
+  return crc ^ 0xff;
+}
+
+/** Header + CRC bytes of the packet being filled, with `count` symbols starting at `first`. */
+@inline function overhead(first: i32, count: i32): i32 {
+  if (compact) return 2 + (count <= (1 << shortBits) ? shortBytes : shortBytes + 1);
+  return 3 + varintLength(first) + varintLength(count) + 2;
+}
+
 function packetCrc(from: i32, to: i32): u32 {
   let crc: u32 = 0xffff;
-  crc = crc16Update(crc, tablesId & 0xff); crc = crc16Update(crc, (tablesId >> 8) & 0xff);
-  crc = crc16Update(crc, (tablesId >> 16) & 0xff); crc = crc16Update(crc, tablesId >> 24);
-  crc = crc16Update(crc, <u32>W & 0xff); crc = crc16Update(crc, <u32>W >> 8);
-  crc = crc16Update(crc, <u32>H & 0xff); crc = crc16Update(crc, <u32>H >> 8);
+  for (let i = 0; i < 8; i++) crc = crc16Update(crc, pseudoByte(i));
   for (let p = from; p < to; p++) crc = crc16Update(crc, <u32>load<u8>(p));
   return crc;
 }
@@ -225,6 +254,16 @@ export function tp_pk_begin(frameId: i32, packetSize: i32, budgetBytes: i32, cha
   imageId = frameId & 0xff; packetBytes = packetSize; budget = budgetBytes; sent = 0;
   endSlot = channels * channelSlots; packetIndex = 0; symbols = 0;
   packetAt = descWord(D_PACKET);
+  // Compact header widths (packet-format.ts compactWidths): first in the bit length of totalSlots − 1,
+  // count − 1 in the bits up to the next byte boundary (at least 3), or 8 more in the long form.
+  compact = packetSize <= COMPACT_MAX;
+  const totalSlots = C * channelSlots;
+  firstBits = totalSlots > 1 ? 32 - clz<i32>(totalSlots - 1) : 1;
+  const fixedBits = 4 + firstBits + 1;
+  shortBits = (8 - fixedBits % 8) % 8;
+  if (shortBits < 3) shortBits += 8;
+  shortBytes = (fixedBits + shortBits) >> 3;
+  maxCount = 1 << (shortBits + 8);
   nextSlot = nextCoded(0);
   active = true;
   return 0;
@@ -240,11 +279,11 @@ export function tp_pk_next(): i32 {
   const buf = descWord(D_PACKET);
   const payload = buf + HEADER_MAX;
   const first = nextSlot;
-  const fixed = 3 + varintLength(first) + 2;
+  const limit = compact ? maxCount : 0x7fffffff;
   rcInit(payload);
   let count = 0;
   let index = nextSlot;
-  while (index < endSlot) {
+  while (index < endSlot && count < limit) {
     locate(index);
     const e = entry(pC);
     const levels = <i32>load<u16>(e);
@@ -257,7 +296,7 @@ export function tp_pk_next(): i32 {
     // Snapshot, code, and roll back if the symbol does not fit (emitted bytes are final; see range-coder.ts).
     const sLow = rcLow, sRange = rcRange, sCache = rcCache, sHas = rcHasCache, sFF = rcFF, sPos = rcPos;
     rcEncode(cf, f);
-    if (fixed + varintLength(count + 1) + rcReservedLength() > cap) {
+    if (overhead(first, count + 1) + rcReservedLength() > cap) {
       rcLow = sLow; rcRange = sRange; rcCache = sCache; rcHasCache = sHas; rcFF = sFF; rcPos = sPos;
       break;
     }
@@ -270,19 +309,31 @@ export function tp_pk_next(): i32 {
     return E_SYMBOL_TOO_LARGE;
   }
   const len = rcFinish();
-  const headerBytes = 3 + varintLength(first) + varintLength(count);
-  const start = payload - headerBytes;
-  store<u8>(start, <u8>PACKET_TAG);
-  store<u8>(start + 1, <u8>imageId);
-  store<u8>(start + 2, <u8>packetIndex);
-  let at = writeVarint(start + 3, first);
-  writeVarint(at, count);
   const end = payload + len;
-  const crc = packetCrc(start, end);
-  store<u8>(end, <u8>(crc & 0xff));
-  store<u8>(end + 1, <u8>(crc >> 8));
+  let start: i32;
+  if (compact) {
+    // Bit string, little-endian: image id mod 16 | first | long flag | count − 1 (≤ 44 bits: u64).
+    const isLong = count > (1 << shortBits);
+    const bytes = isLong ? shortBytes + 1 : shortBytes;
+    start = payload - 1 - bytes;
+    store<u8>(start, <u8>COMPACT_TAG);
+    let v: u64 = <u64>(imageId & 15) | (<u64>first << 4) | (<u64>(isLong ? 1 : 0) << <u64>(4 + firstBits)) | (<u64>(count - 1) << <u64>(5 + firstBits));
+    for (let i = 1; i <= bytes; i++) { store<u8>(start + i, <u8>v); v >>= 8; }
+    store<u8>(end, <u8>packetCrc8(start, end));
+  } else {
+    const headerBytes = 3 + varintLength(first) + varintLength(count);
+    start = payload - headerBytes;
+    store<u8>(start, <u8>PACKET_TAG);
+    store<u8>(start + 1, <u8>imageId);
+    store<u8>(start + 2, <u8>packetIndex);
+    let at = writeVarint(start + 3, first);
+    writeVarint(at, count);
+    const crc = packetCrc(start, end);
+    store<u8>(end, <u8>(crc & 0xff));
+    store<u8>(end + 1, <u8>(crc >> 8));
+  }
   packetAt = start;
-  const total = end + 2 - start;
+  const total = end + (compact ? 1 : 2) - start;
   sent += total;
   symbols += count;
   packetIndex++;

@@ -2,7 +2,7 @@
 // (docs/bitstream.md §Decoding). A packet that fails its CRC or does not parse is dropped and reported;
 // the only error a packet can raise is PacketDecodeError, and every loop is bounded by the latent size.
 import { PacketDecodeError, parsePacket, type PacketHeader } from "../wire/bitstream/packet-format.ts";
-import { RangeDecodeError, RangeDecoder } from "../wire/bitstream/range-coder.ts";
+import { RangeDecodeError, RangeDecoder, RangeEncoder } from "../wire/bitstream/range-coder.ts";
 import { contextOf, symbolGeometry, SymbolOrder, type LatentShape, type SlotPosition } from "../wire/bitstream/symbol-order.ts";
 import type { EntropyTables } from "../wire/bitstream/tables.ts";
 import type { Latent } from "../core/types.ts";
@@ -52,7 +52,7 @@ export class PacketDecoder {
   decode(bytes: Uint8Array): DecodedPacket {
     const { width, height } = this.shape;
     const g = this.order.g;
-    const header = parsePacket(bytes, this.tables.id, width, height);
+    const header = parsePacket(bytes, this.tables.id, width, height, g.totalSlots);
     const { first, count } = header;
     if (first >= g.totalSlots) throw new PacketDecodeError("header", `first index ${first} is past the last slot ${g.totalSlots - 1}`);
     if (this.order.locate(first, this.pos).x < 0) throw new PacketDecodeError("header", `first index ${first} is a padding slot, not a coded position`);
@@ -62,6 +62,8 @@ export class PacketDecoder {
     const positions = new Uint32Array(count),
       values = new Uint8Array(count);
     const dec = new RangeDecoder(bytes, header.payloadStart, header.payloadEnd);
+    // Compact packets re-encode what they decoded (below): their CRC-8 alone passes 1 in 256 foreign packets.
+    const check = header.version === 2 ? new RangeEncoder(header.payloadEnd - header.payloadStart) : null;
     let index = first;
     try {
       for (let n = 0; n < count; n++) {
@@ -79,6 +81,7 @@ export class PacketDecoder {
           else hi = mid - 1;
         }
         dec.consume(row[lo], row[lo + 1] - row[lo]);
+        check?.encode(row[lo], row[lo + 1] - row[lo]);
         const at = p.channel * plane + p.y * width + p.x;
         this.work[at] = lo;
         positions[n] = at;
@@ -91,6 +94,14 @@ export class PacketDecoder {
     }
     const excess = dec.excessBytes();
     if (excess > 0) throw new PacketDecodeError("payload", `${excess} payload bytes beyond what its ${count} symbols need`);
+    if (check) {
+      // An encoder's payload is the one shortest flush of its symbols (docs/bitstream.md §4): any other bytes
+      // that decode were not written by a packetizer with these tables and this latent size.
+      const again = check.finish(),
+        payload = bytes.subarray(header.payloadStart, header.payloadEnd);
+      if (again.length !== payload.length || again.some((v, i) => v !== payload[i]))
+        throw new PacketDecodeError("payload", `payload is not what its ${count} symbols code to (coded with other entropy tables or another latent size?)`);
+    }
     return { header, positions, values };
   }
 }
@@ -126,7 +137,8 @@ export function decodePacketSet(packets: readonly Uint8Array[], tables: EntropyT
   const seen = new Map<string, number>();
   for (const { input, packet } of decoded) {
     const h = packet.header;
-    if (h.imageId !== imageId) {
+    // Compact packets carry the image id mod 16: compare in the packet's own width.
+    if (imageId === null || h.imageId !== imageId % 2 ** h.imageIdBits) {
       reject(input, new PacketDecodeError("other-image", `packet of image ${h.imageId}, decoding image ${imageId}`));
       continue;
     }

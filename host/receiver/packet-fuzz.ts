@@ -2,7 +2,7 @@
 // mutated, truncated, extended, reordered, duplicated and foreign packet sets. Half the mutations
 // re-seal the CRC so the parser and range decoder behind it are exercised, not just the CRC check.
 import { decodePacketSet, type PacketSetResult } from "./packet-decoder.ts";
-import { CRC_BYTES, packetCrc } from "../wire/bitstream/packet-format.ts";
+import { COMPACT_TAG, PACKET_TAG, sealPacket } from "../wire/bitstream/packet-format.ts";
 import type { LatentShape } from "../wire/bitstream/symbol-order.ts";
 import type { EntropyTables } from "../wire/bitstream/tables.ts";
 import { seededRandom } from "../core/seeded-random.ts";
@@ -22,10 +22,7 @@ export interface FuzzStats {
 }
 
 function reseal(p: Uint8Array, tables: EntropyTables, shape: LatentShape) {
-  if (p.length < CRC_BYTES + 1) return;
-  const crc = packetCrc(tables.id, shape.width, shape.height, p, p.length - CRC_BYTES);
-  p[p.length - 2] = crc & 0xff;
-  p[p.length - 1] = crc >>> 8;
+  sealPacket(p, tables.id, shape.width, shape.height);
 }
 
 /** Runs `cases` fuzz cases on sets drawn from `packets` (one image's packets); never throws. */
@@ -64,7 +61,7 @@ export function fuzzDecoder(packets: readonly Uint8Array[], tables: EntropyTable
         break;
       case "random-bytes":
         p = Uint8Array.from({ length: int(300) }, () => int(256));
-        if (p.length && rand() < 0.5) p[0] = 0xd1;
+        if (p.length && rand() < 0.5) p[0] = rand() < 0.5 ? PACKET_TAG : COMPACT_TAG;
         break;
       case "empty":
         p = new Uint8Array(0);

@@ -1,7 +1,7 @@
 // The Tidepool packet container (docs/bitstream.md §Container): the link packets of one image in a
 // file, with what a receiver needs to decode them and nothing it could get wrong: which model and
 // tables coded them, the frame size to crop to, and each packet with its length. `tidepool encode -o`
-// writes it, `tidepool decode` reads it. The header has its own CRC-32; each packet keeps its CRC-16,
+// writes it, `tidepool decode` reads it. The header has its own CRC-32; each packet keeps its CRC,
 // so a damaged packet is dropped and reported by the packet decoder while the rest still decode.
 import { createHash } from "node:crypto";
 import { crc32 } from "../core/crc32.ts";
@@ -9,14 +9,15 @@ import { TidepoolError } from "../core/errors.ts";
 import { PIXEL_FORMATS, type PixelFormat } from "../core/pixel-format.ts";
 import type { Model } from "../core/model-types.ts";
 import { writeModel } from "../model/format.ts";
+import { MAX_PACKET_BYTES, SHORTEST_ANY_PACKET_BYTES } from "./bitstream/packet-format.ts";
 
 export const CONTAINER_MAGIC = "TPIC";
 export const CONTAINER_VERSION = 1;
 /** Fixed header bytes before the board name. */
 export const CONTAINER_FIXED_BYTES = 27;
 export const MAX_BOARD_NAME = 32;
-/** A Tidepool packet is 7..255 bytes (docs/bitstream.md §5). */
-export const MIN_PACKET_BYTES = 7;
+/** A Tidepool packet is 3..255 bytes (docs/bitstream.md §5: 3 for the shortest compact packet, 7 in version 1). */
+export const MIN_PACKET_BYTES = SHORTEST_ANY_PACKET_BYTES;
 export const MAX_PACKETS = 0xffff;
 
 export interface Container {
@@ -79,7 +80,7 @@ export function writeContainer(c: Container): Uint8Array {
   dv.setUint32(head, crc32(out, 0, head), true);
   let at = head + 4;
   c.packets.forEach((p, i) => {
-    if (p.length < MIN_PACKET_BYTES || p.length > 255) bad(`packet ${i} is ${p.length} bytes, outside ${MIN_PACKET_BYTES}..255`);
+    if (p.length < MIN_PACKET_BYTES || p.length > MAX_PACKET_BYTES) bad(`packet ${i} is ${p.length} bytes, outside ${MIN_PACKET_BYTES}..${MAX_PACKET_BYTES}`);
     out[at++] = p.length;
     out.set(p, at);
     at += p.length;

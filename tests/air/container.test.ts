@@ -52,7 +52,7 @@ describe("container format", () => {
   }
 
   it("decodes a subset: dropped packets are reported, their symbols missing, the rest exact", async () => {
-    const { c, latent } = containerFor(64, 48, 24, 3);
+    const { c, latent } = containerFor(64, 48, 16, 3);
     expect(c.packets.length).toBeGreaterThan(6);
     const { report } = await decodeContainer(c, model, null, { drop: [1, 4, 5, 999] });
     expect(report.dropped).toEqual([1, 4, 5]);
@@ -97,7 +97,7 @@ describe("container format", () => {
     );
     expect(() => writeContainer({ ...c, width: 0 })).toThrow(ContainerError);
     expect(() => writeContainer({ ...c, board: "x".repeat(33) })).toThrow(/longer than 32/);
-    expect(() => writeContainer({ ...c, packets: [new Uint8Array(3)] })).toThrow(/outside 7\.\.255/);
+    expect(() => writeContainer({ ...c, packets: [new Uint8Array(2)] })).toThrow(/outside 3\.\.255/);
   });
 });
 

@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { devicePacketize, DevicePacketError } from "../../host/build/runtime/device-packetizer.ts";
 import { packetize } from "../../host/wire/bitstream/packetizer.ts";
+import { COMPACT_MAX_PACKET_BYTES, COMPACT_TAG, PACKET_TAG } from "../../host/wire/bitstream/packet-format.ts";
 import { getBoard } from "../../host/core/boards.ts";
 import { buildEncoder } from "../../host/build/build.ts";
 import { loadRgb, toFrame } from "../../host/image/load.ts";
@@ -11,7 +12,8 @@ import { EncoderInstance } from "../../host/build/runtime/encoder-instance.ts";
 import { kodakImages, packFrame, randomRgb } from "../helpers/frames.ts";
 import { modelWithTables } from "./fixtures.ts";
 
-const LINKS = [12, 51, 64, 115, 222];
+// 12..63: the compact layout (version 2), 64..: version 1 (packetVersionFor); device and host pick alike.
+const LINKS = [12, 51, 63, 64, 115, 222];
 const { model, tables } = modelWithTables();
 
 function expectSame(a: Uint8Array[], b: Uint8Array[]) {
@@ -35,6 +37,7 @@ describe("golden vectors: WASM packetizer = TypeScript reference", () => {
           const dev = devicePacketize(enc, { imageId: seed, packetBytes: P, ...opts });
           expectSame(ref.packets, dev.packets);
           expect(dev).toMatchObject({ bytes: ref.bytes, symbols: ref.symbols, complete: ref.complete });
+          expect(new Set(dev.packets.map((p) => p[0]))).toEqual(new Set([P <= COMPACT_MAX_PACKET_BYTES ? COMPACT_TAG : PACKET_TAG]));
         }
       }
     }

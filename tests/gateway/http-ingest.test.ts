@@ -8,6 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway, type Gateway } from "../../host/receiver/gateway/gateway.ts";
 import { DEFAULT_GREY_MODEL_PATH, DEFAULT_MODEL_PATH } from "../../host/build/build.ts";
 import { chirpstackUp, photoPackets, ttsUp } from "./packets.ts";
+import { COMPACT_TAG, parsePacket } from "../../host/wire/bitstream/packet-format.ts";
+import { modelTables } from "../../host/wire/bitstream/tables.ts";
+import { readModel } from "../../host/model/format.ts";
 import { namedModel, shippedModel, shippedTaskModel } from "../../host/core/model-registry.ts";
 
 const TOKEN = "s3cret-token";
@@ -62,6 +65,25 @@ describe("webhook ingest", () => {
     expect(tts.rejectReason).toMatch(/not a Tidepool packet/);
     const devices = await get("/api/devices");
     expect(devices.map((d: any) => d.id)).toEqual(expect.arrayContaining(["0101010101010101", "0004a30b001c0530"]));
+  });
+
+  it("decodes an image sent in compact packets (51-byte payloads: no packet index, image id mod 16), one lost", async () => {
+    const packets = await photoPackets({ imageId: 21, packetBytes: 51 });
+    expect(packets.every((p) => p[0] === COMPACT_TAG)).toBe(true);
+    const dev = "70b3d57ed00000c1",
+      lost = 4;
+    for (const [i, p] of [...packets.entries()].reverse()) {
+      if (i === lost) continue;
+      const r = await post("/ingest/chirpstack?event=up", chirpstackUp(p, { devEui: dev, fCnt: 1 + i }));
+      expect(r.json).toMatchObject({ status: "stored", packet: { imageId: 21 % 16, index: null, frame: "320x240" } });
+    }
+    await gw.idle();
+    const [image] = await get(`/api/images?device=${dev}`);
+    expect(image).toMatchObject({ imageId: 5, complete: false, missing: [], frame: { width: 320, height: 240 } });
+    expect(image.received).toHaveLength(packets.length - 1);
+    const tables = modelTables(readModel(new Uint8Array(readFileSync(DEFAULT_MODEL_PATH))));
+    expect(image.symbols).toBe(image.totalSymbols - parsePacket(packets[lost], tables.id, 40, 30, image.totalSymbols).count);
+    expect(image.preview.packets).toBe(packets.length - 1);
   });
 
   it("reassembles an image from reordered, duplicated, corrupted and truncated uplinks and decodes it", async () => {

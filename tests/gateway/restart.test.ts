@@ -86,8 +86,9 @@ describe("gateway killed mid-image", () => {
     await new Promise((r) => (first.child.exitCode !== null || first.child.signalCode ? r(null) : first.child.once("exit", r)));
 
     const second = await startGatewayProcess(db);
-    const stored = (await (await fetch(new URL(`/api/uplinks?device=${dev}&limit=500`, second.url))).json()) as { packetIndex: number }[];
-    const storedIdx = new Set(stored.map((u) => u.packetIndex));
+    // 51-B packets are compact (no packet index): the uplink's frame counter (i + 1) says which packet it was.
+    const stored = (await (await fetch(new URL(`/api/uplinks?device=${dev}&limit=500`, second.url))).json()) as { fCnt: number }[];
+    const storedIdx = new Set(stored.map((u) => u.fCnt - 1));
     for (const i of acked) expect(storedIdx.has(i), `acknowledged packet ${i} was lost`).toBe(true);
     for (const i of order) if (!storedIdx.has(i)) expect((await post(second.url, i)).status).toBe(200);
     const image = await waitFor(

@@ -6,7 +6,7 @@
 // CRC and the slot range are checked here (microseconds, on the ingest path); the symbols are decoded with the rest of the image, which rejects a bad payload then.
 import { loadBoards } from "../../core/boards.ts";
 import { PacketDecoder } from "../packet-decoder.ts";
-import { PacketDecodeError, parsePacket, type PacketHeader } from "../../wire/bitstream/packet-format.ts";
+import { COMPACT_TAG, PacketDecodeError, parsePacket, type PacketHeader } from "../../wire/bitstream/packet-format.ts";
 import type { LatentShape } from "../../wire/bitstream/symbol-order.ts";
 import type { EntropyTables } from "../../wire/bitstream/tables.ts";
 import { latentShape } from "../../model/geometry.ts";
@@ -71,15 +71,26 @@ export class FrameCatalog {
   /**
    * Checks one packet for the device's frame (`known`), or, when the device's frame is not known yet,
    * for each candidate until the CRC matches. Throws PacketDecodeError (the packet is rejected) otherwise.
+   * A compact packet's CRC-8 passes 1 in 256 foreign packets, so a compact match must also decode
+   * (payload re-encoded, docs/bitstream.md §7), and a frame learned from one (`configured` false) is
+   * only tried first: if it fails, the other candidates are tried, so a mislearned frame corrects itself.
    */
-  identify(bytes: Uint8Array, known: Frame | null): FrameMatch {
-    const tries = known ? [known] : this.candidates;
+  identify(bytes: Uint8Array, known: Frame | null, configured = true): FrameMatch {
+    const compact = bytes[0] === COMPACT_TAG;
+    const tries = !known ? this.candidates : compact && !configured ? [known, ...this.candidates.filter((f) => frameName(f) !== frameName(known))] : [known];
+    let bad: PacketDecodeError | null = null;
     for (const frame of tries) {
       for (const codec of this.codecs) {
-        const match = this.tryFrame(bytes, frame, codec);
-        if (match) return match;
+        try {
+          const match = this.tryFrame(bytes, frame, codec);
+          if (match) return match;
+        } catch (e) {
+          if (!compact || !(e instanceof PacketDecodeError)) throw e;
+          bad ??= e; // the CRC-8 matched but the packet does not decode here: try the other candidates
+        }
       }
     }
+    if (bad) throw bad;
     const sizes = tries.map((f) => `${frameName(f)} (latent ${frameName(this.latentOf(f))})`).join(", ");
     const ids = this.codecs.map((c) => `0x${c.tables.id.toString(16).padStart(8, "0")}`).join(", ");
     throw new PacketDecodeError("crc", `CRC matches no frame tried (${sizes}) with the entropy tables ${ids}: corrupted, or coded with another model or frame`);
@@ -102,14 +113,15 @@ export class FrameCatalog {
   private tryFrame(bytes: Uint8Array, frame: Frame, codec: Codec): FrameMatch | null {
     try {
       const latent = this.latentOf(frame, codec);
-      const header = parsePacket(bytes, codec.tables.id, latent.width, latent.height);
       const order = this.decoderFor(frame, codec).order,
         total = order.g.totalSlots;
+      const header = parsePacket(bytes, codec.tables.id, latent.width, latent.height, total);
       if (header.first >= total) throw new PacketDecodeError("header", `first index ${header.first} is past the last slot ${total - 1}`);
       if (order.locate(header.first, { channel: 0, x: 0, y: 0, dx: 0, dy: 0 }).x < 0)
         throw new PacketDecodeError("header", `first index ${header.first} is a padding slot, not a coded position`);
       if (header.count > total - header.first)
         throw new PacketDecodeError("header", `count ${header.count} runs past the end of the latent (first ${header.first}, ${total} slots)`);
+      if (header.version === 2) this.decoderFor(frame, codec).decode(bytes);
       return { frame, latent, header, codec };
     } catch (e) {
       if (!(e instanceof PacketDecodeError)) throw e;

@@ -19,7 +19,7 @@ export interface IngestResult {
   deviceId: string;
   newDevice: boolean;
   imageRowId: number | null;
-  packet?: { imageId: number; index: number; first: number; count: number; frame: string };
+  packet?: { imageId: number; index: number | null; first: number; count: number; frame: string };
   reject?: { kind: string; reason: string };
 }
 
@@ -68,7 +68,7 @@ export class Ingestor {
     let packet: PacketIdentity | null = null,
       reject: { kind: string; reason: string } | null = null;
     try {
-      const m = this.o.catalog.identify(u.payload, await this.frameOf(u.deviceId));
+      const m = this.o.catalog.identify(u.payload, await this.frameOf(u.deviceId), this.o.frames.has(u.deviceId));
       const h = m.header;
       packet = { imageId: h.imageId, packetIndex: h.packetIndex, first: h.first, count: h.count, frame: m.frame, latent: m.latent };
       if (!this.o.frames.has(u.deviceId)) this.knownFrames.set(u.deviceId, m.frame);

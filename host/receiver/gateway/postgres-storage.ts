@@ -15,7 +15,7 @@ import type {
   UplinkRecord,
   UplinkSummary,
 } from "./storage.ts";
-import { deviceRow, imageRow, UPLINK_COLUMNS, uplinkRow, uplinkValues, type Row } from "./storage-rows.ts";
+import { deviceRow, imageRow, receivedIndices, UPLINK_COLUMNS, uplinkRow, uplinkValues, type Row } from "./storage-rows.ts";
 
 // BIGINT (int8) and NUMERIC as JS numbers: every value the gateway stores is well below 2^53.
 const types = {
@@ -240,9 +240,7 @@ export class PostgresStorage implements GatewayStorage {
   }
 
   private async summary(r: Row): Promise<ImageSummary> {
-    const idx = (await this.all("SELECT DISTINCT packet_index FROM uplinks WHERE image_ref = $1 AND status = 'packet' ORDER BY packet_index", [r.id])).map(
-      (x) => Number(x.packet_index),
-    );
+    const idx = receivedIndices(await this.all("SELECT DISTINCT packet_index, first_slot FROM uplinks WHERE image_ref = $1 AND status = 'packet'", [r.id]));
     const rej = (await this.get("SELECT count(*) AS n FROM uplinks WHERE image_ref = $1 AND status = 'rejected'", [r.id]))!;
     return imageRow(r, idx, Number(rej.n));
   }

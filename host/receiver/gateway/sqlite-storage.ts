@@ -16,7 +16,7 @@ import type {
   UplinkRecord,
   UplinkSummary,
 } from "./storage.ts";
-import { deviceRow, imageRow, UPLINK_COLUMNS, uplinkRow, uplinkValues, type Row } from "./storage-rows.ts";
+import { deviceRow, imageRow, receivedIndices, UPLINK_COLUMNS, uplinkRow, uplinkValues, type Row } from "./storage-rows.ts";
 
 interface PendingRecord {
   u: UplinkRecord;
@@ -222,9 +222,7 @@ export class SqliteStorage implements GatewayStorage {
   }
 
   private summary(r: Row): ImageSummary {
-    const idx = this.all("SELECT DISTINCT packet_index FROM uplinks WHERE image_ref = ? AND status = 'packet' ORDER BY packet_index", r.id).map((x) =>
-      Number(x.packet_index),
-    );
+    const idx = receivedIndices(this.all("SELECT DISTINCT packet_index, first_slot FROM uplinks WHERE image_ref = ? AND status = 'packet'", r.id));
     const rej = this.get("SELECT count(*) AS n FROM uplinks WHERE image_ref = ? AND status = 'rejected'", r.id)!;
     return imageRow(r, idx, Number(rej.n));
   }

@@ -18,6 +18,18 @@ export function deviceRow(r: Row): DeviceRecord {
   };
 }
 
+/** `received` of an image from its stored packets' (packet_index, first_slot) rows (see ImageSummary.received). */
+export function receivedIndices(rows: Row[]): number[] {
+  const indices = new Set<number>(),
+    slots = new Set<number>();
+  for (const r of rows) {
+    if (r.packet_index === null || r.packet_index === undefined) slots.add(Number(r.first_slot));
+    else indices.add(Number(r.packet_index));
+  }
+  if (slots.size) return Array.from({ length: slots.size + indices.size }, (_, i) => i);
+  return [...indices].sort((a, b) => a - b);
+}
+
 export function imageRow(r: Row, received: number[], rejected: number): ImageSummary {
   const latent = { width: Number(r.latent_w), height: Number(r.latent_h), channels: Number(r.latent_c) };
   const renderedAt = n(r.rendered_at),

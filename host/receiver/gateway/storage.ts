@@ -17,7 +17,8 @@ export interface DeviceRecord {
 
 export interface PacketIdentity {
   imageId: number;
-  packetIndex: number;
+  /** Null for compact packets (docs/bitstream.md §5), which carry no index. */
+  packetIndex: number | null;
   first: number;
   count: number;
   frame: Frame;
@@ -90,7 +91,10 @@ export interface ImageSummary {
   latent: LatentShape;
   firstAt: number;
   lastAt: number;
-  /** Distinct packet indices received (mod 256, as the header carries them). */
+  /**
+   * Distinct packet indices received (mod 256, as the header carries them). Compact packets carry no index:
+   * for them, their distinct first slots numbered in slot order (0..n−1), so gaps cannot show.
+   */
   received: number[];
   rejected: number;
   symbols: number;

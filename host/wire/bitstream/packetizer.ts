@@ -1,6 +1,17 @@
 // Reference packetizer: quantized latent → link-sized packets (docs/bitstream.md §Packetizing).
 // assembly/bitstream/packets.ts does exactly the same on the device; golden tests compare the bytes.
-import { buildPacket, CRC_BYTES, MAX_PACKET_BYTES, MIN_PACKET_BYTES, varintLength, VARINT_LIMIT } from "./packet-format.ts";
+import {
+  buildCompactPacket,
+  buildPacket,
+  compactOverhead,
+  compactWidths,
+  CRC_BYTES,
+  MAX_PACKET_BYTES,
+  MIN_PACKET_BYTES,
+  packetVersionFor,
+  varintLength,
+  VARINT_LIMIT,
+} from "./packet-format.ts";
 import { RangeEncoder } from "./range-coder.ts";
 import { contextOf, symbolGeometry, SymbolOrder, type SlotPosition } from "./symbol-order.ts";
 import type { EntropyTables } from "./tables.ts";
@@ -22,6 +33,11 @@ export interface PacketizeOptions {
   budgetBytes?: number;
   /** Send only the first `channels` channels (a tail-drop operating point); default all. */
   channels?: number;
+  /**
+   * Packet layout; default the one the device picks for `packetBytes` (packetVersionFor: compact up to
+   * 63 B). Host only: benches force version 1 for a same-run baseline.
+   */
+  version?: 1 | 2;
 }
 
 export interface PacketizeResult {
@@ -48,6 +64,11 @@ export function packetize(latent: Latent, tables: EntropyTables, opts: Packetize
   if (g.totalSlots > VARINT_LIMIT)
     throw new PacketizeError(`latent ${channels}x${height}x${width} has ${g.totalSlots} index slots; the header's varints stop at ${VARINT_LIMIT}`);
   const order = new SymbolOrder(g, tables.seed);
+  const compact = (opts.version ?? packetVersionFor(P)) === 2;
+  const widths = compactWidths(g.totalSlots);
+  // Header + CRC bytes of a packet starting at `first` with `count` symbols, and the most symbols it may carry.
+  const overhead = (first: number, count: number) => (compact ? compactOverhead(widths, count) : 3 + varintLength(first) + varintLength(count) + CRC_BYTES);
+  const maxCount = compact ? widths.maxCount : Infinity;
   const plane = width * height;
   const end = keep * g.channelSlots;
   const pos: SlotPosition = { channel: 0, x: 0, y: 0, dx: 0, dy: 0 };
@@ -65,10 +86,9 @@ export function packetize(latent: Latent, tables: EntropyTables, opts: Packetize
     if (cap < MIN_PACKET_BYTES) break;
     const packetIndex = packets.length;
     const first = index;
-    const fixed = 3 + varintLength(first) + CRC_BYTES;
     const enc = new RangeEncoder(cap);
     let count = 0;
-    while (index < end) {
+    while (index < end && count < maxCount) {
       order.locate(index, pos);
       const ch = tables.channels[pos.channel];
       const ctx = contextOf(ch.classes, ch.classMap, latent.data, plane, width, pos, index, first, g.blockWidth);
@@ -77,7 +97,7 @@ export function packetize(latent: Latent, tables: EntropyTables, opts: Packetize
       const row = ch.cum[ctx];
       const snap = enc.snapshot();
       enc.encode(row[s], row[s + 1] - row[s]);
-      if (fixed + varintLength(count + 1) + enc.reservedLength() > cap) {
+      if (overhead(first, count + 1) + enc.reservedLength() > cap) {
         enc.restore(snap);
         break;
       }
@@ -88,7 +108,9 @@ export function packetize(latent: Latent, tables: EntropyTables, opts: Packetize
       if (cap < P) break; // the budget's last sliver cannot hold a symbol
       throw new PacketizeError(`a ${P}-byte packet cannot hold one symbol at index ${first}`);
     }
-    const packet = buildPacket({ imageId: opts.imageId & 0xff, packetIndex, first, count }, enc.finish(), tables.id, width, height);
+    const packet = compact
+      ? buildCompactPacket({ imageId: opts.imageId & 0xff, first, count }, enc.finish(), g.totalSlots, tables.id, width, height)
+      : buildPacket({ imageId: opts.imageId & 0xff, packetIndex, first, count }, enc.finish(), tables.id, width, height);
     packets.push(packet);
     sent += packet.length;
     symbols += count;
