@@ -21,6 +21,15 @@ FORMAT_BPP = {0: 1, 1: 2, 2: 3}
 OUT_LATENT, OUT_PACKETS, OUT_UPLINK = 0, 1, 2
 
 
+def replace_file(src, dst):
+    # MicroPython's littlefs/FAT rename does not overwrite: drop the old file first (src is complete)
+    try:
+        os.remove(dst)
+    except OSError:
+        pass
+    os.rename(src, dst)
+
+
 def cobs_encode(data):
     out = bytearray(b"\x00")
     code_at, code = 0, 1
@@ -165,11 +174,7 @@ class Bridge:
             if got != size or self.sha256_of(tmp) != digest:
                 os.remove(tmp)
                 raise ValueError("verify failed for %s: %d of %d bytes, sha256 mismatch" % (path, got, size))
-            try:
-                os.remove(path)
-            except OSError:
-                pass
-            os.rename(tmp, path)
+            replace_file(tmp, path)
             self.stats["files_written"] += 1
             self.flashed(path)
             self.send(R_ACK, seq)
@@ -394,11 +399,7 @@ class Bridge:
             raise
         target = BASE + "/" + INSTALLED_POLICY
         if path != target:
-            try:
-                os.remove(target)
-            except OSError:
-                pass
-            os.rename(path, target)
+            replace_file(path, target)
         self.stats["policy_installs"] += 1
 
     def policy_info(self):
