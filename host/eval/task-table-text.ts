@@ -1,5 +1,6 @@
 // The task table as text (tidepool eval --task and the bench print the same): accuracy per route and
 // budget with and without loss, then device cycles per route and board, then each route's settings.
+import { lossFloorPoints } from "./loss-floor.ts";
 import type { TaskReport } from "./task-run.ts";
 
 const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : "  -  ");
@@ -26,6 +27,20 @@ export function taskTableText(r: TaskReport): string[] {
         ? `  |               ${f3(p.loss.top1)}  ${f3(p.loss.top5)}  ${f3(p.loss.kept)}  ${String(p.loss.delivered).padStart(5)}  ${bytes(p.loss.meanBytes)}`
         : "";
       out.push(`${row.name.padEnd(w)}  ${`${p.budget} B`.padStart(6)}   ${clean}${lossy}`);
+    }
+  }
+  if (r.loss) {
+    // Of the drop under loss, what the missing bytes alone cost on the route's own curve (loss-floor.ts).
+    out.push("");
+    out.push(
+      `top-1 points lost at ${lossPct} loss / of which the missing bytes alone cost (the route's no-loss curve at ${100 - Math.round(r.loss.rate * 100)} % of its bytes):`,
+    );
+    const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : "-");
+    for (const row of r.routes) {
+      const floor = lossFloorPoints(row, r.loss.rate);
+      out.push(
+        `${row.name.padEnd(w)}  ${row.points.map((p, i) => `${p.budget} B ${fmt(p.loss ? 100 * (p.top1 - p.loss.top1) : Number.NaN)} / ${fmt(floor[i])}`).join(", ")}`,
+      );
     }
   }
   if (r.cycles.length) {
