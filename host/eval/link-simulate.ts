@@ -8,7 +8,7 @@ import { decodePacketSet } from "../receiver/packet-decoder.ts";
 import type { EntropyTables } from "../wire/bitstream/tables.ts";
 import type { Board } from "../core/boards.ts";
 import { buildEncoder } from "../build/build.ts";
-import type { Classifier } from "../receiver/classifier.ts";
+import { type Classifier, classifierViewOf } from "../receiver/classifier.ts";
 import { msssim } from "./metrics.ts";
 import { toFrame } from "../image/load.ts";
 import type { Model } from "../core/model-types.ts";
@@ -103,21 +103,6 @@ async function matchedJpeg(img: RgbImage, codec: Exclude<SimCodec, "tidepool">, 
     } else hi = mid - 1;
   }
   return best;
-}
-
-/** The classifier's view of a decoded image: short side to 256 (lanczos3), centre crop 224×224. */
-export async function classifierViewOf(img: RgbImage): Promise<RgbImage> {
-  const { data: d1, info: i1 } = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
-    .resize(256, 256, { fit: "outside", kernel: "lanczos3" })
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  const left = Math.round((i1.width - 224) / 2),
-    top = Math.round((i1.height - 224) / 2);
-  const { data } = await sharp(d1, { raw: { width: i1.width, height: i1.height, channels: 3 } })
-    .extract({ left, top, width: 224, height: 224 })
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return { width: 224, height: 224, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
 }
 
 /** A seed per (image, link, loss, repeat): stable across runs and shared by the codecs on that link. */

@@ -4,7 +4,7 @@
 
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
-import sharp from "sharp";
+import sharp, { type Sharp } from "sharp";
 import { SHARED_DIR } from "../core/paths.ts";
 import type { RgbImage } from "../core/types.ts";
 
@@ -14,15 +14,23 @@ const MEAN = [0.485, 0.456, 0.406],
 
 /** The classifier's own view of a photo: short side resized to 256 (lanczos3), centre crop 224×224. */
 export async function classifierView(path: string): Promise<RgbImage> {
-  const img = sharp(path, { failOn: "error" }).removeAlpha().toColourspace("srgb");
+  return centreCrop224(sharp(path, { failOn: "error" }).removeAlpha().toColourspace("srgb"), path);
+}
+
+/** The same view of a decoded image (the gateway's and the link simulation's reconstructions). */
+export async function classifierViewOf(img: RgbImage): Promise<RgbImage> {
+  return centreCrop224(sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } }), "decoded image");
+}
+
+async function centreCrop224(img: Sharp, what: string): Promise<RgbImage> {
   const { data: d1, info: i1 } = await img.resize(256, 256, { fit: "outside", kernel: "lanczos3" }).raw().toBuffer({ resolveWithObject: true });
   const left = Math.round((i1.width - 224) / 2),
     top = Math.round((i1.height - 224) / 2);
-  const { data, info } = await sharp(d1, { raw: { width: i1.width, height: i1.height, channels: 3 } })
+  const { data, info } = await sharp(d1, { raw: { width: i1.width, height: i1.height, channels: i1.channels } })
     .extract({ left, top, width: 224, height: 224 })
     .raw()
     .toBuffer({ resolveWithObject: true });
-  if (info.channels !== 3) throw new Error(`${path}: decoded to ${info.channels} channels`);
+  if (info.channels !== 3) throw new Error(`${what}: decoded to ${info.channels} channels`);
   return { width: 224, height: 224, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
 }
 

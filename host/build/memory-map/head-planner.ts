@@ -5,7 +5,7 @@ import type { Board } from "../../core/boards.ts";
 import type { HeadModel } from "../../core/head-types.ts";
 import { headShapes } from "../../model/head-geometry.ts";
 import { BYTES_PER_PIXEL, type PixelFormat } from "../../core/pixel-format.ts";
-import { ArenaOverflowError, type MemoryMap, type Region, type RegionKind } from "./planner.ts";
+import { checkArenaBudget, type MemoryMap, type Region, type RegionKind } from "./planner.ts";
 import { headRingRows } from "./head-rings.ts";
 import {
   HA,
@@ -91,20 +91,7 @@ export function planHeadArena({ head, board, width, height, format, streamOutput
   add("stack", "stack", board.stackReserveBytes, "reserve for the runtime's operand/call stack and the host bridge");
   const arenaBytes = align(cursor, 16);
   const budget = board.memory.arenaBudgetBytes;
-  if (arenaBytes > budget) {
-    const crossing = regions.find((r) => r.offset + r.size > budget)!;
-    throw new ArenaOverflowError(
-      crossing.name,
-      arenaBytes - budget,
-      `split head arena for ${board.name} does not fit: ${arenaBytes} bytes needed, budget ${budget} bytes (${arenaBytes - budget} bytes over); ` +
-        `region "${crossing.name}" (${crossing.size} bytes at offset ${crossing.offset}, ${crossing.purpose}) crosses the budget. ` +
-        `Largest regions: ${[...regions]
-          .sort((a, b) => b.size - a.size)
-          .slice(0, 3)
-          .map((r) => `${r.name} ${r.size} B`)
-          .join(", ")}`,
-    );
-  }
+  checkArenaBudget("split head arena", board.name, regions, arenaBytes, budget);
 
   const init = new Uint8Array(initEnd - plan.offset);
   const dv = new DataView(init.buffer);

@@ -51,6 +51,26 @@ export class ArenaOverflowError extends TidepoolError {
   }
 }
 
+/**
+ * Throws ArenaOverflowError when the arena passes the board's budget, naming the region that
+ * crosses it and the largest ones (`what` says which arena: "arena", "split head arena").
+ */
+export function checkArenaBudget(what: string, boardName: string, regions: Region[], arenaBytes: number, budget: number) {
+  if (arenaBytes <= budget) return;
+  const crossing = regions.find((r) => r.offset + r.size > budget)!;
+  throw new ArenaOverflowError(
+    crossing.name,
+    arenaBytes - budget,
+    `${what} for ${boardName} does not fit: ${arenaBytes} bytes needed, budget ${budget} bytes (${arenaBytes - budget} bytes over); ` +
+      `region "${crossing.name}" (${crossing.size} bytes at offset ${crossing.offset}, ${crossing.purpose}) crosses the budget. ` +
+      `Largest regions: ${[...regions]
+        .sort((a, b) => b.size - a.size)
+        .slice(0, 3)
+        .map((r) => `${r.name} ${r.size} B`)
+        .join(", ")}`,
+  );
+}
+
 const align = (n: number, a: number) => Math.ceil(n / a) * a;
 
 /** How one layer's parameters are laid out for its kernel (host/build/kernels/layout.ts); default: as in the model. */
@@ -131,20 +151,7 @@ export function planArena({ model, board, width, height, format, extra = [], par
   const arenaBytes = align(cursor, 16);
 
   const budget = board.memory.arenaBudgetBytes;
-  if (arenaBytes > budget) {
-    const crossing = regions.find((r) => r.offset + r.size > budget)!;
-    throw new ArenaOverflowError(
-      crossing.name,
-      arenaBytes - budget,
-      `arena for ${board.name} does not fit: ${arenaBytes} bytes needed, budget ${budget} bytes (${arenaBytes - budget} bytes over); ` +
-        `region "${crossing.name}" (${crossing.size} bytes at offset ${crossing.offset}, ${crossing.purpose}) crosses the budget. ` +
-        `Largest regions: ${[...regions]
-          .sort((a, b) => b.size - a.size)
-          .slice(0, 3)
-          .map((r) => `${r.name} ${r.size} B`)
-          .join(", ")}`,
-    );
-  }
+  checkArenaBudget("arena", board.name, regions, arenaBytes, budget);
 
   // Initialised block: plan + parameters, from plan.offset to initEnd.
   const init = new Uint8Array(initEnd - plan.offset);

@@ -9,6 +9,7 @@ import { quantizeScale } from "../../model/requantize.ts";
 import { policyFeatures, type Policy, type Requant } from "./section.ts";
 import { TidepoolError } from "../../core/errors.ts";
 import type { PolicyFeatures } from "./reference.ts";
+import { xorshiftRandom } from "../../core/seeded-random.ts";
 
 export interface PolicySample extends PolicyFeatures {
   /** agree[k−1] = 1 when the classifier's top-1 with k channels matches the reference. */
@@ -38,18 +39,6 @@ export interface FloatPolicy {
   b2: Float64Array;
 }
 
-function rng(seed: number) {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 4294967296;
-  };
-}
-
 /** Steps of integer inputs per standard deviation: ±4σ fits int8. */
 const X_STEPS = 32;
 
@@ -67,7 +56,7 @@ export function trainFloatPolicy(samples: PolicySample[], o: TrainPolicyOptions)
   for (let f = 0; f < F; f++) std[f] = Math.max(Math.sqrt(std[f]), 1);
   const X = samples.map((s) => Float64Array.from({ length: F }, (_, f) => Math.max(-4, Math.min(3.97, (s.features[f] - mean[f]) / std[f]))));
   const Y = samples.map((s) => Float64Array.from(s.agree));
-  const r = rng(o.seed ?? 1);
+  const r = xorshiftRandom(o.seed ?? 1);
   const gauss = () => Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
   const w1 = Float64Array.from({ length: H * F }, () => gauss() * Math.sqrt(2 / F)),
     b1 = new Float64Array(H);

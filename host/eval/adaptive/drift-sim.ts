@@ -8,6 +8,7 @@ import type { Policy } from "../../build/policy/section.ts";
 import { DriftMonitor, retrain, type DriftOptions } from "../../receiver/adaptive/drift.ts";
 import type { PolicySample } from "../../build/policy/train.ts";
 import type { ImageOutcome } from "./outcomes.ts";
+import { xorshiftRandom } from "../../core/seeded-random.ts";
 
 export interface StreamImage extends PolicySample {
   outcome: Pick<ImageOutcome, "top1" | "tpTop1" | "bytes" | "scene">;
@@ -40,25 +41,13 @@ export interface DriftRun {
   events: DriftEvent[];
 }
 
-function rng(seed: number) {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 4294967296;
-  };
-}
-
 export function simulateDrift(
   stream: StreamImage[],
   initial: Policy,
   o: { p: number; drift: DriftOptions; seed?: number; packetIndex?: number; epochs?: number },
 ): DriftRun {
   const monitor = new DriftMonitor(o.drift);
-  const r = rng(o.seed ?? 7);
+  const r = xorshiftRandom(o.seed ?? 7);
   const pi = o.packetIndex ?? 2;
   let policy = initial;
   const steps: DriftStep[] = [],

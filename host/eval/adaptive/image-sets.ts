@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { SHARED_DIR } from "../../core/paths.ts";
 import { TidepoolError } from "../../core/errors.ts";
 import { imagenetSplit } from "../../core/dataset-split.ts";
+import { xorshift32 } from "../../core/seeded-random.ts";
 
 export interface SetImage {
   path: string;
@@ -17,14 +18,9 @@ export type AdaptiveSet = (typeof ADAPTIVE_SETS)[number];
 
 function shuffled<T>(items: T[], seed: number): T[] {
   const a = items.slice();
-  let s = seed >>> 0 || 1;
+  const next = xorshift32(seed);
   for (let i = a.length - 1; i > 0; i--) {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    const j = s % (i + 1);
+    const j = next() % (i + 1);
     [a[i], a[j]] = [a[j], a[i]];
   }
   return a;

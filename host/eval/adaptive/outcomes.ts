@@ -16,6 +16,7 @@ import { jpegPacketSizes } from "../../wire/link/jpeg-link.ts";
 import type { Classifier } from "../../receiver/classifier.ts";
 import type { TidepoolCodec } from "../tidepool-codec.ts";
 import type { Latent, RgbImage } from "../../core/types.ts";
+import { xorshiftRandom } from "../../core/seeded-random.ts";
 
 /** Packet sizes the table keeps bytes for: LoRaWAN DR0–2 / DR3 / DR4–5 (EU868). */
 export const OUTCOME_PACKET_SIZES = [51, 115, 222] as const;
@@ -53,15 +54,7 @@ export function jpegLinkBytes(fileBytes: number, payload: number): number {
 
 /** Seeded xorshift32 → approximately normal noise (sum of 4 uniforms). */
 function noiseSource(seed: number) {
-  let s = seed >>> 0 || 1;
-  const u = () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 4294967296;
-  };
+  const u = xorshiftRandom(seed);
   return () => (u() + u() + u() + u() - 2) * Math.sqrt(3);
 }
 

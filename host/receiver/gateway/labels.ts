@@ -3,8 +3,7 @@
 // classifies its 224×224 view (short side 256, centre crop, as host/eval/classifier.ts does for files).
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import sharp from "sharp";
-import { Classifier, MOBILENET_PATH } from "../classifier.ts";
+import { Classifier, classifierViewOf, MOBILENET_PATH } from "../classifier.ts";
 import { loadDecoder } from "../decoder.ts";
 import type { ServerDecoder } from "../../core/types.ts";
 import type { Model } from "../../core/model-types.ts";
@@ -44,7 +43,7 @@ export class Labeller {
   /** `ownDecoder`: the model's own decoder when it has one (the task encoder's latents need theirs). */
   async top5(latent: Latent, present: Uint8Array, model: Model, ownDecoder?: ServerDecoder): Promise<Label[]> {
     const img = await (ownDecoder ?? this.decoder).decode(latent, present, model);
-    const [top] = await this.classifier.top5([await classifierCrop(img)], 1);
+    const [top] = await this.classifier.top5([await classifierViewOf(img)], 1);
     return top.map((index) => ({ index, name: this.names[index] ?? `class ${index}` }));
   }
 
@@ -59,7 +58,7 @@ export class Labeller {
       const present = new Uint8Array(latent.data.length).fill(1, 0, k * plane);
       const data = latent.data.slice();
       data.fill(0, k * plane);
-      views.push(await classifierCrop(await this.decoder.decode({ ...latent, data }, present, model)));
+      views.push(await classifierViewOf(await this.decoder.decode({ ...latent, data }, present, model)));
     }
     return (await this.classifier.top5(views, views.length)).map((t) => t[0]);
   }
@@ -67,19 +66,4 @@ export class Labeller {
   async close(): Promise<void> {
     await this.decoder.close?.();
   }
-}
-
-async function classifierCrop(img: RgbImage): Promise<RgbImage> {
-  const raw = { raw: { width: img.width, height: img.height, channels: 3 as const } };
-  const { data: d1, info: i1 } = await sharp(img.data, raw)
-    .resize(256, 256, { fit: "outside", kernel: "lanczos3" })
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  const left = Math.round((i1.width - 224) / 2),
-    top = Math.round((i1.height - 224) / 2);
-  const { data } = await sharp(d1, { raw: { width: i1.width, height: i1.height, channels: 3 } })
-    .extract({ left, top, width: 224, height: 224 })
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return { width: 224, height: 224, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
 }
