@@ -1,7 +1,8 @@
-// Energy per delivered image (docs/energy.md) across Tidepool's operating points (4..12 latent channels,
-// real device packets) against the device JPEG at equal MS-SSIM, in five forms: the file as the device
-// writes it, abbreviated (tables known to the receiver), abbreviated with optimised Huffman tables, and
-// both at half resolution (upscaled at the receiver). Compute = counted native instructions (QEMU) x a
+// Energy per delivered image (docs/energy.md) across Tidepool's operating points (4..12 latent channels
+// of the 320x240 frame or of a 160x120 one, real device packets) against the device JPEG at equal
+// MS-SSIM, in six forms: the file as the device writes it, abbreviated (tables known to the receiver),
+// abbreviated with optimised Huffman tables, both at half resolution and the optimised one at quarter
+// resolution (upscaled at the receiver). Compute = counted native instructions (QEMU) x a
 // modelled CPI x datasheet energy per cycle; radio = airtime x transmit power, per link.
 import sharp from "sharp";
 import { getBoard } from "../host/core/boards.ts";
@@ -27,10 +28,26 @@ import { packetize } from "../host/wire/bitstream/packetizer.ts";
 import { symbolGeometry } from "../host/wire/bitstream/symbol-order.ts";
 import { modelTables } from "../host/wire/bitstream/tables.ts";
 
-/** Channels sent at each operating point; ENERGY_BENCH_CHANNELS=2,3,4 looks elsewhere. */
-const KS = (process.env.ENERGY_BENCH_CHANNELS ?? "4,6,8,10,12").split(",").map(Number);
-/** The summaries (compute, layouts, Sigfox) are told at the highest operating point. */
-const TOP = Math.max(...KS);
+/**
+ * Tidepool's operating points: "8" sends the first 8 channels of the 320x240 frame's latent; "h8" the
+ * first 8 of a 160x120 frame's (a QQVGA sensor mode, as the half-resolution JPEG forms assume),
+ * upscaled lanczos3 at the receiver. ENERGY_BENCH_CHANNELS=2,3,4,h12 looks elsewhere.
+ */
+interface Point {
+  key: string;
+  k: number;
+  scale: 1 | 2;
+}
+const POINTS: Point[] = (process.env.ENERGY_BENCH_CHANNELS ?? "4,6,8,10,12,h6,h8,h12").split(",").map((key) => {
+  const m = /^(h?)(\d+)$/.exec(key.trim());
+  if (!m || +m[2] < 1) throw new Error(`ENERGY_BENCH_CHANNELS: "${key}" is not a channel count (e.g. 8) or a half-resolution one (h8)`);
+  return { key: key.trim(), k: +m[2], scale: m[1] ? 2 : 1 };
+});
+const KS = POINTS.map((p) => p.key);
+const fullPoints = POINTS.filter((p) => p.scale === 1);
+if (fullPoints.length === 0) throw new Error("ENERGY_BENCH_CHANNELS: name at least one full-resolution point (the summaries are told there)");
+/** The summaries (compute, layouts, Sigfox) are told at the highest full-resolution operating point. */
+const TOP = String(Math.max(...fullPoints.map((p) => p.k)));
 const MAX_QUALITY = 95; // the 64 KB output buffer holds a 320x240 frame up to here
 const BOARDS = ["openmv-h7", "gap8", "k210"];
 const W = 320,
@@ -115,14 +132,14 @@ interface JpegPoint {
 interface Photo {
   /** The camera frame at each scale (1: 320x240). */
   frames: Record<number, Uint8Array>;
-  tp: Record<number, { msssim: number; packets: Record<string, number[]> }>;
+  tp: Record<string, { msssim: number; packets: Record<string, number[]> }>;
   /** The same-run baseline on the links whose packets are compact: version-1 packets (host packetizer, forced). */
-  v1: Record<number, Record<string, number[]>>;
+  v1: Record<string, Record<string, number[]>>;
   /** Header + CRC bytes summed over the Sigfox packets at the highest operating point (docs/bitstream.md §5), compact and version 1. */
   sigfoxHeaderBytes: number;
   sigfoxHeaderBytesV1: number;
   /** Per variant and channel count: the chosen quality and the bytes over the air (null: no quality reaches). */
-  jpeg: Record<string, Record<number, { quality: number; msssim: number; bytes: number } | null>>;
+  jpeg: Record<string, Record<string, { quality: number; msssim: number; bytes: number } | null>>;
 }
 
 export default async function energyBench() {
@@ -139,7 +156,7 @@ export default async function energyBench() {
     `settings: shipped model (${codec.model.meta.name ?? "model"}, ${codec.channels} channels) and models/decoder.onnx; ${paths.length} photos: ${source}`,
   );
   console.log(
-    `Tidepool at ${KS.join(", ")} leading channels: the built encoder's own packetizer (tp_pk_*, the packets a board sends), packets sized to each link; MS-SSIM of the server decoder's image`,
+    `Tidepool at ${KS.join(", ")} leading channels (hN: N channels of a 160x120 frame, lanczos3 from the camera frame as a QQVGA sensor mode, the decoded image upscaled lanczos3 to 320x240): the built encoder's own packetizer (tp_pk_*, the packets a board sends), packets sized to each link; MS-SSIM of the server decoder's image`,
   );
   console.log(
     `JPEG: the device JPEG (assembly/jpeg/encoder.ts) at the lowest quality 1..${MAX_QUALITY} whose MS-SSIM (libjpeg decode via sharp) reaches Tidepool's on that photo at that channel count (bisection); every form is decoded from the bytes that go over the air`,
@@ -151,7 +168,10 @@ export default async function energyBench() {
 
   const jpegBuild = await buildDeviceJpeg(W, 64 * 1024);
   const jex = await loadDeviceJpeg(jpegBuild);
-  const enc = await EncoderInstance.load((await buildEncoder({ board: "k210", width: W, height: H, format: FORMAT })).wasm);
+  const encoders = {
+    1: await EncoderInstance.load((await buildEncoder({ board: "k210", width: W, height: H, format: FORMAT })).wasm),
+    2: await EncoderInstance.load((await buildEncoder({ board: "k210", width: W / 2, height: H / 2, format: FORMAT })).wasm),
+  };
   const tables = modelTables(codec.model);
   const compactLinks = RADIO_LINKS.filter((l) => packetVersionFor(l.payloadBytes) === 2);
   console.log(
@@ -164,29 +184,32 @@ export default async function energyBench() {
     const frames: Photo["frames"] = { 1: frame };
     for (const scale of SCALES.slice(1)) frames[scale] = toFrame(await resizeRgb(ref, W / scale, H / scale), FORMAT);
     const msRef = msssimReference(ref);
-    const latent = enc.encode(frame, W, H, FORMAT);
     const tp: Photo["tp"] = {};
     const v1: Photo["v1"] = {};
     let sigfoxHeaderBytes = 0,
       sigfoxHeaderBytesV1 = 0;
-    const slots = symbolGeometry(latent, tables).totalSlots;
-    const headerBytes = (sent: Uint8Array[]) =>
-      sent.reduce((s, p) => s + packetOverheadBytes(parsePacket(p, tables.id, latent.width, latent.height, slots), p.length), 0);
-    for (const k of KS) {
+    for (const point of POINTS) {
+      const { k, scale, key } = point;
+      const enc = encoders[scale];
+      const latent = enc.encode(frames[scale], W / scale, H / scale, FORMAT);
+      const slots = symbolGeometry(latent, tables).totalSlots;
+      const headerBytes = (sent: Uint8Array[]) =>
+        sent.reduce((s, p) => s + packetOverheadBytes(parsePacket(p, tables.id, latent.width, latent.height, slots), p.length), 0);
       const packets: Record<string, number[]> = {};
-      v1[k] = {};
+      v1[key] = {};
       for (const l of RADIO_LINKS) {
         const sent = devicePacketize(enc, { imageId: 1, packetBytes: l.payloadBytes, channels: k }).packets;
         packets[l.name] = sent.map((p) => p.length);
         if (packetVersionFor(l.payloadBytes) !== 2) continue;
         const old = packetize(latent, tables, { imageId: 1, packetBytes: l.payloadBytes, channels: k, version: 1 }).packets;
-        v1[k][l.name] = old.map((p) => p.length);
-        if (l.name === "sigfox" && k === TOP) {
+        v1[key][l.name] = old.map((p) => p.length);
+        if (l.name === "sigfox" && key === TOP) {
           sigfoxHeaderBytes = headerBytes(sent);
           sigfoxHeaderBytesV1 = headerBytes(old);
         }
       }
-      tp[k] = { msssim: msRef.msssim(await codec.decodePrefix(latent, k)), packets };
+      const decoded = await codec.decodePrefix(latent, k);
+      tp[key] = { msssim: msRef.msssim(scale === 1 ? decoded : await resizeRgb(decoded, W, H)), packets };
     }
     const files = SCALES.map((scale) => {
       const cache = new Map<number, JpegPoint>();
@@ -224,7 +247,7 @@ export default async function energyBench() {
 
   // Compute: counted instructions per board. Tidepool: encode + packetizer at k channels (222-B packets);
   // JPEG: its whole encode, counted per photo at the quality it was given.
-  const tpCompute: Record<string, Record<number, number>> = {};
+  const tpCompute: Record<string, Record<string, number>> = {};
   const jpegCompute: Record<string, Record<string, number[]>> = {}; // board -> "scale:k" -> per photo joules of one encode
   for (const name of BOARDS) {
     const board = getBoard(name),
@@ -232,15 +255,16 @@ export default async function energyBench() {
       core = CORE_ENERGY[name],
       cpi = NATIVE_CPI[board.costModel].cpi;
     const built = await buildEncoder({ board, width: W, height: H, format: FORMAT, runtime: "aot" });
+    const builtHalf = POINTS.some((p) => p.scale === 2) ? await buildEncoder({ board, width: W / 2, height: H / 2, format: FORMAT, runtime: "aot" }) : null;
     tpCompute[name] = {};
-    for (const k of KS) {
+    for (const { key, k, scale } of POINTS) {
       const n = runNativeEncoder(
-        built.wasm,
-        photos.map((p) => p.frames[1]),
-        { width: W, height: H, format: FORMAT },
+        (scale === 1 ? built : builtHalf!).wasm,
+        photos.map((p) => p.frames[scale]),
+        { width: W / scale, height: H / scale, format: FORMAT },
         { target: t.name, boundsChecks: "off", packets: { packetBytes: 222, channels: k } },
       );
-      tpCompute[name][k] = computeJoules(mean(n.encodeInstructions) + mean(n.packetInstructions), cpi, core);
+      tpCompute[name][key] = computeJoules(mean(n.encodeInstructions) + mean(n.packetInstructions), cpi, core);
     }
     // One QEMU run per (scale, quality) with every frame that needs it.
     const need = new Map<string, number[]>();
@@ -272,23 +296,23 @@ export default async function energyBench() {
   const tCount = Date.now();
 
   // Per photo energies; a variant's mean only where it reaches the target on every photo.
-  const tpJ = (board: string, l: RadioLink, k: number, p: Photo, layout: "device" | "v1" = "device") =>
+  const tpJ = (board: string, l: RadioLink, k: string, p: Photo, layout: "device" | "v1" = "device") =>
     tpCompute[board][k] + radioJoules(l, layout === "v1" ? p.v1[k][l.name] : p.tp[k].packets[l.name]);
-  const jpJ = (board: string, l: RadioLink, k: number, v: Variant, p: Photo, i: number) => {
+  const jpJ = (board: string, l: RadioLink, k: string, v: Variant, p: Photo, i: number) => {
     const j = p.jpeg[v.name][k];
     return j ? v.passes * jpegCompute[board][`${v.scale}:${k}`][i] + radioJoules(l, jpegPacketSizes(j.bytes, l.payloadBytes)) : Number.NaN;
   };
-  const perImageBest = (board: string, l: RadioLink, k: number, p: Photo, i: number) =>
+  const perImageBest = (board: string, l: RadioLink, k: string, p: Photo, i: number) =>
     Math.min(...VARIANTS.map((v) => jpJ(board, l, k, v, p, i)).filter(Number.isFinite));
-  const reach = (v: Variant, k: number) => photos.filter((p) => p.jpeg[v.name][k]).length;
+  const reach = (v: Variant, k: string) => photos.filter((p) => p.jpeg[v.name][k]).length;
   /** Means over the photos: Tidepool, each JPEG form (NaN unless it reaches on every photo), the cheapest form, the cheapest per photo. */
-  const energies = (board: string, l: RadioLink, k: number, layout: "device" | "v1" = "device") => {
+  const energies = (board: string, l: RadioLink, k: string, layout: "device" | "v1" = "device") => {
     const tp = mean(photos.map((p) => tpJ(board, l, k, p, layout)));
     const forms = VARIANTS.map((v) => mean(photos.map((p, i) => jpJ(board, l, k, v, p, i))));
     const bi = forms.reduce((b, e, i) => (Number.isFinite(e) && (b < 0 || e < forms[b]) ? i : b), -1);
     return { tp, forms, best: { name: VARIANTS[bi].name, e: forms[bi] }, perImage: mean(photos.map((p, i) => perImageBest(board, l, k, p, i))) };
   };
-  const msAt = (k: number) => mean(photos.map((p) => p.tp[k].msssim));
+  const msAt = (k: string) => mean(photos.map((p) => p.tp[k].msssim));
 
   console.log(
     `\n=== operating points: mean over ${photos.length} photos (bytes over the air; Tidepool in 222-B packets and, in brackets, SF10's 51-B packets; JPEG before its chunk headers) ===`,
@@ -311,15 +335,15 @@ export default async function energyBench() {
   console.log(
     `\n=== energy at LoRa SF10 (51-B packets, ${(sf10.txWatts * 1000).toFixed(0)} mW): mJ per delivered image (Tidepool / JPEG); best form = the JPEG form cheapest on average, per image = the cheapest form chosen per photo (an oracle) ===`,
   );
-  console.log(`board       ch  Tidepool mJ  ${VARIANTS.map((v) => `${v.name} mJ (ratio)`.padStart(19)).join(" ")}   best form (ratio)  per image`);
-  const summary: Array<{ board: string; k: number; vsFile: number; vsBest: number; vsPerImage: number }> = [];
+  console.log(`board        ch  Tidepool mJ  ${VARIANTS.map((v) => `${v.name} mJ (ratio)`.padStart(19)).join(" ")}   best form (ratio)  per image`);
+  const summary: Array<{ board: string; k: string; vsFile: number; vsBest: number; vsPerImage: number }> = [];
   for (const board of BOARDS)
     for (const k of KS) {
       const e = energies(board, sf10, k);
       const cells = e.forms.map((f) => (Number.isFinite(f) ? `${(1000 * f).toFixed(0)} (${(e.tp / f).toFixed(2)}x)` : "n/a").padStart(19));
       summary.push({ board, k, vsFile: e.tp / e.forms[0], vsBest: e.tp / e.best.e, vsPerImage: e.tp / e.perImage });
       console.log(
-        `${board.padEnd(11)} ${String(k).padStart(2)}  ${(1000 * e.tp).toFixed(0).padStart(11)}  ${cells.join(" ")}  ${`${e.best.name} (${(e.tp / e.best.e).toFixed(2)}x)`.padStart(18)}  ${(e.tp / e.perImage).toFixed(2).padStart(8)}x`,
+        `${board.padEnd(11)} ${String(k).padStart(3)}  ${(1000 * e.tp).toFixed(0).padStart(11)}  ${cells.join(" ")}  ${`${e.best.name} (${(e.tp / e.best.e).toFixed(2)}x)`.padStart(18)}  ${(e.tp / e.perImage).toFixed(2).padStart(8)}x`,
       );
     }
   const holds = (key: "vsFile" | "vsBest" | "vsPerImage") =>
@@ -332,14 +356,14 @@ export default async function energyBench() {
   console.log("StarFish claims 2.5x JPEG's energy efficiency: 0.40x in these terms");
 
   console.log("\n=== every link: Tidepool / best JPEG form (Tidepool / JPEG file in brackets) ===");
-  console.log(`board       ch  ${RADIO_LINKS.map((l) => l.name.padStart(14)).join(" ")}`);
+  console.log(`board        ch  ${RADIO_LINKS.map((l) => l.name.padStart(14)).join(" ")}`);
   for (const board of BOARDS)
     for (const k of KS) {
       const cells = RADIO_LINKS.map((l) => {
         const e = energies(board, l, k);
         return `${(e.tp / e.best.e).toFixed(2)} (${(e.tp / e.forms[0]).toFixed(2)})`.padStart(14);
       });
-      console.log(`${board.padEnd(11)} ${String(k).padStart(2)}  ${cells.join(" ")}`);
+      console.log(`${board.padEnd(11)} ${String(k).padStart(3)}  ${cells.join(" ")}`);
     }
   const computeLine = BOARDS.map(
     (b) =>
@@ -350,7 +374,7 @@ export default async function energyBench() {
   console.log(
     `\n=== the compact layout against version 1 (same run): Tidepool / best JPEG form (Tidepool / JPEG file), compact -> version 1; mean bytes per image at ${TOP} channels ===`,
   );
-  console.log(`board       ch  ${compactLinks.map((l) => l.name.padStart(30)).join(" ")}`);
+  console.log(`board        ch  ${compactLinks.map((l) => l.name.padStart(30)).join(" ")}`);
   for (const board of BOARDS)
     for (const k of KS) {
       const cells = compactLinks.map((l) => {
@@ -360,7 +384,7 @@ export default async function energyBench() {
           30,
         );
       });
-      console.log(`${board.padEnd(11)} ${String(k).padStart(2)}  ${cells.join(" ")}`);
+      console.log(`${board.padEnd(11)} ${String(k).padStart(3)}  ${cells.join(" ")}`);
     }
   for (const l of compactLinks) {
     const sum = (a: number[]) => a.reduce((s, b) => s + b, 0);
