@@ -188,10 +188,13 @@ export default async function energyBench() {
     const v1: Photo["v1"] = {};
     let sigfoxHeaderBytes = 0,
       sigfoxHeaderBytesV1 = 0;
-    for (const point of POINTS) {
-      const { k, scale, key } = point;
+    // One encode per frame size; each encoder keeps its latent for its packetizer (tp_pk_*).
+    const latents = Object.fromEntries(
+      [...new Set(POINTS.map((p) => p.scale))].map((scale) => [scale, encoders[scale].encode(frames[scale], W / scale, H / scale, FORMAT)]),
+    );
+    for (const { k, scale, key } of POINTS) {
       const enc = encoders[scale];
-      const latent = enc.encode(frames[scale], W / scale, H / scale, FORMAT);
+      const latent = latents[scale];
       const slots = symbolGeometry(latent, tables).totalSlots;
       const headerBytes = (sent: Uint8Array[]) =>
         sent.reduce((s, p) => s + packetOverheadBytes(parsePacket(p, tables.id, latent.width, latent.height, slots), p.length), 0);
